@@ -1,0 +1,43 @@
+/* Backend selection: --backend auto|cpu|cuda. */
+#include "backend.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/error.h"
+
+#ifdef TCET_HAVE_CUDA
+/* kernels/cuda: returns 0 and a backend, or a status (no device: TCET_ERR_BACKEND). */
+int tcet_backend_cuda_create(int local_rank, tcet_backend **out);
+int tcet_cuda_device_count(void);
+#endif
+
+const char *tcet_backends_compiled(void)
+{
+#ifdef TCET_HAVE_CUDA
+    return "cpu cuda";
+#else
+    return "cpu";
+#endif
+}
+
+int tcet_backend_create(const char *which, int local_rank, int threads, tcet_backend **out)
+{
+    if (!which || !*which) which = "auto";
+    if (strcmp(which, "auto") && strcmp(which, "cpu") && strcmp(which, "cuda"))
+        return TCET_FAIL(TCET_ERR_USAGE, "--backend must be auto, cpu or cuda, not '%s'", which);
+#ifdef TCET_HAVE_CUDA
+    if (strcmp(which, "cpu")) {
+        if (tcet_cuda_device_count() > 0) return tcet_backend_cuda_create(local_rank, out);
+        if (!strcmp(which, "cuda"))
+            fprintf(stderr, "tcet: notice: --backend cuda but no usable GPU is visible "
+                            "(check CUDA_VISIBLE_DEVICES and the driver); using the CPU backend\n");
+    }
+#else
+    if (!strcmp(which, "cuda"))
+        fprintf(stderr, "tcet: notice: this tcet was built without CUDA (tcet --version lists the "
+                        "backends); using the CPU backend\n");
+#endif
+    *out = tcet_backend_cpu_create(threads);
+    return 0;
+}

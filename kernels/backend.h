@@ -1,0 +1,108 @@
+/* One compute-backend interface, implemented by kernels/cpu (always built,
+ * the reference) and kernels/cuda (when the toolkit is present).
+ *
+ * All tensors are NCHW (activations) / OIHW (conv weights) / [out,in]
+ * (linear weights), contiguous, in device memory of the backend, and of the
+ * dtype passed to the op (TCET_F32, or TCET_F64 for Synflow).  Ops return 0 or
+ * a tcet_status code with the error recorded (TCET_FAIL).  Ops never allocate
+ * per call in steady state: scratch space is grown once and kept. */
+#ifndef TCET_BACKEND_H
+#define TCET_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { TCET_F32 = 0, TCET_F64 = 1 } tcet_dtype;
+static inline size_t tcet_dtype_size(int dt) { return dt == TCET_F64 ? 8 : 4; }
+
+typedef struct {
+    int n;                    /* batch */
+    int cin, cout, k, stride, pad, groups;
+    int h, w;                 /* input spatial size */
+    int ho, wo;               /* output spatial size: (h + 2 pad - k) / stride + 1 */
+} tcet_conv_desc;
+
+typedef struct tcet_backend tcet_backend;
+struct tcet_backend {
+    const char *name;         /* "cpu" or "cuda" */
+    char device[128];         /* human description, e.g. "CPU (OpenBLAS, 1 thread)" */
+    void *impl;
+
+    /* memory: alloc returns NULL only after recording an error */
+    void *(*alloc)(tcet_backend *be, size_t bytes);
+    void (*release)(tcet_backend *be, void *p);
+    int (*upload)(tcet_backend *be, void *dst, const void *host_src, size_t bytes);
+    int (*download)(tcet_backend *be, void *host_dst, const void *src, size_t bytes);
+    int (*zero)(tcet_backend *be, void *p, size_t bytes);
+    int (*sync)(tcet_backend *be);
+    void (*destroy)(tcet_backend *be);
+
+    /* convolution (groups 1 or depthwise/grouped), padding d->pad, optional bias */
+    int (*conv_fwd)(tcet_backend *be, int dt, const tcet_conv_desc *d,
+                    const void *x, const void *w, const void *bias, void *y);
+    /* dx = conv_transpose(dy, w) (overwrites dx) */
+    int (*conv_bwd_data)(tcet_backend *be, int dt, const tcet_conv_desc *d,
+                         const void *w, const void *dy, void *dx);
+    /* dw = ∂/∂w (overwrites dw); dbias (nullable) = Σ dy over n, h, w */
+    int (*conv_bwd_filter)(tcet_backend *be, int dt, const tcet_conv_desc *d,
+                           const void *x, const void *dy, void *dw, void *dbias);
+
+    /* batch norm over (n, hw) per channel.
+     * train = 1: normalise with the batch mean and biased variance; write
+     *   save_mean / save_invstd (1/sqrt(var + eps)) for the backward; when
+     *   update_running, running = (1 - momentum) running + momentum batch with the
+     *   unbiased batch variance (PyTorch semantics).
+     * train = 0: normalise with running_mean / running_var. */
+    int (*bn_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
+                  double momentum, const void *x, const void *gamma, const void *beta,
+                  void *running_mean, void *running_var, int update_running,
+                  void *y, void *save_mean, void *save_invstd);
+    /* training-mode backward through the batch statistics; dgamma/dbeta overwrite */
+    int (*bn_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
+                  const void *dy, const void *gamma, const void *save_mean,
+                  const void *save_invstd, void *dx, void *dgamma, void *dbeta);
+
+    int (*relu_fwd)(tcet_backend *be, int dt, size_t count, const void *x, void *y);
+    /* dx = dy where y > 0, else 0 (y = the ReLU output) */
+    int (*relu_bwd)(tcet_backend *be, int dt, size_t count, const void *y, const void *dy, void *dx);
+    /* y = a + b (residual sum) */
+    int (*add)(tcet_backend *be, int dt, size_t count, const void *a, const void *b, void *y);
+
+    /* global average pooling [n,c,hw] -> [n,c] and its backward */
+    int (*gap_fwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x, void *y);
+    int (*gap_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *dy, void *dx);
+
+    /* y[n,out] = x[n,in] w[out,in]^T + b (b nullable) */
+    int (*linear_fwd)(tcet_backend *be, int dt, int n, int in, int out,
+                      const void *x, const void *w, const void *b, void *y);
+    /* dx (nullable), dw, db (nullable); all overwrite */
+    int (*linear_bwd)(tcet_backend *be, int dt, int n, int in, int out, const void *x,
+                      const void *w, const void *dy, void *dx, void *dw, void *db);
+
+    /* mean softmax cross-entropy of float32 logits [n,classes] against int32
+     * labels (device memory); loss returned to the host, dlogits = ∂loss/∂logits. */
+    int (*softmax_xent)(tcet_backend *be, int n, int classes, const float *logits,
+                        const int32_t *labels, double *loss, float *dlogits);
+
+    /* NASWOT Gram of the sign codes of x[n, d] (float32, code = x > 0):
+     * K_ij = #units where codes of samples i and j agree = d - Hamming.
+     * K (n*n, row-major) and positives (n: ones per sample) land on the host. */
+    int (*gram_codes)(tcet_backend *be, int n, size_t d, const float *x,
+                      double *K_host, int64_t *positives_host);
+
+    /* Saliency statistics of v = |w ⊙ g| over count elements, accumulated in
+     * double: sum and unbiased standard deviation (NaN when count == 1). */
+    int (*saliency_stats)(tcet_backend *be, int dt, size_t count, const void *w,
+                          const void *g, double *sum, double *std);
+};
+
+/* Backends. `which` is "auto", "cpu" or "cuda"; auto picks CUDA when a device
+ * is visible. local_rank picks the GPU (modulo the visible devices).
+ * A CUDA request on a machine without a usable GPU falls back to the CPU
+ * with a notice on stderr (notice = 1) or fails (strict = 1). */
+int tcet_backend_create(const char *which, int local_rank, int threads, tcet_backend **out);
+tcet_backend *tcet_backend_cpu_create(int threads);
+/* Names of the compiled backends, e.g. "cpu cuda". */
+const char *tcet_backends_compiled(void);
+
+#endif

@@ -1,0 +1,11 @@
+/* tcet bench: placeholder until its issue lands. */
+#include <stdio.h>
+
+#include "commands.h"
+#include "common/error.h"
+
+int cmd_bench(int argc, char **argv)
+{
+    fprintf(stderr, "tcet: error: 'tcet bench' is not available in this build yet\n");
+    return TCET_ERR_RUNTIME;
+}

@@ -1,0 +1,14 @@
+/* Subcommands of the tcet executable; each lives in src/cli/cmd_<name>.c and
+ * returns a process exit code (docs/exit-codes.md). */
+#ifndef TCET_COMMANDS_H
+#define TCET_COMMANDS_H
+
+int cmd_info(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

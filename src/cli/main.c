@@ -1,0 +1,57 @@
+/* tcet: training-free neural architecture search with T-CET. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "common/error.h"
+#include "kernels/backend.h"
+#include "tcet_version.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"info", cmd_info, "expand a structure: blocks, layers, reference counters"},
+    {"score", cmd_score, "score one structure (or a golden file) with a proxy"},
+    {"search", cmd_search, "evolutionary search (MPI: rank 0 master, other ranks workers)"},
+    {"inspect", cmd_inspect, "show a run: configuration, progress, best structures, failures"},
+    {"plot", cmd_plot, "SVG report of a run's score history"},
+    {"export", cmd_export, "best structure, its summary and the training command"},
+    {"bench", cmd_bench, "time the proxies on fixed structures"},
+};
+enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tcet <command> [options]   (tcet <command> --help for details)\n\n"
+               "T-CET training-free architecture search over the ZenNAS search space.\n\ncommands:\n");
+    for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n  --version  version and compiled backends\n"
+               "\nexit codes: 0 ok, 1 runtime failure, 2 usage error, 3 data error,\n"
+               "4 checkpoint refused, 5 out of memory, 6 backend failure,\n"
+               "75 interrupted (checkpoint written; resume the run)\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return TCET_ERR_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("tcet %s (backends: %s)\n", TCET_VERSION, tcet_backends_compiled());
+        return 0;
+    }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "tcet: error: unknown command '%s' (run 'tcet --help' for the list)\n", cmd);
+    return TCET_ERR_USAGE;
+}

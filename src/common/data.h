@@ -1,0 +1,36 @@
+/* Training data for the proxies (spec §8, §11.7).
+ *
+ * A dataset hands out batches keyed by (run seed, candidate id): which
+ * images form the batch and how each is augmented depend on nothing else, so
+ * a candidate's batch does not depend on the worker that scores it. */
+#ifndef TCET_DATA_H
+#define TCET_DATA_H
+
+#include <stdint.h>
+
+typedef enum {
+    TCET_DATA_SYNTHETIC = 0, /* N(0,1) images, uniform labels (the default) */
+    TCET_DATA_CIFAR10,       /* data_batch_{1..5}.bin */
+    TCET_DATA_CIFAR100,      /* train.bin, fine labels */
+    TCET_DATA_HDF5           /* uint8 HWC images + labels, ImageNet-style */
+} tcet_data_kind;
+
+typedef struct tcet_dataset tcet_dataset;
+
+/* kind: "synthetic", "cifar10", "cifar100", "hdf5". Checks the files fully
+ * (existence, sizes, label range, shapes) before returning; errors are
+ * TCET_ERR_DATA with a message naming the file and what to do. */
+int tcet_dataset_open(const char *kind, const char *path, int resolution, int num_classes,
+                      tcet_dataset **out);
+void tcet_dataset_close(tcet_dataset *ds);
+/* One line for logs, e.g. "CIFAR-100 train (50000 images) from DIR". */
+const char *tcet_dataset_describe(const tcet_dataset *ds);
+int tcet_dataset_kind(const tcet_dataset *ds);
+/* Fill x[n,3,R,R] (normalised, augmented) and labels[n] for candidate `id`
+ * of run `seed`; `stream` separates independent batches of one candidate
+ * (e.g. TCET_STREAM_BATCH for SNIP, TCET_STREAM_NASWOT for the run's fixed
+ * NASWOT batch). */
+int tcet_dataset_batch(const tcet_dataset *ds, uint64_t seed, uint64_t stream, uint64_t id,
+                       int n, float *x, int32_t *labels);
+
+#endif

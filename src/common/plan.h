@@ -1,0 +1,56 @@
+/* Expansion of a structure into a flat layer plan (spec §1.3-1.7, §2).
+ *
+ * The plan lists the basic operations in forward order.  For the scoring
+ * network (reslink = 0) it is a plain chain conv/bn/relu ... gap, linear.
+ * For the budget network (reslink = 1) residual wrappers appear as
+ * RES_BEGIN ... RES_END pairs: RES_BEGIN remembers its input; the inner ops
+ * follow; a projection shortcut, when present, is a CONV (is_proj = 1, with
+ * bias, applied to the remembered input) and a BN (is_proj = 1) placed after
+ * the inner ops; RES_END adds the shortcut (projection or identity) to the
+ * inner output.  The RELU after the sum follows RES_END.  Conv/Linear ops
+ * appear in exactly the PyTorch named_modules() order of §2. */
+#ifndef TCET_PLAN_H
+#define TCET_PLAN_H
+
+#include "arch.h"
+
+typedef enum {
+    TCET_OP_CONV = 0,
+    TCET_OP_BN,
+    TCET_OP_RELU,
+    TCET_OP_RES_BEGIN,
+    TCET_OP_RES_END,
+    TCET_OP_GAP,      /* global average pool + flatten */
+    TCET_OP_LINEAR
+} tcet_op_kind;
+
+typedef struct {
+    int kind;         /* tcet_op_kind */
+    int block;        /* super-block index; -1 for the head (gap, linear) */
+    int cin, cout;    /* channels (BN/RELU: cin == cout); LINEAR: in, classes */
+    int k, stride, pad, groups, bias;   /* CONV; LINEAR: bias = 1 */
+    int hin, hout;    /* square spatial size in/out (true PyTorch sizes) */
+    int is_proj;      /* CONV/BN belonging to a projection shortcut */
+    int res_has_proj; /* RES_BEGIN/RES_END: 1 projection, 0 identity */
+    char name[96];    /* qualified module name of CONV/BN/LINEAR, e.g.
+                         "module_list.1.module_list.3.netblock" */
+} tcet_op;
+
+typedef struct {
+    int reslink;      /* 1: budget network with shortcuts; 0: scoring network */
+    int bn;           /* 1: BN present; 0: BN removed (Synflow copy) */
+    int num_classes;
+    int resolution;
+} tcet_plan_opts;
+
+typedef struct {
+    tcet_plan_opts opts;
+    int n, cap;
+    tcet_op *ops;
+    int num_scored;   /* number of CONV + LINEAR ops (the layerwise axis) */
+} tcet_plan;
+
+int tcet_plan_build(const tcet_arch *a, const tcet_plan_opts *o, tcet_plan *out);
+void tcet_plan_free(tcet_plan *p);
+
+#endif

@@ -1,0 +1,82 @@
+/* Scoring one candidate: build its scoring network on a backend, run the
+ * proxy, return the score (spec §6, §7, §11.1).  This is what a worker rank
+ * (or the single-process search, or `tcet score`) calls. */
+#ifndef TCET_SCORER_H
+#define TCET_SCORER_H
+
+#include <stdint.h>
+
+#include "kernels/backend.h"
+#include "common/arch.h"
+#include "common/data.h"
+
+#define TCET_FAIL_SCORE (-9999.0)
+
+typedef enum {
+    TCET_PROXY_TCET_SNIP = 0,
+    TCET_PROXY_TCET_SYNFLOW,
+    TCET_PROXY_NASWOT_LAYERWISE, /* Σ_ℓ a_ℓ */
+    TCET_PROXY_NASWOT,           /* ZenNAS ReLU variant */
+    TCET_PROXY_SNIP,             /* foresight SNIP total Σ|w ⊙ g| */
+    TCET_PROXY_SYNFLOW,          /* foresight Synflow total */
+    TCET_PROXY_SYNFLOW_ZENNAS,   /* ZenNAS "Syncflow" (negated, Gaussian re-init) */
+    TCET_PROXY_GRADNORM,
+    TCET_PROXY_ZEN,
+    TCET_PROXY_TE_NAS,
+    TCET_PROXY_ZICO,
+    TCET_PROXY_PARAMS,
+    TCET_PROXY_FLOPS,
+    TCET_PROXY_RANDOM,
+    TCET_PROXY_COUNT
+} tcet_proxy;
+
+/* "tcet-snip", "tcet-synflow", "naswot-layerwise", "naswot", "snip",
+ * "synflow", "synflow-zennas", "gradnorm", "zen", "te-nas", "zico",
+ * "params", "flops", "random"; -1 if unknown. */
+int tcet_proxy_parse(const char *name);
+const char *tcet_proxy_name(int proxy);
+
+/* T-CET per-layer log modes of alethiometer (spec §6.5); LOG is the paper's. */
+typedef enum { TCET_MODE_LOG = 0, TCET_MODE_NONE, TCET_MODE_LOG1P, TCET_MODE_NORM } tcet_tcet_mode;
+int tcet_mode_parse(const char *name);
+
+typedef struct {
+    int proxy;
+    int mode;              /* tcet_tcet_mode */
+    int batch_size;        /* images per batch (64 for T-CET in the reference) */
+    int resolution;
+    int num_classes;
+    double gamma;          /* Zen mixup coefficient (1e-2) */
+    uint64_t seed;         /* run seed */
+    int same_batch;        /* 1: NASWOT and saliency on the same batch (alethiometer) */
+    int zico_batches;      /* ZiCo: number of batches (2) */
+    const tcet_dataset *data; /* NULL: synthetic */
+} tcet_score_config;
+
+typedef enum { TCET_SCORE_OK = 0, TCET_SCORE_NONFINITE = 1, TCET_SCORE_FAILED = 2 } tcet_score_status;
+
+typedef struct {
+    char name[96];
+    double naswot, sum, std, ratio, log, term;
+} tcet_layer_score;
+
+typedef struct {
+    uint64_t id;
+    double score;          /* what the population sees: raw, or -9999 on failure */
+    double raw_score;      /* as computed (may be NaN or ±inf) */
+    int status;            /* tcet_score_status */
+    char reason[160];      /* why it failed / was non-finite ("" when OK) */
+    double seconds;        /* wall time of this candidate */
+    int nlayers;           /* per-layer terms (T-CET, layer-wise NASWOT), else 0 */
+    const tcet_layer_score *layers; /* owned by the scorer, valid until the next call */
+} tcet_score_result;
+
+typedef struct tcet_scorer tcet_scorer;
+
+int tcet_scorer_create(const tcet_score_config *cfg, tcet_backend *be, tcet_scorer **out);
+/* Never fails as a whole: scoring failures come back as status/score. */
+void tcet_scorer_score(tcet_scorer *sc, uint64_t cand_id, const tcet_arch *arch,
+                       tcet_score_result *res);
+void tcet_scorer_destroy(tcet_scorer *sc);
+
+#endif
