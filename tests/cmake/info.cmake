@@ -1,0 +1,3 @@
+# tcet info and the architecture layer, end to end (tests/integration/*.sh).
+tcet_add_script_test(info_cli integration 120)
+tcet_add_script_test(crosscheck_python integration 600)
