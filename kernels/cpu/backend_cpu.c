@@ -1,11 +1,155 @@
-/* Placeholder: the CPU backend lands with issue 3. */
-#include "kernels/backend.h"
+/* The CPU backend: host memory, OpenBLAS GEMMs, plain C loops.  It is the
+ * reference implementation (always built) and the one the tests check
+ * against naive formulas. */
+#include "kernels/cpu/backend_cpu.h"
 
+#include <cblas.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "kernels/cpu/cpu_internal.h"
+
+static tcet_cpu_impl *impl_of(const tcet_backend *be) { return (tcet_cpu_impl *)be->impl; }
+
+void *cpu_scratch(tcet_backend *be, size_t bytes)
+{
+    tcet_cpu_impl *c = impl_of(be);
+    if (bytes <= c->scratch_cap) return c->scratch;
+    /* Grow by at least half again so a slowly increasing sequence of shapes
+     * does not reallocate every time; the old contents are not needed. */
+    size_t cap = cpu_align_up(bytes);
+    if (cap < c->scratch_cap + c->scratch_cap / 2) cap = cpu_align_up(c->scratch_cap + c->scratch_cap / 2);
+    free(c->scratch);
+    c->scratch = aligned_alloc(TCET_CPU_ALIGN, cap);
+    if (!c->scratch) {
+        c->scratch_cap = 0;
+        TCET_FAIL(TCET_ERR_NOMEM, "CPU backend: cannot allocate %zu bytes of scratch "
+                  "(hint: reduce --batch-size or the network size)", cap);
+        return NULL;
+    }
+    c->scratch_cap = cap;
+    c->scratch_grows++;
+    return c->scratch;
+}
+
+size_t tcet_cpu_scratch_capacity(const tcet_backend *be) { return impl_of(be)->scratch_cap; }
+size_t tcet_cpu_scratch_grows(const tcet_backend *be) { return impl_of(be)->scratch_grows; }
+
+void tcet_cpu_set_conv_tiling(tcet_backend *be, size_t tile_n, size_t col_max, size_t col_band)
+{
+    tcet_cpu_impl *c = impl_of(be);
+    c->conv_tile_n = tile_n ? tile_n : 1024;
+    c->conv_col_max = col_max ? col_max : (size_t)4 << 20;
+    c->conv_col_band = col_band ? col_band : (size_t)2 << 20;
+}
+
+int cpu_check_dtype(int dt)
+{
+    if (dt != TCET_F32 && dt != TCET_F64)
+        return TCET_FAIL(TCET_ERR_USAGE, "CPU backend: unknown dtype %d (TCET_F32 or TCET_F64)", dt);
+    return 0;
+}
+
+int cpu_check_conv(const tcet_conv_desc *d)
+{
+    if (d->n < 1 || d->cin < 1 || d->cout < 1 || d->k < 1 || d->stride < 1 || d->pad < 0 ||
+        d->groups < 1 || d->h < 1 || d->w < 1 || d->cin % d->groups || d->cout % d->groups)
+        return TCET_FAIL(TCET_ERR_USAGE, "CPU backend: invalid conv n=%d cin=%d cout=%d k=%d "
+                         "stride=%d pad=%d groups=%d h=%d w=%d", d->n, d->cin, d->cout, d->k,
+                         d->stride, d->pad, d->groups, d->h, d->w);
+    int ho = (d->h + 2 * d->pad - d->k) / d->stride + 1;
+    int wo = (d->w + 2 * d->pad - d->k) / d->stride + 1;
+    if (d->h + 2 * d->pad < d->k || d->w + 2 * d->pad < d->k || d->ho != ho || d->wo != wo)
+        return TCET_FAIL(TCET_ERR_USAGE, "CPU backend: conv output %dx%d does not match input %dx%d, "
+                         "k=%d stride=%d pad=%d", d->ho, d->wo, d->h, d->w, d->k, d->stride, d->pad);
+    return 0;
+}
+
+/* ---- memory: plain host memory ------------------------------------------ */
+
+static void *cpu_alloc(tcet_backend *be, size_t bytes)
+{
+    size_t n = cpu_align_up(bytes ? bytes : 1);
+    void *p = aligned_alloc(TCET_CPU_ALIGN, n);
+    if (!p) TCET_FAIL(TCET_ERR_NOMEM, "CPU backend: cannot allocate %zu bytes "
+                      "(hint: reduce --batch-size or the network size)", bytes);
+    return p;
+}
+
+static void cpu_release(tcet_backend *be, void *p) { free(p); }
+
+static int cpu_copy(tcet_backend *be, void *dst, const void *src, size_t bytes)
+{
+    if (bytes && dst != src) memmove(dst, src, bytes);
+    return 0;
+}
+
+static int cpu_zero(tcet_backend *be, void *p, size_t bytes)
+{
+    if (bytes) memset(p, 0, bytes);
+    return 0;
+}
+
+static int cpu_sync(tcet_backend *be) { return 0; }
+
+static void cpu_destroy(tcet_backend *be)
+{
+    if (!be) return;
+    tcet_cpu_impl *c = impl_of(be);
+    if (c) free(c->scratch);
+    free(c);
+    free(be);
+}
+
+/* "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ..." -> "OpenBLAS 0.3.21" */
+static void blas_name(char *buf, size_t size)
+{
+    const char *cfg = openblas_get_config();
+    snprintf(buf, size, "%s", cfg ? cfg : "OpenBLAS");
+    char *sp = strchr(buf, ' ');
+    if (sp) sp = strchr(sp + 1, ' ');
+    if (sp) *sp = '\0';
+}
 
 tcet_backend *tcet_backend_cpu_create(int threads)
 {
-    tcet_backend *be = calloc(1, sizeof *be);
+    tcet_backend *be = xcalloc(1, sizeof *be);
+    tcet_cpu_impl *c = xcalloc(1, sizeof *c);
+    c->threads = threads > 0 ? threads : 1;
+    /* One BLAS thread per worker rank is the default: on this class of
+     * machine two threads bring nothing reliable (notes/toolchain.md §4). */
+    openblas_set_num_threads(c->threads);
     be->name = "cpu";
+    be->impl = c;
+    tcet_cpu_set_conv_tiling(be, 0, 0, 0);
+    char blas[64];
+    blas_name(blas, sizeof blas);
+    snprintf(be->device, sizeof be->device, "CPU (%s, %d thread%s)", blas, c->threads,
+             c->threads == 1 ? "" : "s");
+
+    be->alloc = cpu_alloc;
+    be->release = cpu_release;
+    be->upload = cpu_copy;
+    be->download = cpu_copy;
+    be->zero = cpu_zero;
+    be->sync = cpu_sync;
+    be->destroy = cpu_destroy;
+    be->conv_fwd = cpu_conv_fwd;
+    be->conv_bwd_data = cpu_conv_bwd_data;
+    be->conv_bwd_filter = cpu_conv_bwd_filter;
+    be->bn_fwd = cpu_bn_fwd;
+    be->bn_bwd = cpu_bn_bwd;
+    be->relu_fwd = cpu_relu_fwd;
+    be->relu_bwd = cpu_relu_bwd;
+    be->add = cpu_add;
+    be->gap_fwd = cpu_gap_fwd;
+    be->gap_bwd = cpu_gap_bwd;
+    be->linear_fwd = cpu_linear_fwd;
+    be->linear_bwd = cpu_linear_bwd;
+    be->softmax_xent = cpu_softmax_xent;
+    be->gram_codes = cpu_gram_codes;
+    be->saliency_stats = cpu_saliency_stats;
     return be;
 }

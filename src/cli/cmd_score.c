@@ -1,11 +1,226 @@
-/* tcet score: placeholder until its issue lands. */
+/* tcet score: score one structure (or a golden reference file) with one
+ * proxy and print the score, its status and the per-layer T-CET table. */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "args.h"
 #include "commands.h"
+#include "common/arch.h"
+#include "common/data.h"
 #include "common/error.h"
+#include "common/golden.h"
+#include "common/json.h"
+#include "kernels/backend.h"
+#include "worker/proxies.h"
+#include "worker/scorer.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tcet score <structure | @file> --proxy NAME [options]\n"
+            "       tcet score --golden FILE.h5 --proxy NAME [--json]\n\n"
+            "Score one structure's scoring network (no residual links, PyTorch default init\n"
+            "keyed by --seed) with one proxy.  With --golden, weights, input, labels, aux\n"
+            "tensors, structure, classes, resolution and batch come from a golden file.\n\n"
+            "  --proxy NAME        tcet-snip, tcet-synflow, naswot-layerwise, naswot, snip,\n"
+            "                      synflow, synflow-zennas, gradnorm, zen, te-nas, zico,\n"
+            "                      params, flops, random (required)\n"
+            "  --batch-size N      images per batch (default 64)\n"
+            "  --resolution R      input resolution (default 32)\n"
+            "  --num-classes C     classifier width (default 100)\n"
+            "  --seed S            run seed (default 1); the candidate id is 0\n"
+            "  --mode M            T-CET per-layer mode: log (default, the paper's), none,\n"
+            "                      log1p, norm (alethiometer)\n"
+            "  --same-batch        layer-wise NASWOT on the saliency batch (alethiometer)\n"
+            "  --dataset KIND      synthetic (default), cifar10, cifar100, hdf5\n"
+            "  --data PATH         dataset directory / file\n"
+            "  --gamma G           Zen mixup coefficient (default 0.01)\n"
+            "  --backend B         auto (default), cpu, cuda\n"
+            "  --threads T         CPU threads (default 1)\n"
+            "  --json              machine-readable output\n\n"
+            "A non-finite or failed score is reported as -9999 with its reason (spec §11.1).\n"
+            "exit codes: 0 scored (even when the score is -9999), 2 usage, 3 data/golden file,\n"
+            "5 out of memory, 6 backend failure\n");
+}
+
+static void print_json(const char *proxy, const tcet_score_result *r, const char *structure,
+                       const char *device)
+{
+    tcet_json j;
+    json_begin(&j, stdout, 1);
+    json_obj_open(&j, NULL);
+    json_str(&j, "proxy", proxy);
+    json_str(&j, "structure", structure);
+    json_str(&j, "device", device);
+    json_num(&j, "score", r->score);
+    json_num(&j, "raw_score", r->raw_score);
+    if (!isfinite(r->raw_score))
+        json_str(&j, "raw_score_text", isnan(r->raw_score) ? "nan" : (r->raw_score > 0 ? "inf" : "-inf"));
+    json_str(&j, "status", r->status == TCET_SCORE_OK ? "ok"
+                           : r->status == TCET_SCORE_NONFINITE ? "nonfinite" : "failed");
+    json_str(&j, "reason", r->reason);
+    json_num(&j, "seconds", r->seconds);
+    json_arr_open(&j, "layers");
+    for (int l = 0; l < r->nlayers; l++) {
+        const tcet_layer_score *s = &r->layers[l];
+        json_obj_open(&j, NULL);
+        json_str(&j, "name", s->name);
+        json_num(&j, "naswot", s->naswot);
+        json_num(&j, "sum", s->sum);
+        json_num(&j, "std", s->std);
+        json_num(&j, "ratio", s->ratio);
+        json_num(&j, "log", s->log);
+        json_num(&j, "term", s->term);
+        json_obj_close(&j);
+    }
+    json_arr_close(&j);
+    json_obj_close(&j);
+    json_end(&j);
+}
+
+static void print_text(const char *proxy, const tcet_score_result *r, const char *device)
+{
+    printf("proxy    %s\n", proxy);
+    printf("device   %s\n", device);
+    printf("score    %.10g\n", r->score);
+    printf("raw      %.17g\n", r->raw_score);
+    printf("status   %s%s%s\n",
+           r->status == TCET_SCORE_OK ? "ok" : r->status == TCET_SCORE_NONFINITE ? "nonfinite" : "failed",
+           r->reason[0] ? ": " : "", r->reason);
+    printf("seconds  %.4f\n", r->seconds);
+    if (r->nlayers > 0) {
+        printf("\n%4s  %-44s %12s %13s %13s %13s %11s %12s\n", "#", "layer", "naswot", "sum", "std",
+               "ratio", "log", "term");
+        for (int l = 0; l < r->nlayers; l++) {
+            const tcet_layer_score *s = &r->layers[l];
+            printf("%4d  %-44s %12.6g %13.7g %13.7g %13.7g %11.7g %12.7g\n", l, s->name, s->naswot,
+                   s->sum, s->std, s->ratio, s->log, s->term);
+        }
+    }
+}
 
 int cmd_score(int argc, char **argv)
 {
-    fprintf(stderr, "tcet: error: 'tcet score' is not available in this build yet\n");
-    return TCET_ERR_RUNTIME;
+    const char *structure = NULL, *golden_path = NULL, *proxy_name = NULL, *val = NULL;
+    const char *dataset = "synthetic", *data_path = NULL, *backend = "auto";
+    tcet_score_config cfg = {.proxy = -1, .mode = TCET_MODE_LOG, .batch_size = 64, .resolution = 32,
+                             .num_classes = 100, .gamma = 1e-2, .seed = 1, .same_batch = 0,
+                             .zico_batches = 2, .data = NULL};
+    int threads = 1, json = 0, rc = 0;
+    for (int i = 1; i < argc; i++) {
+        int r;
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (!strcmp(a, "--same-batch")) {
+            cfg.same_batch = 1;
+        } else if ((r = arg_value(argc, argv, &i, "--proxy", &val))) {
+            if (r < 0) goto fail;
+            proxy_name = val;
+            cfg.proxy = tcet_proxy_parse(val);
+            if (cfg.proxy < 0) {
+                TCET_FAIL(TCET_ERR_USAGE, "unknown proxy '%s' (tcet-snip, tcet-synflow, naswot-layerwise, "
+                          "naswot, snip, synflow, synflow-zennas, gradnorm, zen, te-nas, zico, "
+                          "params, flops, random)", val);
+                goto fail;
+            }
+        } else if ((r = arg_value(argc, argv, &i, "--golden", &val))) {
+            if (r < 0) goto fail;
+            golden_path = val;
+        } else if ((r = arg_value(argc, argv, &i, "--batch-size", &val))) {
+            if (r < 0 || arg_int("--batch-size", val, 1, 65536, &cfg.batch_size)) goto fail;
+        } else if ((r = arg_value(argc, argv, &i, "--resolution", &val))) {
+            if (r < 0 || arg_int("--resolution", val, 1, 4096, &cfg.resolution)) goto fail;
+        } else if ((r = arg_value(argc, argv, &i, "--num-classes", &val))) {
+            if (r < 0 || arg_int("--num-classes", val, 1, 1000000, &cfg.num_classes)) goto fail;
+        } else if ((r = arg_value(argc, argv, &i, "--seed", &val))) {
+            if (r < 0 || arg_u64("--seed", val, &cfg.seed)) goto fail;
+        } else if ((r = arg_value(argc, argv, &i, "--gamma", &val))) {
+            if (r < 0 || arg_double("--gamma", val, 0.0, 1e6, &cfg.gamma)) goto fail;
+        } else if ((r = arg_value(argc, argv, &i, "--mode", &val))) {
+            if (r < 0) goto fail;
+            cfg.mode = tcet_mode_parse(val);
+            if (cfg.mode < 0) {
+                TCET_FAIL(TCET_ERR_USAGE, "--mode expects log, none, log1p or norm, got '%s'", val);
+                goto fail;
+            }
+        } else if ((r = arg_value(argc, argv, &i, "--dataset", &val))) {
+            if (r < 0) goto fail;
+            dataset = val;
+        } else if ((r = arg_value(argc, argv, &i, "--data", &val))) {
+            if (r < 0) goto fail;
+            data_path = val;
+        } else if ((r = arg_value(argc, argv, &i, "--backend", &val))) {
+            if (r < 0) goto fail;
+            backend = val;
+        } else if ((r = arg_value(argc, argv, &i, "--threads", &val))) {
+            if (r < 0 || arg_int("--threads", val, 1, 4096, &threads)) goto fail;
+        } else if (a[0] == '-' && a[1] == '-') {
+            arg_unknown("score", a);
+            goto fail;
+        } else if (!structure) {
+            structure = a;
+        } else {
+            TCET_FAIL(TCET_ERR_USAGE, "'tcet score' takes one structure, got a second argument '%s'", a);
+            goto fail;
+        }
+    }
+    if (cfg.proxy < 0) {
+        TCET_FAIL(TCET_ERR_USAGE, "--proxy is required (see 'tcet score --help')");
+        goto fail;
+    }
+    if (!structure == !golden_path) {
+        TCET_FAIL(TCET_ERR_USAGE, "give either a structure or --golden FILE.h5 (not both)");
+        goto fail;
+    }
+
+    tcet_golden *g = NULL;
+    tcet_dataset *ds = NULL;
+    tcet_backend *be = NULL;
+    tcet_scorer *sc = NULL;
+    tcet_arch arch;
+    char sbuf[TCET_MAX_STRUCT + 1];
+    if (golden_path) {
+        if ((rc = tcet_golden_open(golden_path, &g)) != 0) goto fail;
+        if (!g->no_reslink) {
+            TCET_FAIL(TCET_ERR_DATA, "%s: a residual (no_reslink = 0) golden case; tcet scores the "
+                      "plain scoring network only", golden_path);
+            rc = TCET_ERR_DATA;
+            goto out;
+        }
+        arch = g->arch;
+        cfg.batch_size = g->batch_size;
+        cfg.resolution = g->resolution;
+        cfg.num_classes = g->num_classes;
+    } else {
+        if ((rc = tcet_arch_load(structure, &arch)) != 0) goto fail;
+        if (strcmp(dataset, "synthetic") != 0 || data_path) {
+            if ((rc = tcet_dataset_open(dataset, data_path, cfg.resolution, cfg.num_classes, &ds)) != 0)
+                goto out;
+            cfg.data = ds;
+        }
+    }
+    tcet_arch_print(&arch, sbuf, sizeof sbuf);
+    if ((rc = tcet_backend_create(backend, 0, threads, &be)) != 0) goto out;
+    if ((rc = tcet_scorer_create(&cfg, be, &sc)) != 0) goto out;
+    if (g) tcet_scorer_set_golden(sc, g);
+    tcet_score_result res;
+    tcet_scorer_score(sc, 0, &arch, &res);
+    if (json) print_json(proxy_name, &res, sbuf, be->device);
+    else print_text(proxy_name, &res, be->device);
+out:
+    if (rc) tcet_error_print();
+    tcet_scorer_destroy(sc);
+    if (be) be->destroy(be);
+    if (ds) tcet_dataset_close(ds);
+    tcet_golden_close(g);
+    return rc;
+fail:
+    tcet_error_print();
+    return tcet_error_code() ? tcet_error_code() : TCET_ERR_USAGE;
 }

@@ -1,0 +1,63 @@
+/* Batch normalisation on the CPU (see cpu_bn_tmpl.h). */
+#include <math.h>
+#include <stddef.h>
+
+#include "common/error.h"
+#include "kernels/cpu/cpu_internal.h"
+
+#define T float
+#define ACC double
+#define S(name) name##_f32
+#include "kernels/cpu/cpu_reduce_tmpl.h"
+#include "kernels/cpu/cpu_bn_tmpl.h"
+#undef T
+#undef ACC
+#undef S
+
+#define T double
+#define ACC double
+#define S(name) name##_f64
+#include "kernels/cpu/cpu_reduce_tmpl.h"
+#include "kernels/cpu/cpu_bn_tmpl.h"
+#undef T
+#undef ACC
+#undef S
+
+static int bn_check(int n, int c, int hw)
+{
+    if (n < 1 || c < 1 || hw < 1)
+        return TCET_FAIL(TCET_ERR_USAGE, "CPU backend: invalid batch norm shape n=%d c=%d hw=%d", n, c, hw);
+    return 0;
+}
+
+int cpu_bn_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
+               double momentum, const void *x, const void *gamma, const void *beta,
+               void *running_mean, void *running_var, int update_running,
+               void *y, void *save_mean, void *save_invstd)
+{
+    TCET_TRY(cpu_check_dtype(dt));
+    TCET_TRY(bn_check(n, c, hw));
+    if (train && (size_t)n * hw < 2)
+        /* the unbiased variance needs two values; PyTorch refuses the same */
+        return TCET_FAIL(TCET_ERR_RUNTIME, "batch norm in training mode needs more than one value "
+                         "per channel (batch %d, %d pixels)", n, hw);
+    if ((!train || update_running) && (!running_mean || !running_var))
+        return TCET_FAIL(TCET_ERR_USAGE, "batch norm: running statistics are required here");
+    update_running = train && update_running;
+    if (dt == TCET_F32)
+        return bn_fwd_f32(train, n, c, hw, eps, momentum, x, gamma, beta, running_mean, running_var,
+                          update_running, y, save_mean, save_invstd);
+    return bn_fwd_f64(train, n, c, hw, eps, momentum, x, gamma, beta, running_mean, running_var,
+                      update_running, y, save_mean, save_invstd);
+}
+
+int cpu_bn_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
+               const void *dy, const void *gamma, const void *save_mean,
+               const void *save_invstd, void *dx, void *dgamma, void *dbeta)
+{
+    TCET_TRY(cpu_check_dtype(dt));
+    TCET_TRY(bn_check(n, c, hw));
+    if (dt == TCET_F32)
+        return bn_bwd_f32(n, c, hw, x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+    return bn_bwd_f64(n, c, hw, x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+}

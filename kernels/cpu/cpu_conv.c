@@ -1,0 +1,127 @@
+/* Convolution on the CPU: im2col + OpenBLAS GEMM for dense and grouped
+ * convs, direct loops for depthwise ones (see cpu_conv_tmpl.h). */
+#include <cblas.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "kernels/cpu/cpu_internal.h"
+
+static int conv_is_depthwise(const tcet_conv_desc *d)
+{
+    return d->groups > 1 && d->groups == d->cin && d->groups == d->cout;
+}
+
+/* Tiling of the GEMM convolutions (defaults in tcet_cpu_set_conv_tiling).
+ * conv_tile_n: GEMM N dimension aimed for when several small images share
+ * one GEMM (below about 512 columns OpenBLAS sgemm loses much of its rate).
+ * conv_col_max: largest col buffer of such a multi-image tile.
+ * conv_col_band: when one image's col exceeds it, the image is unfolded in
+ * bands of output rows of about this size, so that col stays in L2 while the
+ * GEMM reads it instead of streaming megabytes through memory.
+ * Result: images per tile (nb) and output rows per tile (rows; == ho when
+ * nb > 1). */
+static void conv_tiling(const tcet_backend *be, const tcet_conv_desc *d, size_t elem, int *nb_out, int *rows_out)
+{
+    const tcet_cpu_impl *cfg = be->impl;
+    const size_t hwo = (size_t)d->ho * d->wo, krow = (size_t)d->cin * d->k * d->k * elem;
+    const size_t col_img = krow * hwo;
+    size_t nb = 1, rows = (size_t)d->ho;
+    if (hwo < cfg->conv_tile_n && col_img <= cfg->conv_col_max) {
+        nb = (cfg->conv_tile_n + hwo - 1) / hwo;
+        if (nb > cfg->conv_col_max / col_img) nb = cfg->conv_col_max / col_img;
+        if (nb > (size_t)d->n) nb = (size_t)d->n;
+        if (nb < 1) nb = 1;
+    }
+    if (nb == 1 && col_img > cfg->conv_col_band) {
+        rows = cfg->conv_col_band / (krow * d->wo);
+        if (rows < 1) rows = 1;
+        if (rows > (size_t)d->ho) rows = (size_t)d->ho;
+    }
+    *nb_out = (int)nb;
+    *rows_out = (int)rows;
+}
+
+/* Output columns ow whose input column ow*s + kw - p lies in [0, w): [lo, hi). */
+static void conv_valid_range(int kw, int s, int p, int w, int wo, int *lo, int *hi)
+{
+    int l = p - kw > 0 ? (p - kw + s - 1) / s : 0;
+    int last = w - 1 + p - kw; /* ow*s <= last */
+    int h = last >= 0 ? last / s + 1 : 0;
+    if (h > wo) h = wo;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* Depthwise geometry: the padded plane (h + 2p) x (w + 2p) split into s*s
+ * stride phases of hq x wq each; `plane` adds slack so that the junk
+ * columns of the last output row may read (zeros) past the phase end. */
+typedef struct {
+    size_t hq, wq, plane;
+} dw_geom;
+
+static dw_geom dw_geometry(const tcet_conv_desc *d)
+{
+    const size_t s = (size_t)d->stride, hp = (size_t)d->h + 2 * d->pad, wp = (size_t)d->w + 2 * d->pad;
+    dw_geom g = { (hp + s - 1) / s, (wp + s - 1) / s, 0 };
+    g.plane = g.hq * g.wq + (size_t)d->k + 8;
+    return g;
+}
+
+/* off[kh*k + kw] = start of tap (kh, kw) in the phase planes: phase
+ * (kh % s, kw % s), shifted by (kh / s, kw / s). */
+static void dw_offsets(const tcet_conv_desc *d, const dw_geom *g, ptrdiff_t *off)
+{
+    const int s = d->stride, k = d->k;
+    for (int kh = 0; kh < k; kh++)
+        for (int kw = 0; kw < k; kw++)
+            off[kh * k + kw] = (ptrdiff_t)((size_t)((kh % s) * s + kw % s) * g->plane + (size_t)(kh / s) * g->wq +
+                                           (size_t)(kw / s));
+}
+
+#define T float
+#define ACC double
+#define S(name) name##_f32
+#define GEMM cblas_sgemm
+#include "kernels/cpu/cpu_conv_tmpl.h"
+#undef T
+#undef ACC
+#undef S
+#undef GEMM
+
+#define T double
+#define ACC double
+#define S(name) name##_f64
+#define GEMM cblas_dgemm
+#include "kernels/cpu/cpu_conv_tmpl.h"
+#undef T
+#undef ACC
+#undef S
+#undef GEMM
+
+int cpu_conv_fwd(tcet_backend *be, int dt, const tcet_conv_desc *d,
+                 const void *x, const void *w, const void *bias, void *y)
+{
+    TCET_TRY(cpu_check_dtype(dt));
+    TCET_TRY(cpu_check_conv(d));
+    return dt == TCET_F32 ? conv_fwd_f32(be, d, x, w, bias, y) : conv_fwd_f64(be, d, x, w, bias, y);
+}
+
+int cpu_conv_bwd_data(tcet_backend *be, int dt, const tcet_conv_desc *d,
+                      const void *w, const void *dy, void *dx)
+{
+    TCET_TRY(cpu_check_dtype(dt));
+    TCET_TRY(cpu_check_conv(d));
+    if (!dx) return 0;
+    return dt == TCET_F32 ? conv_bwd_data_f32(be, d, w, dy, dx) : conv_bwd_data_f64(be, d, w, dy, dx);
+}
+
+int cpu_conv_bwd_filter(tcet_backend *be, int dt, const tcet_conv_desc *d,
+                        const void *x, const void *dy, void *dw, void *dbias)
+{
+    TCET_TRY(cpu_check_dtype(dt));
+    TCET_TRY(cpu_check_conv(d));
+    return dt == TCET_F32 ? conv_bwd_filter_f32(be, d, x, dy, dw, dbias)
+                          : conv_bwd_filter_f64(be, d, x, dy, dw, dbias);
+}

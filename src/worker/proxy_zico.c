@@ -1,0 +1,100 @@
+/* ZiCo (SLDGroup/ZiCo HEAD, spec §7.1): default init, training mode, m
+ * batches; for each: zero grads, forward, mean cross-entropy, backward, keep
+ * the flattened gradient of every Conv2d/Linear weight; per layer the
+ * float32 statistics of zico_math.h; ZiCo = Σ_ℓ log tmpsum_ℓ.
+ *
+ * Batches: with a golden file, the two halves of /input,/labels in order
+ * (golden README convention); otherwise cfg->zico_batches batches of
+ * batch_size images of the candidate (batch 0 = the scorer's saliency batch,
+ * keyed (seed, TCET_STREAM_BATCH, id); batch b > 0 keyed by the stream
+ * TCET_STREAM_BATCH + 256 b), so a candidate's ZiCo depends on nothing but
+ * (seed, id). */
+#include <string.h>
+
+#include "common/error.h"
+#include "common/zico_math.h"
+#include "worker/proxy_baseline.h"
+#include "worker/proxies.h"
+
+#define ZICO_MAX_BATCHES 16
+
+static uint64_t zico_stream(int b) { return (uint64_t)TCET_STREAM_BATCH + 256u * (uint64_t)b; }
+
+int proxy_zico(tcet_proxy_ctx *ctx, double *score)
+{
+    tcet_backend *be = ctx->be;
+    ctx->nlayers = 0;
+    int golden = ctx->golden != NULL;
+    int m = golden ? 2 : (ctx->cfg->zico_batches > 0 ? ctx->cfg->zico_batches : 2);
+    if (m > ZICO_MAX_BATCHES)
+        return TCET_FAIL(TCET_ERR_USAGE, "zico: at most %d batches (got %d)", ZICO_MAX_BATCHES, m);
+    int nb = golden ? ctx->n / 2 : ctx->n;
+    if (nb < 1 || (golden && ctx->n % 2))
+        return TCET_FAIL(TCET_ERR_DATA, "zico: the golden batch of %d images cannot be split into two "
+                         "equal halves", ctx->n);
+
+    /* A net of the per-batch size with the candidate's weights. */
+    tcet_net *net = ctx->net;
+    if (net->batch != nb) {
+        net = ctx->aux;
+        TCET_TRY(tcet_net_build_arch(net, be, ctx->arch, 1, ctx->cfg->num_classes,
+                                     ctx->cfg->resolution, TCET_F32, nb));
+        TCET_TRY(tcet_net_copy_params(net, ctx->net, 0));
+    }
+    int L = net->nscored;
+    size_t total = 0;
+    for (int l = 0; l < L; l++) total += tcet_net_layer(net, l)->w_count;
+    float *grads = baseline_scratch(0, total * (size_t)m * sizeof *grads);
+    size_t img = baseline_image_count(ctx, 1);
+    float *xb = NULL;
+    int32_t *yb = NULL;
+    if (!golden && m > 1) {
+        xb = baseline_scratch(1, img * (size_t)nb * sizeof *xb);
+        yb = baseline_scratch(2, (size_t)nb * sizeof *yb);
+    }
+
+    for (int b = 0; b < m; b++) {
+        const float *x;
+        const int32_t *y;
+        if (golden) {
+            x = ctx->x + img * (size_t)nb * (size_t)b;
+            y = ctx->labels + (size_t)nb * (size_t)b;
+        } else if (b == 0) {
+            x = ctx->x;
+            y = ctx->labels;
+        } else {
+            TCET_TRY(tcet_dataset_batch(ctx->data, ctx->seed, zico_stream(b), ctx->cand_id, nb, xb, yb));
+            x = xb;
+            y = yb;
+        }
+        TCET_TRY(tcet_net_set_input(net, x));
+        TCET_TRY(tcet_net_set_labels(net, y));
+        TCET_TRY(tcet_net_forward(net, 1, 1));
+        double loss;
+        TCET_TRY(tcet_net_xent(net, &loss));
+        TCET_TRY(tcet_net_backward(net, 1)); /* overwrites: = zero_grad + backward */
+        /* layer-major layout: layer l's m rows are contiguous */
+        size_t off = 0;
+        for (int l = 0; l < L; l++) {
+            const tcet_net_op *o = tcet_net_layer(net, l);
+            float *dst = grads + off * (size_t)m + o->w_count * (size_t)b;
+            TCET_TRY(be->download(be, dst, o->gw, o->w_count * sizeof *dst));
+            off += o->w_count;
+        }
+    }
+    TCET_TRY(be->sync(be));
+
+    double acc = 0.0;
+    size_t off = 0;
+    for (int l = 0; l < L; l++) {
+        size_t cnt = tcet_net_layer(net, l)->w_count;
+        const float *rows[ZICO_MAX_BATCHES];
+        for (int b = 0; b < m; b++) rows[b] = grads + off * (size_t)m + cnt * (size_t)b;
+        tcet_zico_layer st;
+        tcet_zico_layer_stats(rows, m, cnt, &st);
+        if (!st.skipped) acc += (double)st.log;
+        off += cnt;
+    }
+    *score = acc;
+    return 0;
+}

@@ -1,0 +1,2 @@
+# tcet score end to end: golden T-CET totals, JSON, failure policy, exit codes.
+tcet_add_script_test(score_cli integration 300)

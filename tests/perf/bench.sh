@@ -1,0 +1,69 @@
+#!/bin/bash
+# Before/after table of `tcet bench` (issue 7).
+#
+#   tests/perf/bench.sh BEFORE AFTER [--rounds N] [tcet bench options...]
+#
+# BEFORE and AFTER are each a tcet executable (run now) or a saved
+# `tcet bench --json` file.  Executables are run alternately for N rounds
+# (default 2) so that both see the same load on a shared machine; per row the
+# table shows the best (least disturbed) per-candidate median and min over
+# the rounds, the speedup of the medians, AFTER's effective GFLOP/s, and the
+# issue-7 targets for ZenNet-1M (T-CET(SNIP) <= 1.1 s, T-CET(Synflow) <= 0.5 s
+# at batch 64, res 32, 1 thread).  Default bench options:
+#   --structures init,zennet-1m,zennet-2m --repeat 5 --threads 1
+set -u
+[ $# -ge 2 ] || { sed -n '2,14p' "$0"; exit 2; }
+BEFORE=$1 AFTER=$2
+shift 2
+ROUNDS=2
+if [ "${1:-}" = "--rounds" ]; then ROUNDS=$2; shift 2; fi
+OPTS=("$@")
+[ ${#OPTS[@]} -gt 0 ] || OPTS=(--structures init,zennet-1m,zennet-2m --repeat 5 --threads 1)
+export OPENBLAS_NUM_THREADS=1
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# one JSON per (side, round); a JSON file input is used as its only round
+run_side() { # side exe-or-json round
+    if [ -x "$2" ] && [ ! -d "$2" ] && ! head -c1 "$2" | grep -q '{'; then
+        "$2" bench "${OPTS[@]}" --json >"$TMP/$1.$3.json" 2>"$TMP/$1.err" ||
+            { cat "$TMP/$1.err" >&2; echo "bench.sh: $2 failed" >&2; exit 1; }
+    elif [ "$3" = 1 ]; then
+        cp "$2" "$TMP/$1.$3.json"
+    fi
+}
+for r in $(seq 1 "$ROUNDS"); do
+    run_side before "$BEFORE" "$r"
+    run_side after "$AFTER" "$r"
+done
+
+# "side name proxy median min gflops" lines
+extract() { # side
+    for f in "$TMP/$1".*.json; do
+        sed -nE 's/^ *"([a-z_0-9]+)": *"?(.*[^",])"?,?$/\1 \2/p' "$f" |
+            awk -v side="$1" '$1 == "name" { n = $2 } $1 == "proxy" { p = $2 } $1 == "median_s" { m = $2 }
+                $1 == "min_s" { mn = $2 } $1 == "gflops" { print side, n, p, m, mn, $2 }
+                $1 == "sgemm_gflops" { print side, "sgemm", "-", 0, 0, $2 }'
+    done
+}
+{ extract before; extract after; } | awk '
+{ k = $2 " " $3
+  if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+  if ($2 == "sgemm") { if ($6 > sg[$1]) sg[$1] = $6; next }
+  if (!((k, $1) in med) || $4 < med[k, $1]) { med[k, $1] = $4; gf[k, $1] = $6 }
+  if (!((k, $1) in mn) || $5 < mn[k, $1]) mn[k, $1] = $5 }
+END {
+  printf "%-12s %-13s %10s %10s %10s %10s %8s %9s %9s  %s\n", "structure", "proxy", "before_med", "before_min",
+         "after_med", "after_min", "speedup", "GF/s_bef", "GF/s_aft", "target"
+  for (i = 1; i <= n; i++) {
+    split(order[i], a, " "); if (a[1] == "sgemm") continue
+    k = order[i]; t = ""
+    if (!((k, "before") in med) || !((k, "after") in med)) { printf "%-12s %-13s (only on one side)\n", a[1], a[2]; continue }
+    if (a[1] == "zennet-1m" && a[2] == "tcet-snip") t = (med[k, "after"] <= 1.1 ? "<= 1.1 s: met" : "<= 1.1 s: NOT met")
+    if (a[1] == "zennet-1m" && a[2] == "tcet-synflow") t = (med[k, "after"] <= 0.5 ? "<= 0.5 s: met" : "<= 0.5 s: NOT met")
+    printf "%-12s %-13s %10.4f %10.4f %10.4f %10.4f %7.2fx %9.1f %9.1f  %s\n", a[1], a[2], med[k, "before"],
+           mn[k, "before"], med[k, "after"], mn[k, "after"], med[k, "before"] / med[k, "after"], gf[k, "before"],
+           gf[k, "after"], t
+  }
+  printf "cblas_sgemm 1024^3 (best seen): before run %.1f GFLOP/s, after run %.1f GFLOP/s\n", sg["before"], sg["after"]
+}'
