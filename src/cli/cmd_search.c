@@ -1,11 +1,168 @@
-/* tcet search: placeholder until its issue lands. */
+/* tcet search: evolutionary search (docs/search.md).  Rank 0 parses the
+ * options, decides fresh run / resume / refusal and broadcasts the resulting
+ * configuration; every other rank only scores. */
+#include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "common/check.h"
+#include "common/checkpoint.h"
+#include "common/config.h"
+#include "common/data.h"
 #include "common/error.h"
+#include "common/mpi_util.h"
+#include "kernels/backend.h"
+#include "master/search.h"
+#include "master/signals.h"
+#include "worker/scorer.h"
+#include "worker/worker_loop.h"
+
+enum { EXIT_QUIETLY = -1 }; /* help shown, or the run is already finished */
+
+static int file_exists(const char *p) { return access(p, F_OK) == 0; }
+
+static int refuse_other(const char *path, const tcet_search_config *a, const tcet_search_config *b)
+{
+    char detail[512];
+    if (!tcet_config_identity_diff(a, b, detail, sizeof detail)) return 0;
+    return TCET_FAIL(TCET_ERR_CHECKPOINT,
+                     "%s belongs to another configuration (%s; requested vs checkpoint). Use another "
+                     "--save-dir for a new run, or resume without changing these options. The file was not touched.",
+                     path, detail);
+}
+
+/* Rank 0: options -> configuration, and the checkpoint to resume from. */
+static int prepare(int argc, char **argv, int nworkers, tcet_search_config *cfg, tcet_checkpoint *ck, int *have_ck)
+{
+    int help = 0;
+    uint64_t mask = 0;
+    *have_ck = 0;
+    TCET_TRY(tcet_config_parse_args(argc, argv, cfg, &help, &mask));
+    if (help) {
+        tcet_config_usage(stdout);
+        return EXIT_QUIETLY;
+    }
+    TCET_TRY(tcet_config_validate(cfg));
+    char path[TCET_PATH_MAX + 32];
+    if (cfg->resume[0]) {
+        snprintf(path, sizeof path, "%s/%s", cfg->resume, TCET_CKPT_NAME);
+        if (!file_exists(path))
+            return TCET_FAIL(TCET_ERR_CHECKPOINT, "--resume %s: no %s there", cfg->resume, TCET_CKPT_NAME);
+        TCET_TRY(tcet_checkpoint_read(path, ck));
+        *have_ck = 1;
+        tcet_search_config merged = ck->config;
+        tcet_config_overlay(&merged, cfg, mask);
+        snprintf(merged.save_dir, sizeof merged.save_dir, "%s", cfg->resume);
+        merged.resume[0] = 0;
+        TCET_TRY(refuse_other(path, &merged, &ck->config));
+        *cfg = merged;
+    } else {
+        snprintf(path, sizeof path, "%s/%s", cfg->save_dir, TCET_CKPT_NAME);
+        if (file_exists(path)) {
+            TCET_TRY(tcet_checkpoint_read(path, ck));
+            *have_ck = 1;
+            if (cfg->window == 0) cfg->window = ck->config.window;
+            TCET_TRY(refuse_other(path, cfg, &ck->config));
+        } else {
+            char best[TCET_PATH_MAX + 32];
+            snprintf(best, sizeof best, "%s/best_structure.txt", cfg->save_dir);
+            if (file_exists(best)) { /* the reference's skip rule */
+                printf("%s exists and there is no checkpoint: nothing to do\n", best);
+                return EXIT_QUIETLY;
+            }
+        }
+    }
+    if (*have_ck && ck->finished) {
+        printf("the run in %s already finished (%llu iterations); best structure in %s/best_structure.txt\n",
+               cfg->save_dir, (unsigned long long)ck->committed, cfg->save_dir);
+        return EXIT_QUIETLY;
+    }
+    if (cfg->window == 0) cfg->window = 2 * (nworkers > 0 ? nworkers : 1);
+    TCET_TRY(tcet_config_validate(cfg));
+    if (!strcmp(cfg->dataset, "synthetic") &&
+        (cfg->proxy == TCET_PROXY_TCET_SNIP || cfg->proxy == TCET_PROXY_TCET_SYNFLOW ||
+         cfg->proxy == TCET_PROXY_NASWOT_LAYERWISE || cfg->proxy == TCET_PROXY_SNIP || cfg->proxy == TCET_PROXY_ZICO))
+        fprintf(stderr, "tcet: NOTE: scoring on SYNTHETIC data (N(0,1) images, uniform labels); pass "
+                        "--dataset/--data for real images (spec §11.7)\n");
+    return 0;
+}
+
+static int make_scorer(const tcet_search_config *cfg, int local_rank, tcet_backend **be, tcet_dataset **ds,
+                       tcet_scorer **sc)
+{
+    TCET_TRY(tcet_backend_create(cfg->backend, local_rank, cfg->threads, be));
+    if (strcmp(cfg->dataset, "synthetic"))
+        TCET_TRY(tcet_dataset_open(cfg->dataset, cfg->data, cfg->resolution, cfg->num_classes, ds));
+    tcet_score_config sc_cfg;
+    memset(&sc_cfg, 0, sizeof sc_cfg);
+    sc_cfg.proxy = cfg->proxy;
+    sc_cfg.mode = cfg->mode;
+    sc_cfg.batch_size = cfg->batch_size;
+    sc_cfg.resolution = cfg->resolution;
+    sc_cfg.num_classes = cfg->num_classes;
+    sc_cfg.gamma = cfg->gamma;
+    sc_cfg.seed = cfg->seed;
+    sc_cfg.same_batch = cfg->same_batch;
+    sc_cfg.zico_batches = 2;
+    sc_cfg.data = *ds;
+    TCET_TRY(tcet_scorer_create(&sc_cfg, *be, sc));
+    return 0;
+}
 
 int cmd_search(int argc, char **argv)
 {
-    fprintf(stderr, "tcet: error: 'tcet search' is not available in this build yet\n");
-    return TCET_ERR_RUNTIME;
+    tcet_mpi mpi;
+    tcet_mpi_init(&mpi);
+    if (mpi.rank > 0) tcet_signals_worker(); /* only rank 0 acts on signals */
+    tcet_search_config cfg;
+    tcet_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    int have_ck = 0, code = 0;
+    char *text = NULL;
+    if (mpi.rank == 0) {
+        code = prepare(argc, argv, mpi.size - 1, &cfg, &ck, &have_ck);
+        if (code > 0) tcet_error_print();
+        if (code == 0) text = tcet_config_to_text(&cfg, 0);
+    }
+    tcet_mpi_bcast_text(&code, &text);
+    if (code != 0) {
+        free(text);
+        if (have_ck) tcet_checkpoint_free(&ck);
+        tcet_mpi_finalize(&mpi);
+        return mpi.rank == 0 && code > 0 ? code : 0;
+    }
+    if (mpi.rank > 0 && tcet_config_from_text(text, &cfg)) tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
+    free(text);
+
+    tcet_backend *be = NULL;
+    tcet_dataset *ds = NULL;
+    tcet_scorer *sc = NULL;
+    int setup = 0, worst = 0;
+    if (mpi.rank > 0 || mpi.size == 1) {
+        setup = make_scorer(&cfg, mpi.local_rank, &be, &ds, &sc);
+        if (setup) tcet_error_print();
+    }
+    CHECK_MPI(MPI_Allreduce(&setup, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+    int rc = worst;
+    if (!worst) {
+        tcet_worker w;
+        tcet_worker_init(&w, sc, be, &cfg);
+        if (mpi.rank > 0) {
+            rc = tcet_worker_loop(&w);
+        } else {
+            tcet_master_args a = {&cfg, have_ck ? &ck : NULL, mpi.size - 1, mpi.size == 1 ? &w : NULL};
+            rc = tcet_master_run(&a);
+            if (rc && rc != TCET_EXIT_INTERRUPTED) tcet_error_print();
+        }
+        tcet_worker_free(&w);
+    }
+    if (sc) tcet_scorer_destroy(sc);
+    if (ds) tcet_dataset_close(ds);
+    if (be) be->destroy(be);
+    if (have_ck) tcet_checkpoint_free(&ck);
+    tcet_mpi_finalize(&mpi);
+    return mpi.rank == 0 ? rc : 0;
 }

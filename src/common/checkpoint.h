@@ -1,0 +1,80 @@
+/* The search checkpoint (RUN_DIR/checkpoint.h5; layout in docs/checkpoint.md).
+ *
+ * Written by rank 0 only, atomically (tmp file, fsync, rename, fsync of the
+ * directory), read by `tcet search --resume` and by `tcet inspect/plot/export`.
+ * The read API returns plain arrays; tcet_checkpoint_free releases them. */
+#ifndef TCET_CHECKPOINT_H
+#define TCET_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/rng.h"
+
+#define TCET_CKPT_FORMAT 1
+#define TCET_CKPT_NAME "checkpoint.h5"
+
+/* Candidate status.  The first three equal tcet_score_status. */
+typedef enum {
+    TCET_CAND_OK = 0,
+    TCET_CAND_NONFINITE = 1,   /* score -9999, raw score kept */
+    TCET_CAND_FAILED = 2,      /* score -9999, reason kept */
+    TCET_CAND_REJ_LAYERS = 3,  /* budget filters: not scored */
+    TCET_CAND_REJ_PARAMS = 4,
+    TCET_CAND_REJ_FLOPS = 5,
+    TCET_CAND_REJ_LATENCY = 6,
+    TCET_CAND_PENDING = 7,     /* generated, result not committed yet */
+    TCET_CAND_NSTATUS
+} tcet_cand_status;
+const char *tcet_cand_status_name(int status);
+static inline int tcet_cand_is_rejected(int s) { return s >= TCET_CAND_REJ_LAYERS && s <= TCET_CAND_REJ_LATENCY; }
+
+typedef struct {
+    int64_t id;          /* = the iteration that generated it */
+    int64_t parent;      /* id of the parent, -1 = the initial structure */
+    int64_t birth;       /* number of committed iterations of the population it was generated from */
+    char *structure;     /* canonical string (owned) */
+    double score;        /* what the population sees (-9999 on failure) */
+    double raw_score;    /* as computed (may be NaN/inf) */
+    double params, flops;/* reference counters of the budget (reslink) network */
+    double latency;      /* seconds/image, +inf when not measured */
+    double seconds;      /* scoring wall time */
+    int32_t layers;      /* Σ sub_layers */
+    int32_t status;      /* tcet_cand_status */
+    char *reason;        /* owned, "" when none */
+} tcet_cand;
+
+void tcet_cand_free(tcet_cand *c);
+void tcet_cand_copy(tcet_cand *dst, const tcet_cand *src); /* deep copy */
+
+typedef struct {
+    int format_version;
+    char tcet_version[32];
+    char *config_text;           /* full configuration text (tcet_config_to_text) */
+    tcet_search_config config;   /* parsed from config_text */
+    uint64_t next_iter;          /* next iteration to generate */
+    uint64_t committed;          /* iterations committed (history length) */
+    tcet_rng rng;                /* master mutation stream after generating next_iter-1 */
+    uint64_t naswot_seed;        /* the fixed NASWOT batch is (naswot_seed, TCET_STREAM_NASWOT, 0) */
+    uint64_t counts[TCET_CAND_NSTATUS]; /* committed candidates per status */
+    int finished;                /* 1: all iterations committed, best_structure.txt written */
+    double elapsed;              /* seconds of search over all sessions */
+    uint64_t events_offset;      /* bytes of events.jsonl that belong to this state */
+    tcet_cand *population;  size_t npop;
+    tcet_cand *history;     size_t nhist;
+    tcet_cand *pending;     size_t npending; /* generated, not committed: re-dispatched on resume */
+} tcet_checkpoint;
+
+/* Atomic write to path (see above). */
+int tcet_checkpoint_write(const char *path, const tcet_checkpoint *ck);
+/* Read and verify (format version, content hash). Any problem is
+ * TCET_ERR_CHECKPOINT with a message; the file is opened read-only. */
+int tcet_checkpoint_read(const char *path, tcet_checkpoint *out);
+/* Read only the configuration and counters (no arrays): cheap, for tools. */
+int tcet_checkpoint_read_header(const char *path, tcet_checkpoint *out);
+void tcet_checkpoint_free(tcet_checkpoint *ck);
+/* Remove stale "<path>.tmp.*" files left by an interrupted write. */
+void tcet_checkpoint_remove_stale(const char *path);
+
+#endif

@@ -1,0 +1,476 @@
+/* Options, presets and the canonical text form of a search configuration. */
+#include "common/config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/error.h"
+#include "common/mutate.h"
+#include "worker/scorer.h"
+
+typedef enum { OPT_INT, OPT_LONG, OPT_DOUBLE, OPT_U64, OPT_STR, OPT_SPACE, OPT_PROXY, OPT_MODE,
+               OPT_STRUCT, OPT_BOOL } opt_type;
+
+typedef struct {
+    const char *flag;     /* command-line flag */
+    const char *key;      /* key in the text form */
+    opt_type type;
+    size_t off, size;
+    int identity;         /* part of the run's identity (compared on resume) */
+    double lo, hi;        /* numeric range */
+    const char *help;
+} opt;
+
+#define F(field) offsetof(tcet_search_config, field), sizeof(((tcet_search_config *)0)->field)
+static const opt opts[] = {
+    {"--population-size", "population_size", OPT_INT, F(population_size), 1, 1, 1e7, "population size (512)"},
+    {"--evolution-max-iter", "evolution_max_iter", OPT_LONG, F(max_iter), 1, 1, 1e12,
+     "iterations, rejected candidates included (480000)"},
+    {"--budget-model-size", "budget_model_size", OPT_DOUBLE, F(budget_params), 1, 0, 1e15,
+     "max reference params of the budget (reslink) network (unset)"},
+    {"--budget-flops", "budget_flops", OPT_DOUBLE, F(budget_flops), 1, 0, 1e18,
+     "max reference FLOPs at --input-image-size (unset)"},
+    {"--budget-latency", "budget_latency", OPT_DOUBLE, F(budget_latency), 1, 0, 1e3,
+     "max seconds per image (unset; see docs/search.md)"},
+    {"--max-layers", "max_layers", OPT_INT, F(max_layers), 1, 0, 1e6, "max sum of sub-layers (unset)"},
+    {"--batch-size", "batch_size", OPT_INT, F(batch_size), 1, 1, 1e5, "proxy batch size (64)"},
+    {"--input-image-size", "input_image_size", OPT_INT, F(resolution), 1, 1, 4096, "resolution (32)"},
+    {"--num-classes", "num_classes", OPT_INT, F(num_classes), 1, 1, 1e6, "classifier width (100)"},
+    {"--search-space", "search_space", OPT_SPACE, F(space), 1, 0, 0, "XXBL or IDW_fixfc (XXBL)"},
+    {"--init-structure", "init_structure", OPT_STRUCT, F(init_structure), 1, 0, 0,
+     "initial structure, STR or @file (the CIFAR script's)"},
+    {"--proxy", "proxy", OPT_PROXY, F(proxy), 1, 0, 0,
+     "tcet-snip tcet-synflow naswot-layerwise naswot snip synflow synflow-zennas gradnorm zen te-nas "
+     "zico params flops random (tcet-snip)"},
+    {"--tcet-mode", "tcet_mode", OPT_MODE, F(mode), 1, 0, 0, "T-CET per-layer mode: log none log1p norm (log)"},
+    {"--gamma", "gamma", OPT_DOUBLE, F(gamma), 1, 0, 1e6, "Zen mixup coefficient (1e-2)"},
+    {"--dataset", "dataset", OPT_STR, F(dataset), 1, 0, 0, "synthetic cifar10 cifar100 hdf5 (synthetic)"},
+    {"--data", "data", OPT_STR, F(data), 1, 0, 0, "dataset directory or file"},
+    {"--same-batch", "same_batch", OPT_BOOL, F(same_batch), 1, 0, 1,
+     "0/1: NASWOT and saliency on one batch (alethiometer) (0)"},
+    {"--seed", "seed", OPT_U64, F(seed), 1, 0, 0, "run seed (1)"},
+    {"--window", "window", OPT_INT, F(window), 1, 0, 65536,
+     "candidates in flight; 1 = the sequential reference loop (2 x workers)"},
+    {"--save-dir", "save_dir", OPT_STR, F(save_dir), 0, 0, 0, "run directory (required unless --resume)"},
+    {"--resume", "resume", OPT_STR, F(resume), 0, 0, 0, "continue the run in RUN_DIR"},
+    {"--checkpoint-every", "checkpoint_every", OPT_DOUBLE, F(checkpoint_every), 0, 0, 1e9,
+     "seconds between checkpoints (300)"},
+    {"--backend", "backend", OPT_STR, F(backend), 0, 0, 0, "auto cpu cuda (auto)"},
+    {"--threads", "threads", OPT_INT, F(threads), 0, 1, 1024, "BLAS threads per rank (1)"},
+};
+#undef F
+enum { NOPTS = sizeof opts / sizeof opts[0] };
+
+static const char *const mode_names[] = {"log", "none", "log1p", "norm"};
+
+static const char *CIFAR_INIT =
+    "SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,1,8,1)SuperResK3K3(16,32,2,16,1)"
+    "SuperResK3K3(32,64,2,32,1)SuperResK3K3(64,64,2,32,1)SuperConvK1BNRELU(64,128,1,1)";
+static const char *IMAGENET_INIT =
+    "SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,1)SuperResIDWE6K3(32,48,2,32,1)"
+    "SuperResIDWE6K3(48,96,2,48,1)SuperResIDWE6K3(96,128,2,96,1)SuperConvK1BNRELU(128,2048,1,1)";
+static const char *LATENCY_INIT =
+    "SuperConvK3BNRELU(3,32,2,1)SuperResK3K3(32,64,2,32,1)SuperResK3K3(64,128,2,64,1)"
+    "SuperResK3K3(128,256,2,128,1)SuperResK3K3(256,512,2,256,1)SuperConvK1BNRELU(256,512,1,1)";
+
+void tcet_config_defaults(tcet_search_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->population_size = 512;
+    c->max_iter = 480000;
+    c->batch_size = 64;
+    c->resolution = 32;
+    c->num_classes = 100;
+    c->space = TCET_SPACE_XXBL;
+    snprintf(c->init_structure, sizeof c->init_structure, "%s", CIFAR_INIT);
+    c->proxy = TCET_PROXY_TCET_SNIP;
+    c->mode = TCET_MODE_LOG;
+    c->gamma = 1e-2;
+    snprintf(c->dataset, sizeof c->dataset, "synthetic");
+    c->seed = 1;
+    c->checkpoint_every = 300;
+    snprintf(c->backend, sizeof c->backend, "auto");
+    c->threads = 1;
+}
+
+/* ---- presets (spec §5.3) ---------------------------------------------- */
+typedef struct {
+    const char *name;
+    const char *proxy;
+    int kind;            /* 0 CIFAR, 1 ImageNet FLOPs, 2 ImageNet latency */
+    double budget;       /* params (CIFAR), FLOPs or latency */
+    int max_layers;
+    long iters;
+    int batch;
+    const char *dataset; /* NULL: synthetic (the proxy does not read images) */
+    const char *note;
+} preset;
+
+static const preset presets[] = {
+    {"cifar-params1M-tcet-snip", "tcet-snip", 0, 1e6, 18, 480000, 64, "cifar100", "TCET_snip_NAS_cifar_params1M"},
+    {"cifar-params1M-tcet-synflow", "tcet-synflow", 0, 1e6, 18, 480000, 64, "cifar100",
+     "TCET_synflow_NAS_cifar_params1M"},
+    {"cifar-params1M-zen", "zen", 0, 1e6, 18, 480000, 64, NULL, "Zen_NAS_cifar_params1M"},
+    {"cifar-params2M-zen", "zen", 0, 2e6, 20, 480000, 64, NULL, "Zen_NAS_cifar_params2M"},
+    {"cifar-params1M-naswot", "naswot", 0, 1e6, 18, 480000, 8, NULL, "NASWOT_NAS_cifar_params1M (batch 8)"},
+    {"cifar-params1M-gradnorm", "gradnorm", 0, 1e6, 18, 480000, 64, NULL, "GradNorm_NAS_cifar_params1M"},
+    {"cifar-params1M-synflow", "synflow-zennas", 0, 1e6, 18, 480000, 64, NULL, "Syncflow_NAS_cifar_params1M"},
+    {"cifar-params1M-te-nas", "te-nas", 0, 1e6, 18, 480000, 64, NULL, "TE_NAS_cifar_params1M"},
+    {"cifar-params1M-flops", "flops", 0, 1e6, 18, 480000, 64, NULL, "Flops_NAS_cifar_params1M"},
+    {"cifar-params1M-params", "params", 0, 1e6, 18, 480000, 64, NULL, "Params_NAS_cifar_params1M"},
+    {"cifar-params1M-random", "random", 0, 1e6, 18, 480000, 64, NULL, "Random_NAS_cifar_params1M"},
+    {"cifar-params1M-zico", "zico", 0, 1e6, 18, 480000, 64, "cifar100", "ZiCo (ZenNAS-based), CIFAR 1M"},
+    {"imagenet-flops450M-tcet-snip", "params", 1, 450e6, 14, 100000, 128, NULL,
+     "TCET_snip_NAS_IM_flops450M: the script runs Params (sic)"},
+    {"imagenet-flops600M-tcet-snip", "tcet-snip", 1, 600e6, 14, 100000, 128, "hdf5", "TCET_snip_NAS_IM_flops600M"},
+    {"imagenet-flops1G-tcet-snip", "params", 1, 1000e6, 14, 100000, 128, NULL,
+     "TCET_snip_NAS_IM_flops1G: the script runs Params (sic)"},
+    {"imagenet-flops450M-tcet-synflow", "tcet-synflow", 1, 450e6, 14, 100000, 128, "hdf5",
+     "TCET_synflow_NAS_IM_flops450M"},
+    {"imagenet-flops400M-zen", "zen", 1, 400e6, 14, 480000, 64, NULL, "Zen_NAS_ImageNet_flops400M"},
+    {"imagenet-flops600M-zen", "zen", 1, 600e6, 14, 480000, 64, NULL, "Zen_NAS_ImageNet_flops600M"},
+    {"imagenet-flops800M-zen", "zen", 1, 800e6, 16, 480000, 64, NULL, "Zen_NAS_ImageNet_flops800M"},
+    {"imagenet-latency01ms-zen", "zen", 2, 1e-4, 10, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.1ms"},
+    {"imagenet-latency02ms-zen", "zen", 2, 2e-4, 13, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.2ms"},
+    {"imagenet-latency03ms-zen", "zen", 2, 3e-4, 16, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.3ms"},
+    {"imagenet-latency05ms-zen", "zen", 2, 5e-4, 20, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.5ms"},
+    {"imagenet-latency08ms-zen", "zen", 2, 8e-4, 25, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.8ms"},
+    {"imagenet-latency12ms-zen", "zen", 2, 12e-4, 30, 480000, 64, NULL, "Zen_NAS_ImageNet_latency1.2ms"},
+};
+enum { NPRESETS = sizeof presets / sizeof presets[0] };
+
+void tcet_config_list_presets(FILE *f)
+{
+    for (int i = 0; i < NPRESETS; i++) fprintf(f, "  %-33s %s\n", presets[i].name, presets[i].note);
+}
+
+int tcet_config_preset(tcet_search_config *c, const char *name)
+{
+    const preset *p = NULL;
+    for (int i = 0; i < NPRESETS; i++)
+        if (!strcmp(presets[i].name, name)) p = &presets[i];
+    if (!p) {
+        fprintf(stderr, "known presets:\n");
+        tcet_config_list_presets(stderr);
+        return TCET_FAIL(TCET_ERR_USAGE, "unknown --preset '%s' (the list is above)", name);
+    }
+    c->population_size = 512;
+    c->proxy = tcet_proxy_parse(p->proxy);
+    c->max_layers = p->max_layers;
+    c->max_iter = p->iters;
+    c->batch_size = p->batch;
+    c->budget_params = c->budget_flops = c->budget_latency = 0;
+    if (p->kind == 0) {
+        c->space = TCET_SPACE_XXBL;
+        c->budget_params = p->budget;
+        c->resolution = 32;
+        c->num_classes = 100;
+        snprintf(c->init_structure, sizeof c->init_structure, "%s", CIFAR_INIT);
+    } else {
+        c->resolution = 224;
+        c->num_classes = 1000;
+        c->space = p->kind == 1 ? TCET_SPACE_IDW_FIXFC : TCET_SPACE_XXBL;
+        if (p->kind == 1) c->budget_flops = p->budget;
+        else c->budget_latency = p->budget;
+        snprintf(c->init_structure, sizeof c->init_structure, "%s", p->kind == 1 ? IMAGENET_INIT : LATENCY_INIT);
+    }
+    snprintf(c->dataset, sizeof c->dataset, "%s", p->dataset ? p->dataset : "synthetic");
+    snprintf(c->preset, sizeof c->preset, "%s", p->name);
+    return 0;
+}
+
+
+/* Value parsers (the library cannot use src/cli/args.c, which lives in the
+ * executable); same messages as the other commands. `code` is the status a bad
+ * value gets: USAGE on the command line, CHECKPOINT when read from a file. */
+static int parse_long(const char *flag, const char *val, long lo, long hi, long *out, int code)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(val, &end, 10);
+    if (!*val || *end || errno == ERANGE) return TCET_FAIL(code, "%s expects an integer, got '%s'", flag, val);
+    if (v < lo || v > hi) return TCET_FAIL(code, "%s %s is out of range [%ld, %ld]", flag, val, lo, hi);
+    *out = v;
+    return 0;
+}
+
+static int parse_u64(const char *flag, const char *val, uint64_t *out, int code)
+{
+    char *end = NULL;
+    errno = 0;
+    if (!*val || *val == '-') return TCET_FAIL(code, "%s expects a non-negative integer, got '%s'", flag, val);
+    unsigned long long v = strtoull(val, &end, 10);
+    if (*end || errno == ERANGE) return TCET_FAIL(code, "%s expects a non-negative integer, got '%s'", flag, val);
+    *out = (uint64_t)v;
+    return 0;
+}
+
+static int parse_double(const char *flag, const char *val, double lo, double hi, double *out, int code)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(val, &end);
+    if (!*val || *end || errno == ERANGE || !isfinite(v))
+        return TCET_FAIL(code, "%s expects a number, got '%s'", flag, val);
+    if (v < lo || v > hi) return TCET_FAIL(code, "%s %s is out of range [%g, %g]", flag, val, lo, hi);
+    *out = v;
+    return 0;
+}
+
+/* "--flag value" or "--flag=value": 1 (and *i advanced) if argv[*i] is flag,
+ * 0 if not, -1 (usage error) if the value is missing. */
+static int flag_value(int argc, char **argv, int *i, const char *flag, const char **val)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(flag);
+    if (strncmp(a, flag, n) != 0) return 0;
+    if (a[n] == '=') {
+        *val = a + n + 1;
+        return 1;
+    }
+    if (a[n] != 0) return 0;
+    if (*i + 1 >= argc) {
+        TCET_FAIL(TCET_ERR_USAGE, "%s needs a value", flag);
+        return -1;
+    }
+    *val = argv[++*i];
+    return 1;
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+static int set_value(tcet_search_config *c, const opt *o, const char *val, int err_code)
+{
+    void *p = (char *)c + o->off;
+    switch (o->type) {
+    case OPT_INT: {
+        long v = 0;
+        TCET_TRY(parse_long(o->flag, val, (long)o->lo, (long)o->hi, &v, err_code));
+        *(int *)p = (int)v;
+        return 0;
+    }
+    case OPT_BOOL: {
+        long v = 0;
+        TCET_TRY(parse_long(o->flag, val, 0, 1, &v, err_code));
+        *(int *)p = (int)v;
+        return 0;
+    }
+    case OPT_LONG: {
+        long v = 0;
+        TCET_TRY(parse_long(o->flag, val, (long)o->lo, (long)o->hi, &v, err_code));
+        *(long *)p = v;
+        return 0;
+    }
+    case OPT_DOUBLE: {
+        double v = 0;
+        TCET_TRY(parse_double(o->flag, val, o->lo, o->hi, &v, err_code));
+        *(double *)p = v;
+        return 0;
+    }
+    case OPT_U64: {
+        uint64_t v = 0;
+        TCET_TRY(parse_u64(o->flag, val, &v, err_code));
+        *(uint64_t *)p = v;
+        return 0;
+    }
+    case OPT_STR:
+        if (strlen(val) >= o->size)
+            return TCET_FAIL(err_code, "%s: value longer than %zu characters", o->flag, o->size - 1);
+        memcpy(p, val, strlen(val) + 1);
+        return 0;
+    case OPT_SPACE: {
+        int s = tcet_space_parse(val);
+        if (s < 0) return TCET_FAIL(err_code, "%s: unknown search space '%s' (XXBL or IDW_fixfc)", o->flag, val);
+        *(int *)p = s;
+        return 0;
+    }
+    case OPT_PROXY: {
+        int s = tcet_proxy_parse(val);
+        if (s < 0) return TCET_FAIL(err_code, "%s: unknown proxy '%s' (see --help)", o->flag, val);
+        *(int *)p = s;
+        return 0;
+    }
+    case OPT_MODE:
+        for (int i = 0; i < 4; i++)
+            if (!strcmp(val, mode_names[i])) {
+                *(int *)p = i;
+                return 0;
+            }
+        return TCET_FAIL(err_code, "%s: unknown mode '%s' (log none log1p norm)", o->flag, val);
+    case OPT_STRUCT: {
+        tcet_arch a;
+        int rc = tcet_arch_load(val, &a);
+        if (rc) return tcet_trace(err_code, __FILE__, __LINE__, o->flag);
+        /* Keep the canonical string: two spellings of one structure are one run. */
+        if (tcet_arch_print(&a, p, o->size) >= o->size)
+            return TCET_FAIL(err_code, "%s: structure too long", o->flag);
+        return 0;
+    }
+    }
+    return TCET_FAIL(err_code, "internal: bad option type");
+}
+
+int tcet_config_parse_args(int argc, char **argv, tcet_search_config *c, int *help, uint64_t *explicit_mask)
+{
+    tcet_config_defaults(c);
+    *help = 0;
+    if (explicit_mask) *explicit_mask = 0;
+    /* The preset first, so that explicit flags override it whatever their order. */
+    for (int i = 1; i < argc; i++) {
+        const char *val;
+        int r = flag_value(argc, argv, &i, "--preset", &val);
+        if (r < 0) return TCET_ERR_USAGE;
+        if (r == 1) TCET_TRY(tcet_config_preset(c, val));
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            *help = 1;
+            return 0;
+        }
+        const char *val;
+        int r = flag_value(argc, argv, &i, "--preset", &val);
+        if (r < 0) return TCET_ERR_USAGE;
+        if (r == 1) continue;
+        int matched = 0;
+        for (int k = 0; k < NOPTS && !matched; k++) {
+            r = flag_value(argc, argv, &i, opts[k].flag, &val);
+            if (r < 0) return TCET_ERR_USAGE;
+            if (r == 0) continue;
+            matched = 1;
+            TCET_TRY(set_value(c, &opts[k], val, TCET_ERR_USAGE));
+            if (explicit_mask) *explicit_mask |= 1ULL << k;
+        }
+        if (!matched) return TCET_FAIL(TCET_ERR_USAGE, "unknown option '%s' for 'tcet search' (see 'tcet search --help')", a);
+    }
+    return 0;
+}
+
+void tcet_config_overlay(tcet_search_config *dst, const tcet_search_config *src, uint64_t mask)
+{
+    for (int k = 0; k < NOPTS; k++)
+        if (mask & (1ULL << k)) memcpy((char *)dst + opts[k].off, (const char *)src + opts[k].off, opts[k].size);
+}
+
+void tcet_config_usage(FILE *f)
+{
+    fprintf(f, "usage: [mpirun -np N] tcet search --save-dir DIR [--preset NAME] [options]\n"
+               "       [mpirun -np N] tcet search --resume RUN_DIR\n\n"
+               "Evolutionary search (spec §5). Rank 0 is the master, ranks 1..N-1 score\n"
+               "candidates; a single rank scores in-process. Explicit flags override --preset.\n\n"
+               "options:\n  %-22s %s\n", "--preset NAME", "settings of a reference script (below)");
+    for (int k = 0; k < NOPTS; k++) fprintf(f, "  %-22s %s\n", opts[k].flag, opts[k].help);
+    fprintf(f, "\npresets:\n");
+    tcet_config_list_presets(f);
+    fprintf(f, "\nexit codes: 0 done (or already finished), 1 runtime, 2 usage, 3 data,\n"
+               "4 checkpoint refused, 6 backend, 75 stopped by SIGTERM/SIGINT/SIGUSR1 with a\n"
+               "checkpoint written (resume with --resume RUN_DIR). See docs/search.md.\n");
+}
+
+int tcet_config_validate(const tcet_search_config *c)
+{
+    if (!c->save_dir[0] && !c->resume[0])
+        return TCET_FAIL(TCET_ERR_USAGE, "tcet search needs --save-dir DIR (or --resume RUN_DIR)");
+    if (strcmp(c->dataset, "synthetic") && !c->data[0])
+        return TCET_FAIL(TCET_ERR_USAGE,
+                         "--dataset %s needs --data PATH (or pass --dataset synthetic to score on "
+                         "synthetic data)", c->dataset);
+    if (strcmp(c->dataset, "synthetic") && strcmp(c->dataset, "cifar10") && strcmp(c->dataset, "cifar100") &&
+        strcmp(c->dataset, "hdf5"))
+        return TCET_FAIL(TCET_ERR_USAGE, "--dataset '%s' unknown (synthetic cifar10 cifar100 hdf5)", c->dataset);
+    if (strcmp(c->backend, "auto") && strcmp(c->backend, "cpu") && strcmp(c->backend, "cuda"))
+        return TCET_FAIL(TCET_ERR_USAGE, "--backend '%s' unknown (auto cpu cuda)", c->backend);
+    tcet_arch a;
+    if (tcet_arch_parse(c->init_structure, &a, NULL))
+        return TCET_FAIL(TCET_ERR_USAGE, "--init-structure does not parse");
+    return 0;
+}
+
+/* ---- text form ---------------------------------------------------------- */
+static void format_value(const tcet_search_config *c, const opt *o, char *buf, size_t cap)
+{
+    const void *p = (const char *)c + o->off;
+    switch (o->type) {
+    case OPT_INT:
+    case OPT_BOOL: snprintf(buf, cap, "%d", *(const int *)p); break;
+    case OPT_LONG: snprintf(buf, cap, "%ld", *(const long *)p); break;
+    case OPT_DOUBLE: snprintf(buf, cap, "%.17g", *(const double *)p); break;
+    case OPT_U64: snprintf(buf, cap, "%llu", (unsigned long long)*(const uint64_t *)p); break;
+    case OPT_STR:
+    case OPT_STRUCT: snprintf(buf, cap, "%s", (const char *)p); break;
+    case OPT_SPACE: snprintf(buf, cap, "%s", tcet_space_name(*(const int *)p)); break;
+    case OPT_PROXY: snprintf(buf, cap, "%s", tcet_proxy_name(*(const int *)p)); break;
+    case OPT_MODE: snprintf(buf, cap, "%s", mode_names[*(const int *)p & 3]); break;
+    }
+}
+
+char *tcet_config_to_text(const tcet_search_config *c, int identity_only)
+{
+    size_t cap = 4096 + TCET_MAX_STRUCT + 4 * TCET_PATH_MAX, len = 0;
+    char *out = xmalloc(cap);
+    char val[TCET_MAX_STRUCT + TCET_PATH_MAX];
+    out[0] = 0;
+    for (int k = 0; k < NOPTS; k++) {
+        if (identity_only && !opts[k].identity) continue;
+        if (!strcmp(opts[k].key, "resume")) continue; /* where it was resumed from is not configuration */
+        format_value(c, &opts[k], val, sizeof val);
+        len += (size_t)snprintf(out + len, cap - len, "%s = %s\n", opts[k].key, val);
+    }
+    if (!identity_only) snprintf(out + len, cap - len, "preset = %s\n", c->preset);
+    return out;
+}
+
+int tcet_config_from_text(const char *text, tcet_search_config *c)
+{
+    tcet_config_defaults(c);
+    const char *s = text;
+    while (*s) {
+        const char *nl = strchr(s, '\n');
+        size_t n = nl ? (size_t)(nl - s) : strlen(s);
+        char line[TCET_MAX_STRUCT + TCET_PATH_MAX + 64];
+        if (n >= sizeof line) return TCET_FAIL(TCET_ERR_CHECKPOINT, "configuration line too long");
+        memcpy(line, s, n);
+        line[n] = 0;
+        s += n + (nl ? 1 : 0);
+        if (!line[0]) continue;
+        char *eq = strstr(line, " = ");
+        if (!eq) return TCET_FAIL(TCET_ERR_CHECKPOINT, "malformed configuration line '%s'", line);
+        *eq = 0;
+        const char *val = eq + 3;
+        if (!strcmp(line, "preset")) {
+            snprintf(c->preset, sizeof c->preset, "%s", val);
+            continue;
+        }
+        int found = 0;
+        for (int k = 0; k < NOPTS && !found; k++)
+            if (!strcmp(opts[k].key, line)) {
+                found = 1;
+                if (opts[k].type == OPT_STRUCT) { /* stored canonical: copy verbatim */
+                    if (strlen(val) >= opts[k].size) return TCET_FAIL(TCET_ERR_CHECKPOINT, "structure too long");
+                    memcpy((char *)c + opts[k].off, val, strlen(val) + 1);
+                } else if (set_value(c, &opts[k], val, TCET_ERR_CHECKPOINT)) {
+                    return TCET_FAIL(TCET_ERR_CHECKPOINT, "bad configuration value %s = %s", line, val);
+                }
+            }
+        if (!found) return TCET_FAIL(TCET_ERR_CHECKPOINT, "unknown configuration key '%s'", line);
+    }
+    return 0;
+}
+
+const char *tcet_config_identity_diff(const tcet_search_config *a, const tcet_search_config *b, char *detail,
+                                      size_t cap)
+{
+    char va[TCET_MAX_STRUCT + TCET_PATH_MAX], vb[TCET_MAX_STRUCT + TCET_PATH_MAX];
+    for (int k = 0; k < NOPTS; k++) {
+        if (!opts[k].identity) continue;
+        format_value(a, &opts[k], va, sizeof va);
+        format_value(b, &opts[k], vb, sizeof vb);
+        if (strcmp(va, vb)) {
+            if (detail) snprintf(detail, cap, "%s: %.200s vs %.200s", opts[k].flag, va, vb);
+            return opts[k].flag;
+        }
+    }
+    return NULL;
+}

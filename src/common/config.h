@@ -1,0 +1,74 @@
+/* Configuration of `tcet search`: every option, its default, the presets
+ * named after the reference scripts (spec §5.3), and a canonical text form
+ * ("key = value" lines) that is stored in the checkpoint and compared on
+ * resume.  Options are described by one table (config.c) so parsing, help,
+ * serialisation and comparison cannot drift apart. */
+#ifndef TCET_CONFIG_H
+#define TCET_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/arch.h"
+
+#define TCET_PATH_MAX 1024
+
+typedef struct {
+    /* --- identity: these fix the trajectory and must match on resume --- */
+    int population_size;      /* 512 */
+    long max_iter;            /* --evolution-max-iter, 480000 */
+    double budget_params;     /* --budget-model-size; <= 0: unset */
+    double budget_flops;      /* --budget-flops; <= 0: unset */
+    double budget_latency;    /* --budget-latency seconds/image; <= 0: unset */
+    int max_layers;           /* <= 0: unset */
+    int batch_size;           /* 64 */
+    int resolution;           /* --input-image-size, 32 */
+    int num_classes;          /* 100 */
+    int space;                /* tcet_space */
+    char init_structure[TCET_MAX_STRUCT]; /* canonical string (after @file) */
+    int proxy;                /* tcet_proxy */
+    int mode;                 /* T-CET log mode */
+    double gamma;             /* Zen mixup, 1e-2 */
+    char dataset[32];         /* synthetic | cifar10 | cifar100 | hdf5 */
+    char data[TCET_PATH_MAX]; /* dataset root/file */
+    uint64_t seed;            /* 1 */
+    int window;               /* in-flight candidates; 0 = 2 x workers (resolved at start) */
+    int same_batch;           /* score NASWOT and saliency on one batch */
+    /* --- not identity: may change across a resume --- */
+    char save_dir[TCET_PATH_MAX];
+    char resume[TCET_PATH_MAX];
+    double checkpoint_every;  /* seconds, 300 */
+    char backend[16];         /* auto | cpu | cuda */
+    int threads;              /* BLAS threads per rank, 1 */
+    char preset[64];
+} tcet_search_config;
+
+void tcet_config_defaults(tcet_search_config *c);
+/* Apply a preset by name; TCET_ERR_USAGE (message lists the names) if unknown. */
+int tcet_config_preset(tcet_search_config *c, const char *name);
+/* Print the preset names, one per line, with a short description. */
+void tcet_config_list_presets(FILE *f);
+
+/* Parse `tcet search` flags into c (defaults, then --preset, then explicit
+ * flags in order). *help is set for --help/-h. `explicit_mask` (may be NULL)
+ * receives one bit per option table entry that was given explicitly. */
+int tcet_config_parse_args(int argc, char **argv, tcet_search_config *c, int *help,
+                           uint64_t *explicit_mask);
+/* Copy into dst every option whose bit is set in mask (explicit flags given
+ * together with --resume override the checkpoint's non-identity values). */
+void tcet_config_overlay(tcet_search_config *dst, const tcet_search_config *src, uint64_t mask);
+/* Options usage text. */
+void tcet_config_usage(FILE *f);
+/* Check ranges and combinations; TCET_ERR_USAGE with a message. */
+int tcet_config_validate(const tcet_search_config *c);
+
+/* Canonical text: "key = value\n" per option (identity options only when
+ * identity_only); returns a malloc'd string. */
+char *tcet_config_to_text(const tcet_search_config *c, int identity_only);
+/* Parse the text form (unknown keys are an error: TCET_ERR_CHECKPOINT). */
+int tcet_config_from_text(const char *text, tcet_search_config *c);
+/* Name of the first identity option whose values differ, or NULL. */
+const char *tcet_config_identity_diff(const tcet_search_config *a, const tcet_search_config *b,
+                                      char *detail, size_t cap);
+
+#endif

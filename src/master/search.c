@@ -1,0 +1,570 @@
+/* The master loop (see search.h; docs/search.md). */
+#include "master/search.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/check.h"
+#include "common/counters.h"
+#include "common/error.h"
+#include "common/json.h"
+#include "common/mpi_util.h"
+#include "common/msg.h"
+#include "common/mutate.h"
+#include "master/population.h"
+#include "master/signals.h"
+#include "tcet_version.h"
+#include "worker/worker_loop.h"
+
+enum { SLOT_QUEUED = 1, SLOT_INFLIGHT = 2, SLOT_DONE = 3 };
+enum { MAX_BATCH = 512 };           /* tasks per message */
+#define STOP_GRACE_S 20.0           /* how long a stop waits for busy workers */
+
+typedef struct {
+    tcet_cand c;
+    tcet_arch a;
+    int state;
+} slot;
+
+typedef struct {
+    const tcet_search_config *cfg;
+    char dir[TCET_PATH_MAX], ckpt[TCET_PATH_MAX + 32];
+    tcet_arch init;
+    tcet_population pop;
+    tcet_cand *hist;
+    size_t nhist, hcap;
+    slot *slots;
+    uint64_t W;
+    uint64_t next_iter, committed, next_dispatch;
+    tcet_rng rng;
+    uint64_t counts[TCET_CAND_NSTATUS];
+    double elapsed0, t_start, last_ckpt, last_progress;
+    uint64_t committed0, dispatched;
+    FILE *log, *events;
+    int tty;
+    int nworkers;
+    int *wbusy;
+    tcet_worker *local;
+    tcet_buf sbuf;
+    unsigned char *rbuf;
+    size_t rcap;
+} master;
+
+/* ---- logging ------------------------------------------------------------- */
+static void logline(master *m, int to_stdout, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void logline(master *m, int to_stdout, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (m->log) {
+        va_list aq;
+        va_copy(aq, ap);
+        vfprintf(m->log, fmt, aq);
+        fputc('\n', m->log);
+        fflush(m->log);
+        va_end(aq);
+    }
+    if (to_stdout) {
+        if (m->tty) fputs("\r\033[K", stderr);
+        vprintf(fmt, ap);
+        putchar('\n');
+        fflush(stdout);
+    }
+    va_end(ap);
+}
+
+static void event_candidate(master *m, const tcet_cand *c)
+{
+    FILE *f = m->events;
+    fprintf(f, "{\"event\":\"candidate\",\"id\":%lld,\"parent\":%lld,\"status\":\"%s\"", (long long)c->id,
+            (long long)c->parent, tcet_cand_status_name(c->status));
+    if (isfinite(c->score)) fprintf(f, ",\"score\":%.17g", c->score);
+    else fputs(",\"score\":null", f);
+    if (isfinite(c->raw_score)) fprintf(f, ",\"raw\":%.17g", c->raw_score);
+    else if (isnan(c->raw_score)) fputs(",\"raw\":null", f);
+    else fprintf(f, ",\"raw\":\"%s\"", c->raw_score > 0 ? "inf" : "-inf");
+    fprintf(f, ",\"params\":%.17g,\"flops\":%.17g,\"layers\":%d,\"seconds\":%.6g,\"structure\":", c->params,
+            c->flops, c->layers, c->seconds);
+    json_write_string(f, c->structure);
+    if (isfinite(c->latency)) fprintf(f, ",\"latency\":%.6g", c->latency);
+    if (c->reason && c->reason[0]) {
+        fputs(",\"reason\":", f);
+        json_write_string(f, c->reason);
+    }
+    fputs("}\n", f);
+}
+
+/* ---- generation ---------------------------------------------------------- */
+static void generate(master *m)
+{
+    const tcet_search_config *cfg = m->cfg;
+    uint64_t t = m->next_iter++;
+    slot *s = &m->slots[t % m->W];
+    memset(s, 0, sizeof *s);
+    tcet_pop_trim(&m->pop, (size_t)cfg->population_size);
+    const tcet_arch *parent = &m->init;
+    int64_t pid = -1;
+    int nrep = 1;
+    if (m->pop.n > 10) {
+        size_t k = (size_t)tcet_rng_below(&m->rng, m->pop.n);
+        parent = &m->pop.a[k];
+        pid = m->pop.c[k].id;
+        nrep = 2;
+    }
+    tcet_mutate(parent, nrep, cfg->space, &m->rng, &s->a);
+    tcet_split(&s->a, 6);
+    char buf[TCET_MAX_STRUCT];
+    tcet_arch_print(&s->a, buf, sizeof buf);
+    tcet_cand *c = &s->c;
+    c->id = (int64_t)t;
+    c->parent = pid;
+    c->birth = (int64_t)m->committed;
+    c->structure = xstrdup(buf);
+    c->reason = xstrdup("");
+    c->score = c->raw_score = NAN;
+    c->latency = INFINITY;
+    c->layers = tcet_arch_num_layers(&s->a);
+    c->status = TCET_CAND_PENDING;
+    tcet_counts cnt;
+    if (tcet_count(&s->a, 1, cfg->num_classes, cfg->resolution, &cnt) == 0) {
+        c->params = cnt.params;
+        c->flops = cnt.flops;
+    } else {
+        c->params = c->flops = NAN;
+    }
+    /* Budget filters on the budget (reslink) network; equality passes. */
+    if (cfg->max_layers > 0 && cfg->max_layers < c->layers) c->status = TCET_CAND_REJ_LAYERS;
+    else if (cfg->budget_params > 0 && !(cfg->budget_params >= c->params)) c->status = TCET_CAND_REJ_PARAMS;
+    else if (cfg->budget_flops > 0 && !(cfg->budget_flops >= c->flops)) c->status = TCET_CAND_REJ_FLOPS;
+    s->state = tcet_cand_is_rejected(c->status) ? SLOT_DONE : SLOT_QUEUED;
+}
+
+static void refill(master *m)
+{
+    while (m->next_iter < (uint64_t)m->cfg->max_iter && m->next_iter < m->committed + m->W) generate(m);
+}
+
+static void hist_push(master *m, tcet_cand *c)
+{
+    if (m->nhist == m->hcap) {
+        m->hcap = m->hcap ? 2 * m->hcap : 4096;
+        m->hist = xrealloc(m->hist, m->hcap * sizeof *m->hist);
+    }
+    m->hist[m->nhist++] = *c; /* takes the strings */
+    memset(c, 0, sizeof *c);
+}
+
+static int commit_one(master *m)
+{
+    slot *s = &m->slots[m->committed % m->W];
+    tcet_cand *c = &s->c;
+    if (!tcet_cand_is_rejected(c->status)) {
+        TCET_TRY(tcet_pop_add(&m->pop, c, &s->a));
+        if (c->status != TCET_CAND_OK)
+            logline(m, 0, "candidate %lld: %s\n--- Failed structure: %s", (long long)c->id, c->reason, c->structure);
+    }
+    if (c->status >= 0 && c->status < TCET_CAND_NSTATUS) m->counts[c->status]++;
+    event_candidate(m, c);
+    hist_push(m, c);
+    s->state = 0;
+    m->committed++;
+    if (m->committed % 1000 == 0 && m->pop.n > 0) {
+        double now = tcet_now();
+        logline(m, 0, "loop_count=%llu/%ld, max_score=%4g, min_score=%4g, time=%4gh",
+                (unsigned long long)m->committed, m->cfg->max_iter, m->pop.c[tcet_pop_best(&m->pop)].score,
+                m->pop.c[tcet_pop_worst(&m->pop)].score, (m->elapsed0 + now - m->t_start) / 3600.0);
+    }
+    return 0;
+}
+
+/* ---- checkpoint ---------------------------------------------------------- */
+static int checkpoint(master *m, int finished)
+{
+    tcet_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    ck.format_version = TCET_CKPT_FORMAT;
+    snprintf(ck.tcet_version, sizeof ck.tcet_version, "%s", TCET_VERSION);
+    ck.config_text = tcet_config_to_text(m->cfg, 0);
+    ck.next_iter = m->next_iter;
+    ck.committed = m->committed;
+    ck.rng = m->rng;
+    ck.naswot_seed = m->cfg->seed;
+    memcpy(ck.counts, m->counts, sizeof ck.counts);
+    ck.finished = finished;
+    ck.elapsed = m->elapsed0 + tcet_now() - m->t_start;
+    ck.population = m->pop.c;
+    ck.npop = m->pop.n;
+    ck.history = m->hist;
+    ck.nhist = m->nhist;
+    /* Candidates generated but not committed: kept so that a resume
+     * re-dispatches exactly them (their scores depend only on (seed, id)). */
+    ck.npending = (size_t)(m->next_iter - m->committed);
+    ck.pending = xcalloc(ck.npending + 1, sizeof *ck.pending);
+    for (size_t i = 0; i < ck.npending; i++) {
+        const slot *s = &m->slots[(m->committed + i) % m->W];
+        ck.pending[i] = s->c; /* shallow: strings stay owned by the slot */
+        if (!tcet_cand_is_rejected(s->c.status)) {
+            ck.pending[i].status = TCET_CAND_PENDING;
+            ck.pending[i].score = ck.pending[i].raw_score = NAN;
+            ck.pending[i].seconds = 0;
+            ck.pending[i].reason = (char *)"";
+        }
+    }
+    fprintf(m->events, "{\"event\":\"checkpoint\",\"committed\":%llu,\"next_iter\":%llu,\"finished\":%d,\"elapsed\":%.3f}\n",
+            (unsigned long long)m->committed, (unsigned long long)m->next_iter, finished, ck.elapsed);
+    fflush(m->events);
+    long off = ftell(m->events);
+    ck.events_offset = off > 0 ? (uint64_t)off : 0;
+    double t0 = tcet_now();
+    int rc = tcet_checkpoint_write(m->ckpt, &ck);
+    free(ck.pending);
+    free(ck.config_text);
+    m->last_ckpt = tcet_now();
+    if (rc) return rc;
+    logline(m, 0, "checkpoint: %llu iterations committed, %zu in the population (written in %.2f s)",
+            (unsigned long long)m->committed, m->pop.n, m->last_ckpt - t0);
+    return 0;
+}
+
+/* ---- progress ------------------------------------------------------------ */
+static void progress(master *m, int force)
+{
+    double now = tcet_now();
+    double period = m->tty ? 0.5 : 10.0;
+    if (!force && now - m->last_progress < period) return;
+    m->last_progress = now;
+    double dt = now - m->t_start;
+    double rate = dt > 0 ? (double)(m->committed - m->committed0) / dt : 0;
+    uint64_t rej = 0;
+    for (int i = TCET_CAND_REJ_LAYERS; i <= TCET_CAND_REJ_LATENCY; i++) rej += m->counts[i];
+    double eta = rate > 0 ? (double)((uint64_t)m->cfg->max_iter - m->committed) / rate : 0;
+    long b = tcet_pop_best(&m->pop);
+    char line[256];
+    snprintf(line, sizeof line, "it %llu/%ld  scored %llu  rejected %llu  %.1f cand/s  best %.6g  ETA %dh%02dm%02ds",
+             (unsigned long long)m->committed, m->cfg->max_iter, (unsigned long long)(m->committed - rej),
+             (unsigned long long)rej, rate, b >= 0 ? m->pop.c[b].score : NAN, (int)(eta / 3600),
+             (int)fmod(eta / 60, 60), (int)fmod(eta, 60));
+    if (m->tty) {
+        fprintf(stderr, "\r\033[K%s", line);
+        fflush(stderr);
+    } else {
+        printf("%s\n", line);
+        fflush(stdout);
+    }
+}
+
+/* ---- workers ------------------------------------------------------------- */
+static void dispatch(master *m)
+{
+    int nfree = 0;
+    for (int w = 0; w < m->nworkers; w++) nfree += !m->wbusy[w];
+    for (int w = 0; w < m->nworkers && nfree > 0; w++) {
+        if (m->wbusy[w]) continue;
+        while (m->next_dispatch < m->next_iter && m->slots[m->next_dispatch % m->W].state != SLOT_QUEUED)
+            m->next_dispatch++;
+        uint64_t avail = m->next_iter - m->next_dispatch;
+        if (!avail) return;
+        uint64_t batch = (avail + (uint64_t)nfree - 1) / (uint64_t)nfree;
+        if (batch > MAX_BATCH) batch = MAX_BATCH;
+        tcet_msg_begin(&m->sbuf);
+        while (m->next_dispatch < m->next_iter && tcet_msg_count(&m->sbuf) < batch) {
+            slot *s = &m->slots[m->next_dispatch % m->W];
+            if (s->state == SLOT_QUEUED) {
+                tcet_msg_add_task(&m->sbuf, (uint64_t)s->c.id, m->cfg->seed, s->c.structure);
+                s->state = SLOT_INFLIGHT;
+            }
+            m->next_dispatch++;
+        }
+        if (!tcet_msg_count(&m->sbuf)) return;
+        m->dispatched += tcet_msg_count(&m->sbuf);
+        CHECK_MPI(MPI_Send(m->sbuf.p, (int)m->sbuf.len, MPI_BYTE, w + 1, TCET_TAG_TASK, MPI_COMM_WORLD));
+        m->wbusy[w] = 1;
+        nfree--;
+    }
+}
+
+/* Receive one pending message if any; returns 1 if one was handled. */
+static int receive(master *m, int *tag_out)
+{
+    int flag = 0;
+    MPI_Status st;
+    CHECK_MPI(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st));
+    if (!flag) return 0;
+    int count = 0;
+    CHECK_MPI(MPI_Get_count(&st, MPI_BYTE, &count));
+    if ((size_t)count > m->rcap) {
+        m->rcap = (size_t)count + 4096;
+        m->rbuf = xrealloc(m->rbuf, m->rcap);
+    }
+    CHECK_MPI(MPI_Recv(m->rbuf, count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+    if (tag_out) *tag_out = st.MPI_TAG;
+    if (st.MPI_TAG != TCET_TAG_RESULT) return 1;
+    if (st.MPI_SOURCE >= 1 && st.MPI_SOURCE <= m->nworkers) m->wbusy[st.MPI_SOURCE - 1] = 0;
+    size_t pos;
+    uint32_t n;
+    if (tcet_msg_read_count(m->rbuf, (size_t)count, &pos, &n)) tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
+    for (uint32_t i = 0; i < n; i++) {
+        tcet_msg_result r;
+        if (tcet_msg_next_result(m->rbuf, (size_t)count, &pos, &r))
+            tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
+        slot *s = &m->slots[r.id % m->W];
+        if (s->state != SLOT_INFLIGHT || (uint64_t)s->c.id != r.id) continue; /* stale (after a stop) */
+        s->c.score = r.score;
+        s->c.raw_score = r.raw;
+        s->c.status = r.status;
+        s->c.seconds = r.seconds;
+        s->c.latency = r.latency;
+        free(s->c.reason);
+        s->c.reason = xstrdup(r.reason);
+        s->state = SLOT_DONE;
+    }
+    return 1;
+}
+
+static int score_local(master *m)
+{
+    while (m->next_dispatch < m->next_iter && m->slots[m->next_dispatch % m->W].state != SLOT_QUEUED)
+        m->next_dispatch++;
+    if (m->next_dispatch >= m->next_iter) return 0;
+    slot *s = &m->slots[m->next_dispatch++ % m->W];
+    tcet_worker_result r;
+    tcet_worker_score_one(m->local, (uint64_t)s->c.id, s->c.structure, (int)strlen(s->c.structure), &r);
+    s->c.score = r.score;
+    s->c.raw_score = r.raw;
+    s->c.status = r.status;
+    s->c.seconds = r.seconds;
+    s->c.latency = r.latency;
+    free(s->c.reason);
+    s->c.reason = xstrdup(r.reason);
+    s->state = SLOT_DONE;
+    m->dispatched++;
+    return 1;
+}
+
+/* Tell every worker to stop; wait for their BYE (discarding late results)
+ * at most STOP_GRACE_S, then abort the ones still busy (the checkpoint is
+ * already on disk). */
+static void stop_workers(master *m, int exit_code)
+{
+    for (int w = 0; w < m->nworkers; w++)
+        CHECK_MPI(MPI_Send(NULL, 0, MPI_BYTE, w + 1, TCET_TAG_STOP, MPI_COMM_WORLD));
+    int left = m->nworkers;
+    double grace = STOP_GRACE_S;
+    const char *g = getenv("TCET_STOP_GRACE_S"); /* test hook */
+    if (g && atof(g) > 0) grace = atof(g);
+    double deadline = tcet_now() + grace;
+    while (left > 0 && tcet_now() < deadline) {
+        int tag = -1;
+        if (receive(m, &tag)) {
+            if (tag == TCET_TAG_BYE) left--;
+        } else {
+            tcet_sleep_us(1000);
+        }
+    }
+    if (left > 0) {
+        logline(m, 1, "%d worker(s) still busy %.0f s after the stop request; aborting them (the checkpoint is safe)",
+                left, grace);
+        MPI_Abort(MPI_COMM_WORLD, exit_code);
+    }
+}
+
+/* ---- setup --------------------------------------------------------------- */
+static int write_best(master *m)
+{
+    long b = tcet_pop_best(&m->pop);
+    if (b < 0) return TCET_FAIL(TCET_ERR_RUNTIME, "the population is empty: every candidate was rejected "
+                                "(hint: loosen the budgets or change --init-structure)");
+    char path[TCET_PATH_MAX + 64], tmp[TCET_PATH_MAX + 80];
+    snprintf(path, sizeof path, "%s/best_structure.txt", m->dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return TCET_FAIL(TCET_ERR_RUNTIME, "cannot write %s: %s", tmp, strerror(errno));
+    fputs(m->pop.c[b].structure, f); /* no newline, as the reference */
+    if (fclose(f) || rename(tmp, path)) return TCET_FAIL(TCET_ERR_RUNTIME, "cannot write %s: %s", path, strerror(errno));
+    logline(m, 1, "best (id %lld, score %.17g): %s", (long long)m->pop.c[b].id, m->pop.c[b].score, m->pop.c[b].structure);
+    return 0;
+}
+
+static int open_outputs(master *m, const tcet_checkpoint *ck)
+{
+    char path[TCET_PATH_MAX + 64];
+    /* mkdir -p */
+    char part[TCET_PATH_MAX];
+    snprintf(part, sizeof part, "%s", m->dir);
+    for (char *q = part + 1;; q++) {
+        if (*q != '/' && *q != 0) continue;
+        char saved = *q;
+        *q = 0;
+        if (mkdir(part, 0777) && errno != EEXIST)
+            return TCET_FAIL(TCET_ERR_RUNTIME, "cannot create run directory %s: %s", part, strerror(errno));
+        *q = saved;
+        if (!saved) break;
+    }
+    snprintf(path, sizeof path, "%s/search.log", m->dir);
+    m->log = fopen(path, "a");
+    if (!m->log) return TCET_FAIL(TCET_ERR_RUNTIME, "cannot open %s: %s", path, strerror(errno));
+    snprintf(path, sizeof path, "%s/events.jsonl", m->dir);
+    if (ck) {
+        /* Drop events written after the checkpoint we resume from: they are
+         * regenerated identically. */
+        struct stat sb;
+        if (stat(path, &sb) == 0 && (uint64_t)sb.st_size > ck->events_offset &&
+            truncate(path, (off_t)ck->events_offset))
+            return TCET_FAIL(TCET_ERR_RUNTIME, "cannot truncate %s: %s", path, strerror(errno));
+    }
+    m->events = fopen(path, ck ? "a" : "w");
+    if (!m->events) return TCET_FAIL(TCET_ERR_RUNTIME, "cannot open %s: %s", path, strerror(errno));
+    setvbuf(m->events, NULL, _IOFBF, 1 << 20);
+    return 0;
+}
+
+static int restore(master *m, tcet_checkpoint *ck)
+{
+    for (size_t i = 0; i < ck->npop; i++) TCET_TRY(tcet_pop_add(&m->pop, &ck->population[i], NULL));
+    m->hist = ck->history; /* take over */
+    m->nhist = m->hcap = ck->nhist;
+    ck->history = NULL;
+    ck->nhist = 0;
+    m->rng = ck->rng;
+    memcpy(m->counts, ck->counts, sizeof m->counts);
+    m->next_iter = ck->next_iter;
+    m->committed = m->next_dispatch = ck->committed;
+    m->elapsed0 = ck->elapsed;
+    if (m->next_iter - m->committed != ck->npending || ck->npending > m->W)
+        return TCET_FAIL(TCET_ERR_CHECKPOINT, "checkpoint: %zu pending candidates for window %llu", ck->npending,
+                         (unsigned long long)m->W);
+    for (size_t i = 0; i < ck->npending; i++) {
+        const tcet_cand *p = &ck->pending[i];
+        if ((uint64_t)p->id != m->committed + i) return TCET_FAIL(TCET_ERR_CHECKPOINT, "checkpoint: pending ids out of order");
+        slot *s = &m->slots[(uint64_t)p->id % m->W];
+        tcet_parse_error err;
+        if (tcet_arch_parse(p->structure, &s->a, &err))
+            return TCET_FAIL(TCET_ERR_CHECKPOINT, "checkpoint: pending structure does not parse: %s", err.msg);
+        tcet_cand_copy(&s->c, p);
+        s->state = tcet_cand_is_rejected(p->status) ? SLOT_DONE : SLOT_QUEUED;
+    }
+    return 0;
+}
+
+static void master_free(master *m)
+{
+    if (m->slots)
+        for (uint64_t i = 0; i < m->W; i++) tcet_cand_free(&m->slots[i].c);
+    free(m->slots);
+    for (size_t i = 0; i < m->nhist; i++) tcet_cand_free(&m->hist[i]);
+    free(m->hist);
+    tcet_pop_free(&m->pop);
+    free(m->wbusy);
+    free(m->rbuf);
+    tcet_buf_free(&m->sbuf);
+    if (m->log) fclose(m->log);
+    if (m->events) fclose(m->events);
+}
+
+int tcet_master_run(const tcet_master_args *args)
+{
+    master m;
+    memset(&m, 0, sizeof m);
+    m.cfg = args->cfg;
+    const tcet_search_config *cfg = args->cfg;
+    snprintf(m.dir, sizeof m.dir, "%s", cfg->save_dir);
+    snprintf(m.ckpt, sizeof m.ckpt, "%s/%s", m.dir, TCET_CKPT_NAME);
+    m.W = (uint64_t)cfg->window;
+    m.nworkers = args->nworkers;
+    m.local = args->local;
+    m.wbusy = xcalloc((size_t)m.nworkers + 1, sizeof *m.wbusy);
+    m.slots = xcalloc((size_t)m.W, sizeof *m.slots);
+    m.tty = isatty(STDERR_FILENO);
+    tcet_pop_init(&m.pop);
+    int rc = 0;
+    if (tcet_arch_parse(cfg->init_structure, &m.init, NULL)) {
+        rc = TCET_FAIL(TCET_ERR_USAGE, "--init-structure does not parse");
+        goto out;
+    }
+    tcet_rng_seed(&m.rng, cfg->seed, TCET_STREAM_MUTATION, 0);
+    if ((rc = open_outputs(&m, args->resume))) goto out;
+    tcet_checkpoint_remove_stale(m.ckpt);
+    if (args->resume && (rc = restore(&m, args->resume))) goto out;
+    m.t_start = m.last_ckpt = tcet_now();
+    m.committed0 = m.committed;
+    {
+        char *text = tcet_config_to_text(cfg, 0);
+        logline(&m, 0, "tcet %s search %s in %s: %d worker rank(s)%s, window %llu, pid %d\n%s", TCET_VERSION,
+                args->resume ? "resumed" : "started", m.dir, m.nworkers, m.nworkers ? "" : " (scoring in-process)",
+                (unsigned long long)m.W, (int)getpid(), text);
+        free(text);
+        if (args->resume)
+            logline(&m, 1, "resuming at iteration %llu/%ld (%zu in the population)",
+                    (unsigned long long)m.committed, cfg->max_iter, m.pop.n);
+    }
+    tcet_signals_master();
+    refill(&m);
+    tcet_idle idle = {0};
+    int sig = 0;
+    while (m.committed < (uint64_t)cfg->max_iter) {
+        if ((sig = tcet_stop_signal())) break;
+        int busy = 0;
+        while (m.committed < m.next_iter && m.slots[m.committed % m.W].state == SLOT_DONE) {
+            if ((rc = commit_one(&m))) goto out;
+            refill(&m); /* exactly one generation per commit: the window rule */
+            busy = 1;
+        }
+        if (m.committed >= (uint64_t)cfg->max_iter) break;
+        if (m.nworkers) {
+            dispatch(&m);
+            while (receive(&m, NULL)) busy = 1;
+        } else {
+            busy |= score_local(&m);
+        }
+        if (cfg->checkpoint_every > 0 && tcet_now() - m.last_ckpt >= cfg->checkpoint_every &&
+            (rc = checkpoint(&m, 0)))
+            goto out;
+        progress(&m, 0);
+        if (busy) {
+            tcet_idle_reset(&idle);
+        } else { /* nothing to do: wait without spinning (toolchain notes §1) */
+            tcet_idle_wait(&idle);
+        }
+    }
+    double dt = tcet_now() - m.t_start;
+    if (m.tty) fputs("\r\033[K", stderr);
+    logline(&m, 1, "%llu candidates committed in %.2f s (%.0f/s), %llu scored by %s (%.0f/s)",
+            (unsigned long long)(m.committed - m.committed0), dt, dt > 0 ? (double)(m.committed - m.committed0) / dt : 0,
+            (unsigned long long)m.dispatched, m.nworkers ? "workers" : "rank 0",
+            dt > 0 ? (double)m.dispatched / dt : 0);
+    if (sig) {
+        if ((rc = checkpoint(&m, 0))) goto out;
+        logline(&m, 1, "stopped by signal %d at iteration %llu; checkpoint written; continue with: tcet search --resume %s",
+                sig, (unsigned long long)m.committed, m.dir);
+        fflush(m.events);
+        stop_workers(&m, TCET_EXIT_INTERRUPTED);
+        rc = TCET_EXIT_INTERRUPTED;
+        goto out;
+    }
+    {
+        uint64_t rej = 0;
+        for (int i = TCET_CAND_REJ_LAYERS; i <= TCET_CAND_REJ_LATENCY; i++) rej += m.counts[i];
+        logline(&m, 1, "done: %llu iterations: %llu ok, %llu non-finite, %llu failed, rejected %llu (layers %llu, "
+                       "params %llu, flops %llu, latency %llu)",
+                (unsigned long long)m.committed, (unsigned long long)m.counts[0], (unsigned long long)m.counts[1],
+                (unsigned long long)m.counts[2], (unsigned long long)rej, (unsigned long long)m.counts[3],
+                (unsigned long long)m.counts[4], (unsigned long long)m.counts[5], (unsigned long long)m.counts[6]);
+    }
+    if ((rc = checkpoint(&m, 1)) || (rc = write_best(&m))) goto out;
+    stop_workers(&m, TCET_ERR_RUNTIME);
+out:
+    if (rc && rc != TCET_EXIT_INTERRUPTED && m.nworkers) {
+        /* An error on the master: the workers cannot finish the run alone. */
+        tcet_error_print();
+        MPI_Abort(MPI_COMM_WORLD, rc);
+    }
+    master_free(&m);
+    return rc;
+}

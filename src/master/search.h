@@ -1,0 +1,27 @@
+/* The master (rank 0) of `tcet search`: the evolution loop of spec §5.2 with
+ * a dispatch window, in-order commit, checkpoints and signals.
+ *
+ * Determinism (docs/search.md): candidate t (= iteration t) is generated from
+ * the population as committed after iterations 0..t-W (W = --window; for
+ * t < W from the initial, empty population), and results are committed in id
+ * order.  Scores depend only on (seed, id).  Hence the trajectory depends on
+ * (configuration, seed, W) only, not on the number or the speed of workers;
+ * W = 1 is the sequential reference loop. */
+#ifndef TCET_SEARCH_H
+#define TCET_SEARCH_H
+
+#include "common/checkpoint.h"
+#include "common/config.h"
+#include "worker/worker_loop.h"
+
+typedef struct {
+    const tcet_search_config *cfg; /* window resolved (> 0), save_dir = run dir */
+    tcet_checkpoint *resume;       /* NULL: fresh run; consumed (arrays taken over) */
+    int nworkers;                  /* MPI ranks 1..nworkers */
+    tcet_worker *local;            /* scores in-process when nworkers == 0 */
+} tcet_master_args;
+
+/* Returns 0 (finished), TCET_EXIT_INTERRUPTED (checkpoint written) or an error. */
+int tcet_master_run(const tcet_master_args *args);
+
+#endif

@@ -1,0 +1,38 @@
+/* Latency of a candidate's budget network (spec §5.2, §11.8, deviations #8).
+ *
+ * The budget network is the residual network (reslink = 1, projections and
+ * BN present), run in eval mode on a random input [batch, 3, R, R]: three
+ * warm-up forwards, then one forward timed with CLOCK_MONOTONIC between two
+ * be->sync calls.  latency = time / batch, in seconds per image.
+ *
+ * The reference times fp16 on its GPU; tcet times the worker's backend in
+ * float32 (the backend interface has no fp16), so GPU numbers are larger
+ * than fp16 ones and CPU numbers are not comparable to the published GPU
+ * budgets at all.  Timings are not deterministic. */
+#ifndef TCET_LATENCY_H
+#define TCET_LATENCY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/arch.h"
+#include "kernels/backend.h"
+
+/* Measure the latency of arch on be.  Weights (PyTorch default init) and
+ * the input are drawn from (seed, TCET_STREAM_AUX, 0); their values do not
+ * matter for timing but keep a run's work reproducible.  The network and the
+ * host input buffer are kept between calls (grow-only), so a worker that
+ * measures thousands of candidates stops allocating.  Errors: TCET_ERR_USAGE
+ * (batch/resolution < 1, structure too small for the resolution), NOMEM,
+ * BACKEND. */
+int tcet_measure_latency(tcet_backend *be, const tcet_arch *a, int batch, int resolution,
+                         int num_classes, uint64_t seed, double *seconds_per_image);
+
+/* Free the buffers kept between calls; call before destroying the backend
+ * they were allocated on (a later measurement starts afresh). */
+void tcet_latency_release(void);
+
+/* Device bytes held between calls (the network arena); for memory tests. */
+size_t tcet_latency_bytes(void);
+
+#endif

@@ -1,0 +1,154 @@
+/* The worker side of the master/worker protocol (common/msg.h). */
+#include "worker/worker_loop.h"
+
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/check.h"
+#include "common/checkpoint.h"
+#include "common/msg.h"
+#include "common/mpi_util.h"
+#include "master/signals.h"
+#include "worker/latency.h"
+
+void tcet_worker_init(tcet_worker *w, tcet_scorer *sc, tcet_backend *be, const tcet_search_config *cfg)
+{
+    memset(w, 0, sizeof *w);
+    w->sc = sc;
+    w->be = be;
+    w->cfg = cfg;
+}
+
+void tcet_worker_free(tcet_worker *w)
+{
+    if (w->cfg && w->cfg->budget_latency > 0) tcet_latency_release(); /* before the backend goes */
+    memset(w, 0, sizeof *w);
+}
+
+void tcet_worker_score_one(tcet_worker *w, uint64_t id, const char *structure, int len, tcet_worker_result *out)
+{
+    char s[TCET_MAX_STRUCT + 1];
+    tcet_arch a;
+    tcet_parse_error err;
+    memset(out, 0, sizeof *out);
+    out->latency = INFINITY;
+    if (len > TCET_MAX_STRUCT) len = TCET_MAX_STRUCT;
+    memcpy(s, structure, (size_t)len);
+    s[len] = 0;
+    if (tcet_arch_parse(s, &a, &err)) {
+        out->score = out->raw = TCET_FAIL_SCORE;
+        out->status = TCET_SCORE_FAILED;
+        snprintf(out->reason, sizeof out->reason, "structure does not parse: %.120s", err.msg);
+        return;
+    }
+    /* Test hook: TCET_TEST_SCORE_DELAY_US slows every candidate down so that
+     * the integration tests can interrupt a run in the middle. */
+    static long delay_us = -1;
+    if (delay_us < 0) {
+        const char *d = getenv("TCET_TEST_SCORE_DELAY_US");
+        delay_us = d ? atol(d) : 0;
+    }
+    if (delay_us > 0) tcet_sleep_us(delay_us);
+    double t0 = tcet_now();
+    if (w->cfg && w->cfg->budget_latency > 0) {
+        tcet_error_clear();
+        /* spec §5.2: budget network, eval, 3 warm-ups + 1 timed forward (worker/latency.h) */
+        if (tcet_measure_latency(w->be, &a, w->cfg->batch_size, w->cfg->resolution, w->cfg->num_classes,
+                                 w->cfg->seed, &out->latency)) {
+            out->score = out->raw = TCET_FAIL_SCORE;
+            out->status = TCET_SCORE_FAILED;
+            snprintf(out->reason, sizeof out->reason, "latency measurement failed: %s", tcet_error_message());
+            tcet_error_clear();
+            out->seconds = tcet_now() - t0;
+            return;
+        }
+        if (!(w->cfg->budget_latency >= out->latency)) {
+            out->score = out->raw = NAN;
+            out->status = TCET_CAND_REJ_LATENCY;
+            out->seconds = tcet_now() - t0;
+            return;
+        }
+    }
+    tcet_score_result res;
+    memset(&res, 0, sizeof res);
+    tcet_scorer_score(w->sc, id, &a, &res);
+    out->score = res.score;
+    out->raw = res.raw_score;
+    out->status = res.status;
+    snprintf(out->reason, sizeof out->reason, "%s", res.reason);
+    out->seconds = tcet_now() - t0;
+}
+
+static int stop_pending(void)
+{
+    int flag = 0;
+    CHECK_MPI(MPI_Iprobe(0, TCET_TAG_STOP, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE));
+    return flag;
+}
+
+int tcet_worker_loop(tcet_worker *w)
+{
+    tcet_buf out = {0};
+    unsigned char *in = NULL;
+    size_t incap = 0;
+    tcet_idle idle = {0};
+    for (;;) {
+        int flag = 0;
+        MPI_Status st;
+        /* Poll + sleep instead of a blocking receive: an idle worker must not
+         * take CPU from the master or a busy worker on an oversubscribed node. */
+        CHECK_MPI(MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st));
+        if (!flag) {
+            tcet_idle_wait(&idle);
+            continue;
+        }
+        tcet_idle_reset(&idle);
+        int count = 0;
+        CHECK_MPI(MPI_Get_count(&st, MPI_BYTE, &count));
+        if ((size_t)count > incap) {
+            incap = (size_t)count + 1024;
+            in = xrealloc(in, incap);
+        }
+        CHECK_MPI(MPI_Recv(in, count, MPI_BYTE, 0, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+        if (st.MPI_TAG == TCET_TAG_STOP) break;
+        if (st.MPI_TAG != TCET_TAG_TASK) continue;
+        size_t pos;
+        uint32_t n;
+        if (tcet_msg_read_count(in, (size_t)count, &pos, &n)) tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
+        tcet_msg_begin(&out);
+        int stopped = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (stop_pending()) { /* drop the rest: the master no longer waits for them */
+                stopped = 1;
+                break;
+            }
+            tcet_msg_task t;
+            if (tcet_msg_next_task(in, (size_t)count, &pos, &t))
+                tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
+            tcet_msg_result r;
+            memset(&r, 0, sizeof r);
+            r.id = t.id;
+            tcet_worker_result wr;
+            tcet_worker_score_one(w, t.id, t.structure, t.len, &wr);
+            r.score = wr.score;
+            r.raw = wr.raw;
+            r.status = wr.status;
+            r.seconds = wr.seconds;
+            r.latency = wr.latency;
+            snprintf(r.reason, sizeof r.reason, "%s", wr.reason);
+            tcet_msg_add_result(&out, &r);
+        }
+        if (stopped) {
+            CHECK_MPI(MPI_Recv(NULL, 0, MPI_BYTE, 0, TCET_TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+            break;
+        }
+        CHECK_MPI(MPI_Send(out.p, (int)out.len, MPI_BYTE, 0, TCET_TAG_RESULT, MPI_COMM_WORLD));
+    }
+    CHECK_MPI(MPI_Send(NULL, 0, MPI_BYTE, 0, TCET_TAG_BYE, MPI_COMM_WORLD));
+    tcet_buf_free(&out);
+    free(in);
+    return 0;
+}

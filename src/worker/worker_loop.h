@@ -1,0 +1,33 @@
+/* A worker rank: receive task batches from rank 0, score them, send the
+ * results back; stop on STOP (checked between candidates). */
+#ifndef TCET_WORKER_LOOP_H
+#define TCET_WORKER_LOOP_H
+
+#include <stddef.h>
+
+#include "common/config.h"
+#include "worker/scorer.h"
+
+typedef struct {
+    tcet_scorer *sc;
+    tcet_backend *be;
+    const tcet_search_config *cfg;
+} tcet_worker;
+
+typedef struct {
+    double score, raw, seconds, latency;
+    int status;          /* tcet_score_status, or TCET_CAND_REJ_LATENCY */
+    char reason[160];
+} tcet_worker_result;
+
+void tcet_worker_init(tcet_worker *w, tcet_scorer *sc, tcet_backend *be, const tcet_search_config *cfg);
+void tcet_worker_free(tcet_worker *w);
+/* Returns 0 after a STOP from the master. */
+int tcet_worker_loop(tcet_worker *w);
+/* Score one task given as a structure string (also used by the in-process
+ * mode of the master): the latency filter first when a latency budget is set
+ * (over budget: TCET_CAND_REJ_LATENCY, not scored), then the proxy; parse
+ * failures become a FAILED result. */
+void tcet_worker_score_one(tcet_worker *w, uint64_t id, const char *structure, int len, tcet_worker_result *out);
+
+#endif
