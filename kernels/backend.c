@@ -7,9 +7,7 @@
 #include "common/error.h"
 
 #ifdef TCET_HAVE_CUDA
-/* kernels/cuda: returns 0 and a backend, or a status (no device: TCET_ERR_BACKEND). */
-int tcet_backend_cuda_create(int local_rank, tcet_backend **out);
-int tcet_cuda_device_count(void);
+#include "kernels/cuda/backend_cuda.h"
 #endif
 
 const char *tcet_backends_compiled(void)

@@ -1,0 +1,36 @@
+/* Public entry points of the CUDA + cuDNN backend (built when TCET_HAVE_CUDA).
+ * kernels/backend.c selects it; tests and tools may call these directly. */
+#ifndef TCET_BACKEND_CUDA_H
+#define TCET_BACKEND_CUDA_H
+
+#include "kernels/backend.h"
+
+/* Usable CUDA devices; 0 (not an error) without a driver or a device. */
+int tcet_cuda_device_count(void);
+/* Backend on device local_rank % tcet_cuda_device_count() (so ranks of a node
+ * spread over the GPUs that CUDA_VISIBLE_DEVICES leaves visible).
+ * TF32 starts off unless the environment has TCET_TF32=1. */
+int tcet_backend_cuda_create(int local_rank, tcet_backend **out);
+/* Allow (1) or forbid (0) TF32 tensor-core math for float32 convolutions and
+ * GEMMs.  Off by default: TF32 rounds inputs to 10 mantissa bits. */
+int tcet_cuda_set_tf32(tcet_backend *be, int on);
+/* Steady-state evidence for tests and `tcet bench`: bytes of the grow-only
+ * cuDNN workspace and reduction scratch, cudaMalloc calls made for them, and
+ * conv descriptor cache misses (a miss = a shape seen for the first time). */
+typedef struct {
+    size_t workspace_bytes, scratch_bytes;
+    long buffer_grows, conv_cache_misses, conv_cache_hits, conv_cache_evictions;
+} tcet_cuda_stats;
+int tcet_cuda_get_stats(const tcet_backend *be, tcet_cuda_stats *out);
+/* Latency of a forward pass (spec §5 / §11.8: 3 warm-ups, then one timed
+ * forward, time / batch): calls forward(ctx) `warmups` times, then once more
+ * between two CUDA events on the backend stream, and returns the seconds per
+ * image.  forward must enqueue its work on this backend (e.g. a tcet_net
+ * forward in eval mode).  The fp16 budget network itself is future work
+ * (docs/cuda.md); this is the timing half. */
+int tcet_cuda_latency(tcet_backend *be, int (*forward)(void *ctx), void *ctx, int warmups,
+                      int batch, double *seconds_per_image);
+/* 1 when be is a CUDA backend. */
+int tcet_backend_is_cuda(const tcet_backend *be);
+
+#endif

@@ -1,0 +1,74 @@
+/* extern "C" launchers of the hand-written CUDA kernels (kernels.cu).
+ *
+ * Every launcher enqueues on `stream` and returns cudaGetLastError() of the
+ * launch, so the C side wraps it in CHECK_CUDA like any runtime call.
+ * `dt` is TCET_F32 or TCET_F64; pointers are device pointers of that dtype
+ * unless the name says otherwise.  Reductions are deterministic: fixed grid
+ * and block sizes, fixed summation order, double accumulators. */
+#ifndef TCET_CUDA_KERNELS_H
+#define TCET_CUDA_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cuda_runtime.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Blocks of the fixed-grid reductions (saliency partial sums). */
+#define TCET_CUK_REDUCE_BLOCKS 256
+
+cudaError_t tcet_cuk_relu_fwd(cudaStream_t s, int dt, size_t count, const void *x, void *y);
+cudaError_t tcet_cuk_relu_bwd(cudaStream_t s, int dt, size_t count, const void *y,
+                              const void *dy, void *dx);
+cudaError_t tcet_cuk_add(cudaStream_t s, int dt, size_t count, const void *a, const void *b,
+                         void *y);
+
+cudaError_t tcet_cuk_gap_fwd(cudaStream_t s, int dt, int n, int c, int hw, const void *x, void *y);
+cudaError_t tcet_cuk_gap_bwd(cudaStream_t s, int dt, int n, int c, int hw, const void *dy, void *dx);
+
+/* y[i, j] = b[j] for i < rows, j < cols (bias rows before a beta = 1 GEMM). */
+cudaError_t tcet_cuk_fill_rows(cudaStream_t s, int dt, int rows, int cols, const void *b, void *y);
+/* out[j] = Σ_i x[i, j] (column sums of a row-major rows x cols matrix). */
+cudaError_t tcet_cuk_col_sum(cudaStream_t s, int dt, int rows, int cols, const void *x, void *out);
+
+/* out[ch] = Σ over n and hw of x[n, ch, hw] (NCHW), one block per channel:
+ * the conv bias gradient. */
+cudaError_t tcet_cuk_channel_sum(cudaStream_t s, int dt, int n, int c, int hw, const void *x,
+                                 void *out);
+
+/* Batch norm, training mode: one block per channel; statistics in double
+ * (two passes: mean, then biased variance). gamma/beta may be NULL (1 / 0).
+ * When update_running, running stats get the unbiased variance. */
+cudaError_t tcet_cuk_bn_train_fwd(cudaStream_t s, int dt, int n, int c, int hw, double eps,
+                                  double momentum, const void *x, const void *gamma,
+                                  const void *beta, void *running_mean, void *running_var,
+                                  int update_running, void *y, void *save_mean, void *save_invstd);
+cudaError_t tcet_cuk_bn_eval_fwd(cudaStream_t s, int dt, int n, int c, int hw, double eps,
+                                 const void *x, const void *gamma, const void *beta,
+                                 const void *running_mean, const void *running_var, void *y);
+cudaError_t tcet_cuk_bn_bwd(cudaStream_t s, int dt, int n, int c, int hw, const void *x,
+                            const void *dy, const void *gamma, const void *save_mean,
+                            const void *save_invstd, void *dx, void *dgamma, void *dbeta);
+
+/* Softmax cross-entropy rows: loss_rows[i] (double) = -log softmax(x_i)[label_i],
+ * or -1 when label_i is outside [0, classes); dlogits = (softmax - onehot) / n. */
+cudaError_t tcet_cuk_softmax_xent(cudaStream_t s, int n, int classes, const float *logits,
+                                  const int32_t *labels, double *loss_rows, float *dlogits);
+
+/* codes[i, j] = x[i, c0 + j] > 0 ? 1 : 0 for i < n, j < cd; x is [n, d]. */
+cudaError_t tcet_cuk_sign_codes(cudaStream_t s, int n, size_t d, size_t c0, size_t cd,
+                                const float *x, float *codes);
+
+/* partial[b] (double, TCET_CUK_REDUCE_BLOCKS entries): block b's share of
+ * Σ (|w g| - center)^power over count elements, power 1 or 2. */
+cudaError_t tcet_cuk_saliency_partial(cudaStream_t s, int dt, size_t count, const void *w,
+                                      const void *g, double center, int power, double *partial);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
