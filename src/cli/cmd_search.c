@@ -85,8 +85,9 @@ static int prepare(int argc, char **argv, int nworkers, tcet_search_config *cfg,
     if (!strcmp(cfg->dataset, "synthetic") &&
         (cfg->proxy == TCET_PROXY_TCET_SNIP || cfg->proxy == TCET_PROXY_TCET_SYNFLOW ||
          cfg->proxy == TCET_PROXY_NASWOT_LAYERWISE || cfg->proxy == TCET_PROXY_SNIP || cfg->proxy == TCET_PROXY_ZICO))
-        fprintf(stderr, "tcet: NOTE: scoring on SYNTHETIC data (N(0,1) images, uniform labels); pass "
-                        "--dataset/--data for real images (spec §11.7)\n");
+        fprintf(stderr, "tcet: NOTICE: scoring on SYNTHETIC data (N(0,1) images, uniform labels): scores "
+                        "are not comparable with published ones; pass --dataset cifar100 --data DIR "
+                        "(or cifar10/hdf5) for real images (spec §11.7)\n");
     return 0;
 }
 

@@ -107,38 +107,42 @@ typedef struct {
     int batch;
     const char *dataset; /* NULL: synthetic (the proxy does not read images) */
     const char *note;
+    int population;      /* 0: the reference's 512 */
 } preset;
 
 static const preset presets[] = {
-    {"cifar-params1M-tcet-snip", "tcet-snip", 0, 1e6, 18, 480000, 64, "cifar100", "TCET_snip_NAS_cifar_params1M"},
+    /* README main job: the CIFAR T-CET(SNIP) setting, small enough for 2 cores */
+    {"demo-cifar-tcet-snip", "tcet-snip", 0, 1e6, 18, 240, 64, NULL,
+     "README demo: CIFAR params-1M T-CET(SNIP) on synthetic data, population 24, 240 iterations", 24},
+    {"cifar-params1M-tcet-snip", "tcet-snip", 0, 1e6, 18, 480000, 64, "cifar100", "TCET_snip_NAS_cifar_params1M", 0},
     {"cifar-params1M-tcet-synflow", "tcet-synflow", 0, 1e6, 18, 480000, 64, "cifar100",
-     "TCET_synflow_NAS_cifar_params1M"},
-    {"cifar-params1M-zen", "zen", 0, 1e6, 18, 480000, 64, NULL, "Zen_NAS_cifar_params1M"},
-    {"cifar-params2M-zen", "zen", 0, 2e6, 20, 480000, 64, NULL, "Zen_NAS_cifar_params2M"},
-    {"cifar-params1M-naswot", "naswot", 0, 1e6, 18, 480000, 8, NULL, "NASWOT_NAS_cifar_params1M (batch 8)"},
-    {"cifar-params1M-gradnorm", "gradnorm", 0, 1e6, 18, 480000, 64, NULL, "GradNorm_NAS_cifar_params1M"},
-    {"cifar-params1M-synflow", "synflow-zennas", 0, 1e6, 18, 480000, 64, NULL, "Syncflow_NAS_cifar_params1M"},
-    {"cifar-params1M-te-nas", "te-nas", 0, 1e6, 18, 480000, 64, NULL, "TE_NAS_cifar_params1M"},
-    {"cifar-params1M-flops", "flops", 0, 1e6, 18, 480000, 64, NULL, "Flops_NAS_cifar_params1M"},
-    {"cifar-params1M-params", "params", 0, 1e6, 18, 480000, 64, NULL, "Params_NAS_cifar_params1M"},
-    {"cifar-params1M-random", "random", 0, 1e6, 18, 480000, 64, NULL, "Random_NAS_cifar_params1M"},
-    {"cifar-params1M-zico", "zico", 0, 1e6, 18, 480000, 64, "cifar100", "ZiCo (ZenNAS-based), CIFAR 1M"},
+     "TCET_synflow_NAS_cifar_params1M", 0},
+    {"cifar-params1M-zen", "zen", 0, 1e6, 18, 480000, 64, NULL, "Zen_NAS_cifar_params1M", 0},
+    {"cifar-params2M-zen", "zen", 0, 2e6, 20, 480000, 64, NULL, "Zen_NAS_cifar_params2M", 0},
+    {"cifar-params1M-naswot", "naswot", 0, 1e6, 18, 480000, 8, NULL, "NASWOT_NAS_cifar_params1M (batch 8)", 0},
+    {"cifar-params1M-gradnorm", "gradnorm", 0, 1e6, 18, 480000, 64, NULL, "GradNorm_NAS_cifar_params1M", 0},
+    {"cifar-params1M-synflow", "synflow-zennas", 0, 1e6, 18, 480000, 64, NULL, "Syncflow_NAS_cifar_params1M", 0},
+    {"cifar-params1M-te-nas", "te-nas", 0, 1e6, 18, 480000, 64, NULL, "TE_NAS_cifar_params1M", 0},
+    {"cifar-params1M-flops", "flops", 0, 1e6, 18, 480000, 64, NULL, "Flops_NAS_cifar_params1M", 0},
+    {"cifar-params1M-params", "params", 0, 1e6, 18, 480000, 64, NULL, "Params_NAS_cifar_params1M", 0},
+    {"cifar-params1M-random", "random", 0, 1e6, 18, 480000, 64, NULL, "Random_NAS_cifar_params1M", 0},
+    {"cifar-params1M-zico", "zico", 0, 1e6, 18, 480000, 64, "cifar100", "ZiCo (ZenNAS-based), CIFAR 1M", 0},
     {"imagenet-flops450M-tcet-snip", "params", 1, 450e6, 14, 100000, 128, NULL,
-     "TCET_snip_NAS_IM_flops450M: the script runs Params (sic)"},
-    {"imagenet-flops600M-tcet-snip", "tcet-snip", 1, 600e6, 14, 100000, 128, "hdf5", "TCET_snip_NAS_IM_flops600M"},
+     "TCET_snip_NAS_IM_flops450M: the script runs Params (sic)", 0},
+    {"imagenet-flops600M-tcet-snip", "tcet-snip", 1, 600e6, 14, 100000, 128, "hdf5", "TCET_snip_NAS_IM_flops600M", 0},
     {"imagenet-flops1G-tcet-snip", "params", 1, 1000e6, 14, 100000, 128, NULL,
-     "TCET_snip_NAS_IM_flops1G: the script runs Params (sic)"},
+     "TCET_snip_NAS_IM_flops1G: the script runs Params (sic)", 0},
     {"imagenet-flops450M-tcet-synflow", "tcet-synflow", 1, 450e6, 14, 100000, 128, "hdf5",
-     "TCET_synflow_NAS_IM_flops450M"},
-    {"imagenet-flops400M-zen", "zen", 1, 400e6, 14, 480000, 64, NULL, "Zen_NAS_ImageNet_flops400M"},
-    {"imagenet-flops600M-zen", "zen", 1, 600e6, 14, 480000, 64, NULL, "Zen_NAS_ImageNet_flops600M"},
-    {"imagenet-flops800M-zen", "zen", 1, 800e6, 16, 480000, 64, NULL, "Zen_NAS_ImageNet_flops800M"},
-    {"imagenet-latency01ms-zen", "zen", 2, 1e-4, 10, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.1ms"},
-    {"imagenet-latency02ms-zen", "zen", 2, 2e-4, 13, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.2ms"},
-    {"imagenet-latency03ms-zen", "zen", 2, 3e-4, 16, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.3ms"},
-    {"imagenet-latency05ms-zen", "zen", 2, 5e-4, 20, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.5ms"},
-    {"imagenet-latency08ms-zen", "zen", 2, 8e-4, 25, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.8ms"},
-    {"imagenet-latency12ms-zen", "zen", 2, 12e-4, 30, 480000, 64, NULL, "Zen_NAS_ImageNet_latency1.2ms"},
+     "TCET_synflow_NAS_IM_flops450M", 0},
+    {"imagenet-flops400M-zen", "zen", 1, 400e6, 14, 480000, 64, NULL, "Zen_NAS_ImageNet_flops400M", 0},
+    {"imagenet-flops600M-zen", "zen", 1, 600e6, 14, 480000, 64, NULL, "Zen_NAS_ImageNet_flops600M", 0},
+    {"imagenet-flops800M-zen", "zen", 1, 800e6, 16, 480000, 64, NULL, "Zen_NAS_ImageNet_flops800M", 0},
+    {"imagenet-latency01ms-zen", "zen", 2, 1e-4, 10, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.1ms", 0},
+    {"imagenet-latency02ms-zen", "zen", 2, 2e-4, 13, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.2ms", 0},
+    {"imagenet-latency03ms-zen", "zen", 2, 3e-4, 16, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.3ms", 0},
+    {"imagenet-latency05ms-zen", "zen", 2, 5e-4, 20, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.5ms", 0},
+    {"imagenet-latency08ms-zen", "zen", 2, 8e-4, 25, 480000, 64, NULL, "Zen_NAS_ImageNet_latency0.8ms", 0},
+    {"imagenet-latency12ms-zen", "zen", 2, 12e-4, 30, 480000, 64, NULL, "Zen_NAS_ImageNet_latency1.2ms", 0},
 };
 enum { NPRESETS = sizeof presets / sizeof presets[0] };
 
@@ -157,7 +161,7 @@ int tcet_config_preset(tcet_search_config *c, const char *name)
         tcet_config_list_presets(stderr);
         return TCET_FAIL(TCET_ERR_USAGE, "unknown --preset '%s' (the list is above)", name);
     }
-    c->population_size = 512;
+    c->population_size = p->population ? p->population : 512;
     c->proxy = tcet_proxy_parse(p->proxy);
     c->max_layers = p->max_layers;
     c->max_iter = p->iters;
@@ -345,6 +349,14 @@ int tcet_config_parse_args(int argc, char **argv, tcet_search_config *c, int *he
         }
         if (!matched) return TCET_FAIL(TCET_ERR_USAGE, "unknown option '%s' for 'tcet search' (see 'tcet search --help')", a);
     }
+    /* A preset names the reference's dataset, but without --data there is
+     * nothing to read: score on synthetic data (spec §11.7) and say so. An
+     * explicit --dataset without --data stays an error (validate). */
+    int dataset_explicit = 0;
+    for (int k = 0; k < NOPTS; k++)
+        if (!strcmp(opts[k].flag, "--dataset") && explicit_mask && (*explicit_mask & (1ULL << k))) dataset_explicit = 1;
+    if (!dataset_explicit && !c->data[0] && strcmp(c->dataset, "synthetic"))
+        snprintf(c->dataset, sizeof c->dataset, "synthetic"); /* the master announces it */
     return 0;
 }
 

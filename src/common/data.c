@@ -8,6 +8,8 @@
  * SNIP batch (stream TCET_STREAM_BATCH) of the same id are independent. */
 #include "data.h"
 
+#include <mpi.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,10 @@ static void synthetic_notice(void)
     static int said = 0;
     if (said) return;
     said = 1;
+    /* Inside an MPI search every worker opens the data; the master says it once. */
+    int mpi = 0;
+    MPI_Initialized(&mpi);
+    if (mpi) return;
     fprintf(stderr,
             "tcet: NOTICE: scoring on SYNTHETIC data (N(0,1) images, uniform random labels); "
             "scores are NOT comparable with the published ones. Use --dataset cifar100 --data DIR "

@@ -93,10 +93,15 @@ static void test_presets(void **state)
     assert_true(c.budget_latency == 8e-4 && c.max_layers == 25 && c.space == TCET_SPACE_XXBL);
     assert_non_null(strstr(c.init_structure, "SuperResK3K3(256,512,2,256,1)"));
     /* explicit flags override the preset whatever their order */
-    assert_int_equal(parse(&c, "--max-layers 12 --preset cifar-params1M-tcet-snip --seed 5"), 0);
+    assert_int_equal(parse(&c, "--max-layers 12 --preset cifar-params1M-tcet-snip --seed 5 --data /d"), 0);
     assert_int_equal(c.max_layers, 12);
     assert_true(c.seed == 5 && c.budget_params == 1e6);
     assert_string_equal(c.dataset, "cifar100");
+    /* the preset's dataset needs --data; without it: synthetic (spec §11.7) */
+    assert_int_equal(parse(&c, "--preset cifar-params1M-tcet-snip"), 0);
+    assert_string_equal(c.dataset, "synthetic");
+    assert_int_equal(parse(&c, "--preset demo-cifar-tcet-snip"), 0);
+    assert_true(c.population_size == 24 && c.max_iter == 240 && c.budget_params == 1e6 && c.max_layers == 18);
     /* errors: usage */
     assert_int_equal(parse(&c, "--preset nope"), TCET_ERR_USAGE);
     assert_int_equal(parse(&c, "--population-size 0"), TCET_ERR_USAGE);
