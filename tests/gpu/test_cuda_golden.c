@@ -17,9 +17,8 @@
  * Skipped (77) without a GPU or without CUDA in the build.
  * TCET_GPU_TESTS_ON_CPU=1 runs the same checks on the CPU backend (a self-check
  * of this harness on machines without a GPU). */
-#include "test_support.h"
+#include "golden_support.h"
 
-#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,11 +26,6 @@
 
 #include "common/arch.h"
 #include "common/error.h"
-#include "common/golden.h"
-#include "kernels/backend.h"
-#include "worker/net.h"
-#include "worker/proxies.h"
-#include "worker/scorer.h"
 
 #ifdef TCET_HAVE_CUDA
 #include "kernels/cuda/backend_cuda.h"
@@ -41,77 +35,17 @@ static const char *cases[MAXC];
 static int ncases;
 static tcet_backend *be;
 
-static tcet_golden *open_case(const char *path)
-{
-    tcet_golden *g = NULL;
-    int rc = tcet_golden_open(path, &g);
-    if (rc) fprintf(stderr, "%s\n", tcet_error_message());
-    assert_int_equal(rc, 0);
-    return g;
-}
-
-static double read_scalar(const tcet_golden *g, const char *dset)
-{
-    double v;
-    assert_int_equal(tcet_golden_read_f64(g, dset, &v, 1), 0);
-    return v;
-}
-
-static void score_golden(const tcet_golden *g, int proxy, tcet_score_result *res, tcet_scorer **sc)
-{
-    tcet_score_config cfg = {.proxy = proxy, .mode = TCET_MODE_LOG, .batch_size = g->batch_size,
-                             .resolution = g->resolution, .num_classes = g->num_classes,
-                             .gamma = 1e-2, .seed = 1, .zico_batches = 2};
-    assert_int_equal(tcet_scorer_create(&cfg, be, sc), 0);
-    tcet_scorer_set_golden(*sc, g);
-    tcet_scorer_score(*sc, 0, &g->arch, res);
-    if (res->status != TCET_SCORE_OK)
-        fprintf(stderr, "%s %s: %s\n", g->case_name, tcet_proxy_name(proxy), res->reason);
-}
-
-static int is_flip_case(const tcet_golden *g) { return !strcmp(g->case_name, "adv_synflow_const"); }
-
 static void gram_on_gpu(void **state)
 {
     assert_true(ncases >= 7);
     for (int c = 0; c < ncases; c++) {
-        tcet_golden *g = open_case(cases[c]);
-        tcet_net net;
-        memset(&net, 0, sizeof net);
-        assert_int_equal(tcet_net_build_arch(&net, be, &g->arch, 1, g->num_classes, g->resolution,
-                                             TCET_F32, g->batch_size), 0);
-        const float **arrays;
-        size_t *counts;
-        tcet_golden_param_arrays(g->params, g->nparams, &arrays, &counts);
-        assert_int_equal(tcet_net_load_params(&net, g->nparams, arrays, counts), 0);
-        free(arrays);
-        free(counts);
-        assert_int_equal(tcet_net_set_input(&net, g->input), 0);
-        assert_int_equal(tcet_net_forward(&net, 0, 0), 0);
-        int n = g->batch_size, L = net.nscored;
+        tcet_golden *g = golden_open_case(cases[c]);
+        int layers_bad;
         size_t cnt;
-        assert_int_equal(tcet_golden_count(g, "/expected/naswot/gram", &cnt), 0);
-        assert_int_equal(cnt, (size_t)L * n * n);
-        int64_t *gram = malloc(cnt * sizeof *gram);
-        assert_int_equal(tcet_golden_read_i64(g, "/expected/naswot/gram", gram, cnt), 0);
-        double *K = malloc((size_t)n * n * sizeof *K);
-        int64_t *pos = malloc((size_t)n * sizeof *pos);
-        long bad = 0;
-        for (int l = 0; l < L; l++) {
-            tcet_net_op *o = tcet_net_layer(&net, l);
-            assert_int_equal(be->gram_codes(be, n, o->out_count / n, o->y, K, pos), 0);
-            long lb = 0;
-            for (int i = 0; i < n * n; i++) lb += K[i] != (double)gram[(size_t)l * n * n + i];
-            if (lb) fprintf(stderr, "%s layer %d: %ld Gram entries differ\n", g->case_name, l, lb);
-            bad += lb;
-        }
+        long bad = golden_gram_mismatches(be, g, &layers_bad, &cnt);
         print_message("%-18s Gram: %ld of %zu entries differ from the official ones\n", g->case_name,
                       bad, cnt);
-        if (!is_flip_case(g)) assert_true(bad * 100 <= (long)cnt);
-        free(gram);
-        free(K);
-        free(pos);
-        tcet_net_free(&net);
+        if (!golden_is_flip_case(g)) assert_true(bad * 100 <= (long)cnt);
         tcet_golden_close(g);
     }
 }
@@ -119,19 +53,17 @@ static void gram_on_gpu(void **state)
 static void tcet_snip_on_gpu(void **state)
 {
     for (int c = 0; c < ncases; c++) {
-        tcet_golden *g = open_case(cases[c]);
+        tcet_golden *g = golden_open_case(cases[c]);
         tcet_scorer *sc;
         tcet_score_result res;
-        score_golden(g, TCET_PROXY_TCET_SNIP, &res, &sc);
+        golden_score(be, g, TCET_PROXY_TCET_SNIP, &res, &sc);
         assert_int_equal(res.status, TCET_SCORE_OK);
-        int L = res.nlayers, n = g->batch_size, flips = is_flip_case(g);
-        double *a = malloc(L * sizeof(double)), *sum = malloc(L * sizeof(double)),
-               *std = malloc(L * sizeof(double));
+        int L = res.nlayers, n = g->batch_size, flips = golden_is_flip_case(g);
+        double *a = golden_read_array(g, "/expected/naswot/layerwise", L);
         int64_t *rank = malloc(L * sizeof(int64_t));
-        assert_int_equal(tcet_golden_read_f64(g, "/expected/naswot/layerwise", a, L), 0);
         assert_int_equal(tcet_golden_read_i64(g, "/expected/naswot/gram_rank", rank, L), 0);
-        assert_int_equal(tcet_golden_read_f64(g, "/expected/snip/sum", sum, L), 0);
-        assert_int_equal(tcet_golden_read_f64(g, "/expected/snip/std", std, L), 0);
+        double *sum = golden_read_array(g, "/expected/snip/sum", L);
+        double *std = golden_read_array(g, "/expected/snip/std", L);
         for (int l = 0; l < L; l++) {
             if (fabs(res.layers[l].std - std[l]) > 1e-4 * fabs(std[l]) ||
                 fabs(res.layers[l].sum - sum[l]) > 1e-4 * fabs(sum[l]))
@@ -142,7 +74,7 @@ static void tcet_snip_on_gpu(void **state)
             else assert_rel_close(res.layers[l].sum, sum[l], 1e-4);
             if (std[l] != 0.0) assert_rel_close(res.layers[l].std, std[l], 1e-4);
         }
-        double want = read_scalar(g, "/expected/tcet_snip");
+        double want = golden_read_scalar(g, "/expected/tcet_snip");
         if (want == 0.0) assert_true(res.raw_score == 0.0);
         else assert_rel_close(res.raw_score, want, flips ? 1e-3 : 1e-4);
         print_message("%-18s T-CET(SNIP)    cuda %.7g  official %.7g\n", g->case_name, res.raw_score,
@@ -159,17 +91,15 @@ static void tcet_snip_on_gpu(void **state)
 static void tcet_synflow_on_gpu(void **state)
 {
     for (int c = 0; c < ncases; c++) {
-        tcet_golden *g = open_case(cases[c]);
+        tcet_golden *g = golden_open_case(cases[c]);
         tcet_scorer *sc;
         tcet_score_result res;
-        score_golden(g, TCET_PROXY_TCET_SYNFLOW, &res, &sc);
+        golden_score(be, g, TCET_PROXY_TCET_SYNFLOW, &res, &sc);
         assert_int_equal(res.status, TCET_SCORE_OK);
-        int L = res.nlayers, flips = is_flip_case(g);
-        double *sum = malloc(L * sizeof(double)), *std = malloc(L * sizeof(double)),
-               *lg = malloc(L * sizeof(double));
-        assert_int_equal(tcet_golden_read_f64(g, "/expected/synflow/sum", sum, L), 0);
-        assert_int_equal(tcet_golden_read_f64(g, "/expected/synflow/std", std, L), 0);
-        assert_int_equal(tcet_golden_read_f64(g, "/expected/synflow/log", lg, L), 0);
+        int L = res.nlayers, flips = golden_is_flip_case(g);
+        double *sum = golden_read_array(g, "/expected/synflow/sum", L);
+        double *std = golden_read_array(g, "/expected/synflow/std", L);
+        double *lg = golden_read_array(g, "/expected/synflow/log", L);
         for (int l = 0; l < L; l++) {
             assert_rel_close(res.layers[l].sum, sum[l], 1e-9);
             /* adv_synflow_const: exactly symmetric saliencies; in double on the
@@ -178,7 +108,7 @@ static void tcet_synflow_on_gpu(void **state)
             else assert_rel_close(res.layers[l].std, std[l], 1e-9);
             if (std[l] != 0.0) assert_rel_close(res.layers[l].log, lg[l], 1e-9);
         }
-        double want = read_scalar(g, "/expected/tcet_synflow");
+        double want = golden_read_scalar(g, "/expected/tcet_synflow");
         assert_rel_close(res.raw_score, want, flips ? 1e-3 : 1e-9);
         print_message("%-18s T-CET(Synflow) cuda %.17g  official %.17g\n", g->case_name,
                       res.raw_score, want);
@@ -193,62 +123,14 @@ static void tcet_synflow_on_gpu(void **state)
 static void foresight_totals_on_gpu(void **state)
 {
     for (int c = 0; c < ncases; c++) {
-        tcet_golden *g = open_case(cases[c]);
-        tcet_scorer *sc;
-        tcet_score_result res;
-        score_golden(g, TCET_PROXY_SYNFLOW, &res, &sc);
-        assert_int_equal(res.status, TCET_SCORE_OK);
-        assert_rel_close(res.raw_score, read_scalar(g, "/expected/synflow_total_foresight"), 1e-9);
-        tcet_scorer_destroy(sc);
-
-        score_golden(g, TCET_PROXY_SNIP, &res, &sc);
-        assert_int_equal(res.status, TCET_SCORE_OK);
-        size_t L;
-        assert_int_equal(tcet_golden_count(g, "/expected/snip/sum", &L), 0);
-        double *sum = malloc(L * sizeof(double)), total = 0;
-        assert_int_equal(tcet_golden_read_f64(g, "/expected/snip/sum", sum, L), 0);
-        for (size_t l = 0; l < L; l++) total += sum[l];
-        if (total == 0.0) assert_true(res.raw_score == 0.0);
-        else assert_rel_close(res.raw_score, total, 1e-4);
-        free(sum);
-        tcet_scorer_destroy(sc);
+        tcet_golden *g = golden_open_case(cases[c]);
+        golden_check_foresight_totals(be, g);
         tcet_golden_close(g);
     }
 }
 
-/* 1 when the official function raised: dataset attribute `error` other than
- * "none" (golden README); such cases are left to the CPU test. */
-static int official_raised(const tcet_golden *g, const char *dset)
-{
-    hid_t d = H5Dopen2((hid_t)g->file, dset, H5P_DEFAULT);
-    assert_true(d >= 0);
-    int raised = 0;
-    if (H5Aexists(d, "error") > 0) {
-        hid_t a = H5Aopen(d, "error", H5P_DEFAULT);
-        hid_t t = H5Aget_type(a);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        char buf[256] = {0};
-        if (H5Tis_variable_str(t) > 0) {
-            char *v = NULL;
-            assert_true(H5Tset_size(mt, H5T_VARIABLE) >= 0);
-            assert_true(H5Aread(a, mt, &v) >= 0);
-            snprintf(buf, sizeof buf, "%s", v ? v : "");
-            H5free_memory(v);
-        } else if (H5Tget_size(t) < sizeof buf) {
-            /* read with the file type: a NULLTERM memory type of the same
-             * size would drop the last character of a NULLPAD "none" */
-            assert_true(H5Aread(a, t, buf) >= 0);
-        }
-        raised = strncmp(buf, "none", 4) != 0;
-        H5Tclose(mt);
-        H5Tclose(t);
-        H5Aclose(a);
-    }
-    H5Dclose(d);
-    return raised;
-}
-
-/* Gaussian re-init proxies with the /aux draws. */
+/* Gaussian re-init proxies with the /aux draws; cases where the official
+ * function raised (golden_official_raised) are left to the CPU test. */
 static void gaussian_proxies_on_gpu(void **state)
 {
     static const struct { int proxy; const char *dset; } k[] = {
@@ -258,13 +140,13 @@ static void gaussian_proxies_on_gpu(void **state)
         {TCET_PROXY_GRADNORM, "/expected/other/gradnorm"},
     };
     for (int c = 0; c < ncases; c++) {
-        tcet_golden *g = open_case(cases[c]);
+        tcet_golden *g = golden_open_case(cases[c]);
         for (size_t p = 0; p < sizeof k / sizeof *k; p++) {
-            if (!tcet_golden_has(g, k[p].dset) || official_raised(g, k[p].dset)) continue;
-            double want = read_scalar(g, k[p].dset);
+            if (!tcet_golden_has(g, k[p].dset) || golden_official_raised(g, k[p].dset)) continue;
+            double want = golden_read_scalar(g, k[p].dset);
             tcet_scorer *sc;
             tcet_score_result res;
-            score_golden(g, k[p].proxy, &res, &sc);
+            golden_score(be, g, k[p].proxy, &res, &sc);
             if (res.status == TCET_SCORE_OK && isfinite(want)) {
                 print_message("%-18s %-15s cuda %.10g  official %.10g\n", g->case_name,
                               tcet_proxy_name(k[p].proxy), res.raw_score, want);
@@ -281,10 +163,10 @@ static void gaussian_proxies_on_gpu(void **state)
 
 static void adv_dead_is_exactly_zero(void **state)
 {
-    tcet_golden *g = open_case(test_data_path("golden/adv_dead.h5"));
+    tcet_golden *g = golden_open_case(test_data_path("golden/adv_dead.h5"));
     tcet_scorer *sc;
     tcet_score_result res;
-    score_golden(g, TCET_PROXY_TCET_SNIP, &res, &sc);
+    golden_score(be, g, TCET_PROXY_TCET_SNIP, &res, &sc);
     assert_int_equal(res.status, TCET_SCORE_OK);
     assert_true(res.raw_score == 0.0 && res.score == 0.0);
     tcet_scorer_destroy(sc);

@@ -18,21 +18,14 @@
  *   zico with two identical batches: every std is 0 ⇒ every layer skipped ⇒ 0;
  *   zico with the two batches swapped: the float32 statistics are symmetric
  *     in the two rows ⇒ bit-identical score. */
-#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "test_support.h"
+#include "golden_support.h"
 
-#include "common/error.h"
 #include "common/arch.h"
-#include "common/golden.h"
-#include "kernels/backend.h"
-#include "worker/net.h"
-#include "worker/proxies.h"
-#include "worker/scorer.h"
 
 #define MAXC 32
 static const char *cases[MAXC];
@@ -50,67 +43,6 @@ static int teardown(void **state)
 {
     be->destroy(be);
     return 0;
-}
-
-static tcet_golden *open_case(const char *path)
-{
-    tcet_golden *g = NULL;
-    int rc = tcet_golden_open(path, &g);
-    if (rc) fprintf(stderr, "%s\n", tcet_error_message());
-    assert_int_equal(rc, 0);
-    return g;
-}
-
-static double read_scalar(const tcet_golden *g, const char *dset)
-{
-    double v;
-    assert_int_equal(tcet_golden_read_f64(g, dset, &v, 1), 0);
-    return v;
-}
-
-/* 1 when the official function raised: attribute `error` != "none". */
-static int official_raised(const tcet_golden *g, const char *dset)
-{
-    hid_t d = H5Dopen2((hid_t)g->file, dset, H5P_DEFAULT);
-    assert_true(d >= 0);
-    int raised = 0;
-    if (H5Aexists(d, "error") > 0) {
-        hid_t a = H5Aopen(d, "error", H5P_DEFAULT);
-        hid_t t = H5Aget_type(a);
-        char buf[1024] = {0};
-        if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t)) {
-            size_t sz = H5Tget_size(t);
-            if (sz < sizeof buf) assert_true(H5Aread(a, t, buf) >= 0);
-        } else if (H5Tget_class(t) == H5T_STRING) {
-            char *s = NULL;
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, H5T_VARIABLE);
-            assert_true(H5Aread(a, mt, &s) >= 0);
-            snprintf(buf, sizeof buf, "%s", s ? s : "");
-            H5free_memory(s);
-            H5Tclose(mt);
-        }
-        raised = strncmp(buf, "none", 4) != 0;
-        H5Tclose(t);
-        H5Aclose(a);
-    }
-    H5Dclose(d);
-    return raised;
-}
-
-static void score_golden(const tcet_golden *g, int proxy, tcet_score_result *res)
-{
-    tcet_score_config cfg = {.proxy = proxy, .mode = TCET_MODE_LOG, .batch_size = g->batch_size,
-                             .resolution = g->resolution, .num_classes = g->num_classes,
-                             .gamma = 1e-2, .seed = 1, .zico_batches = 2};
-    tcet_scorer *sc;
-    assert_int_equal(tcet_scorer_create(&cfg, be, &sc), 0);
-    tcet_scorer_set_golden(sc, g);
-    tcet_scorer_score(sc, 0, &g->arch, res);
-    if (res->status != TCET_SCORE_OK)
-        fprintf(stderr, "%s %s: %s\n", g->case_name, tcet_proxy_name(proxy), res->reason);
-    res->layers = NULL; /* owned by the scorer, gone with it */
-    tcet_scorer_destroy(sc);
 }
 
 /* Cases whose official value is decided by float32 round-off at a ReLU
@@ -145,20 +77,20 @@ static void check_gaussian_proxy(int proxy, const char *dset)
 {
     assert_true(ncases >= 7);
     for (int c = 0; c < ncases; c++) {
-        tcet_golden *g = open_case(cases[c]);
+        tcet_golden *g = golden_open_case(cases[c]);
         tcet_score_result res;
-        score_golden(g, proxy, &res);
-        if (official_raised(g, dset)) {
+        golden_score_once(be, g, proxy, &res);
+        if (golden_official_raised(g, dset)) {
             assert_int_equal(res.status, TCET_SCORE_FAILED);
             assert_true(res.score == TCET_FAIL_SCORE);
             print_message("%-18s %-15s FAILED as the official code (%s)\n", g->case_name,
                           tcet_proxy_name(proxy), res.reason);
-        } else if (!isfinite(read_scalar(g, dset))) {
+        } else if (!isfinite(golden_read_scalar(g, dset))) {
             /* e.g. NASWOT of an exactly singular K: −inf, then −9999 */
             assert_int_equal(res.status, TCET_SCORE_NONFINITE);
-            assert_true(res.raw_score == read_scalar(g, dset));
+            assert_true(res.raw_score == golden_read_scalar(g, dset));
         } else {
-            double want = read_scalar(g, dset);
+            double want = golden_read_scalar(g, dset);
             assert_int_equal(res.status, TCET_SCORE_OK);
             print_message("%-18s %-15s %.10g (official %.10g, rel %.2g)\n", g->case_name,
                           tcet_proxy_name(proxy), res.raw_score, want,
@@ -192,13 +124,13 @@ static void test_te_nas(void **state)
 {
     int checked = 0;
     for (int c = 0; c < ncases; c++) {
-        tcet_golden *g = open_case(cases[c]);
-        double want = read_scalar(g, "/expected/other/te_nas");
+        tcet_golden *g = golden_open_case(cases[c]);
+        double want = golden_read_scalar(g, "/expected/other/te_nas");
         size_t n = (size_t)g->batch_size;
         double *ev = malloc(n * sizeof *ev);
         assert_int_equal(tcet_golden_read_f64(g, "/expected/other/te_nas_eigenvalues_f64", ev, n), 0);
         tcet_score_result res;
-        score_golden(g, TCET_PROXY_TE_NAS, &res);
+        golden_score_once(be, g, TCET_PROXY_TE_NAS, &res);
         assert_int_equal(res.status, TCET_SCORE_OK);
         print_message("%-18s te-nas %.10g (official %.10g)\n", g->case_name, res.raw_score, want);
         if (want == 0.0) {
@@ -224,10 +156,10 @@ static void test_te_nas(void **state)
 static void test_zico(void **state)
 {
     for (int c = 0; c < ncases; c++) {
-        tcet_golden *g = open_case(cases[c]);
-        double want = read_scalar(g, "/expected/other/zico");
+        tcet_golden *g = golden_open_case(cases[c]);
+        double want = golden_read_scalar(g, "/expected/other/zico");
         tcet_score_result res;
-        score_golden(g, TCET_PROXY_ZICO, &res);
+        golden_score_once(be, g, TCET_PROXY_ZICO, &res);
         assert_int_equal(res.status, TCET_SCORE_OK);
         print_message("%-18s zico %.10g (official %.10g)\n", g->case_name, res.raw_score, want);
         if (want == 0.0) assert_true(res.raw_score == 0.0);
@@ -242,18 +174,10 @@ static void test_zico(void **state)
 static void test_zico_gradients(void **state)
 {
     for (int c = 0; c < ncases; c++) {
-        tcet_golden *g = open_case(cases[c]);
+        tcet_golden *g = golden_open_case(cases[c]);
         int nb = g->batch_size / 2;
         tcet_net net;
-        memset(&net, 0, sizeof net);
-        assert_int_equal(tcet_net_build_arch(&net, be, &g->arch, 1, g->num_classes, g->resolution,
-                                             TCET_F32, nb), 0);
-        const float **arrays;
-        size_t *counts;
-        tcet_golden_param_arrays(g->params, g->nparams, &arrays, &counts);
-        assert_int_equal(tcet_net_load_params(&net, g->nparams, arrays, counts), 0);
-        free(arrays);
-        free(counts);
+        golden_net_build(&net, be, g, nb);
         size_t img = (size_t)3 * (size_t)g->resolution * (size_t)g->resolution;
         double worst = 0;
         for (int b = 0; b < 2; b++) {
@@ -304,12 +228,12 @@ static const char *find_case(const char *name)
 /* A batch of one sample: the NTK is the 1×1 matrix ‖g‖² > 0 ⇒ −1. */
 static void test_te_nas_batch_of_one(void **state)
 {
-    tcet_golden *g = open_case(find_case("bottleneck"));
+    tcet_golden *g = golden_open_case(find_case("bottleneck"));
     size_t saved = g->tenas_input.count;
     g->batch_size = 1;
     g->tenas_input.count = 0; /* draw one N(0,1) image from the AUX stream */
     tcet_score_result res;
-    score_golden(g, TCET_PROXY_TE_NAS, &res);
+    golden_score_once(be, g, TCET_PROXY_TE_NAS, &res);
     assert_int_equal(res.status, TCET_SCORE_OK);
     assert_true(res.raw_score == -1.0);
     g->tenas_input.count = saved;
@@ -321,9 +245,9 @@ static void test_te_nas_permutation(void **state)
 {
     const char *names[] = {"tiny", "k7", "idw"};
     for (int k = 0; k < 3; k++) {
-        tcet_golden *g = open_case(find_case(names[k]));
+        tcet_golden *g = golden_open_case(find_case(names[k]));
         tcet_score_result a, b;
-        score_golden(g, TCET_PROXY_TE_NAS, &a);
+        golden_score_once(be, g, TCET_PROXY_TE_NAS, &a);
         size_t img = (size_t)3 * (size_t)g->resolution * (size_t)g->resolution;
         int n = g->batch_size;
         float *tmp = malloc(img * sizeof *tmp);
@@ -334,7 +258,7 @@ static void test_te_nas_permutation(void **state)
             memcpy(q, tmp, img * sizeof *tmp);
         }
         free(tmp);
-        score_golden(g, TCET_PROXY_TE_NAS, &b);
+        golden_score_once(be, g, TCET_PROXY_TE_NAS, &b);
         assert_int_equal(a.status, TCET_SCORE_OK);
         assert_int_equal(b.status, TCET_SCORE_OK);
         assert_rel_close(b.raw_score, a.raw_score, 1e-4);
@@ -346,13 +270,13 @@ static void test_te_nas_permutation(void **state)
  * swapped batches ⇒ bit-identical score. */
 static void test_zico_batches(void **state)
 {
-    tcet_golden *g = open_case(find_case("init"));
+    tcet_golden *g = golden_open_case(find_case("init"));
     size_t img = (size_t)3 * (size_t)g->resolution * (size_t)g->resolution;
     size_t half = (size_t)g->batch_size / 2;
     float *x = g->input;
     int32_t *y = g->labels;
     tcet_score_result a, b;
-    score_golden(g, TCET_PROXY_ZICO, &a);
+    golden_score_once(be, g, TCET_PROXY_ZICO, &a);
     /* swap the halves */
     float *tmp = malloc(img * half * sizeof *tmp);
     memcpy(tmp, x, img * half * sizeof *tmp);
@@ -364,7 +288,7 @@ static void test_zico_batches(void **state)
         y[i] = y[i + half];
         y[i + half] = t;
     }
-    score_golden(g, TCET_PROXY_ZICO, &b);
+    golden_score_once(be, g, TCET_PROXY_ZICO, &b);
     assert_int_equal(a.status, TCET_SCORE_OK);
     assert_int_equal(b.status, TCET_SCORE_OK);
     assert_true(a.raw_score > 1.0);
@@ -372,7 +296,7 @@ static void test_zico_batches(void **state)
     /* identical halves */
     memcpy(x + img * half, x, img * half * sizeof *x);
     memcpy(y + half, y, half * sizeof *y);
-    score_golden(g, TCET_PROXY_ZICO, &b);
+    golden_score_once(be, g, TCET_PROXY_ZICO, &b);
     assert_int_equal(b.status, TCET_SCORE_OK);
     assert_true(b.raw_score == 0.0);
     tcet_golden_close(g);
