@@ -14,7 +14,7 @@ size_t tcet_cpu_scratch_capacity(const tcet_backend *be);
 size_t tcet_cpu_scratch_grows(const tcet_backend *be);
 
 /* Tiling of the GEMM convolutions (0 keeps the default): tile_n = GEMM
- * columns aimed for when several small images share one GEMM (1024);
+ * columns aimed for when several small images share one GEMM (256);
  * col_max = bytes of the im2col buffer allowed for such a tile (4 MiB);
  * col_band = bytes of im2col per band of output rows when one image's im2col
  * exceeds it (2 MiB).  For tests (forcing every path with small shapes) and

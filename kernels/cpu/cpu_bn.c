@@ -30,10 +30,10 @@ static int bn_check(int n, int c, int hw)
     return 0;
 }
 
-int cpu_bn_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
-               double momentum, const void *x, const void *gamma, const void *beta,
-               void *running_mean, void *running_var, int update_running,
-               void *y, void *save_mean, void *save_invstd)
+/* bn_fwd (y_relu NULL) and the fused bn_relu_fwd */
+static int bn_fwd_any(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps, double momentum,
+                      const void *x, const void *gamma, const void *beta, void *running_mean, void *running_var,
+                      int update_running, void *y, void *y_relu, void *save_mean, void *save_invstd)
 {
     TCET_TRY(cpu_check_dtype(dt));
     TCET_TRY(bn_check(n, c, hw));
@@ -44,11 +44,32 @@ int cpu_bn_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, double
     if ((!train || update_running) && (!running_mean || !running_var))
         return TCET_FAIL(TCET_ERR_USAGE, "batch norm: running statistics are required here");
     update_running = train && update_running;
+    double *ws = cpu_scratch(be, sizeof(double) * bn_ws_doubles_f32(c));
+    if (!ws) return TCET_ERR_NOMEM;
     if (dt == TCET_F32)
         return bn_fwd_f32(train, n, c, hw, eps, momentum, x, gamma, beta, running_mean, running_var,
-                          update_running, y, save_mean, save_invstd);
+                          update_running, y, y_relu, save_mean, save_invstd, ws);
     return bn_fwd_f64(train, n, c, hw, eps, momentum, x, gamma, beta, running_mean, running_var,
-                      update_running, y, save_mean, save_invstd);
+                      update_running, y, y_relu, save_mean, save_invstd, ws);
+}
+
+int cpu_bn_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
+               double momentum, const void *x, const void *gamma, const void *beta,
+               void *running_mean, void *running_var, int update_running,
+               void *y, void *save_mean, void *save_invstd)
+{
+    return bn_fwd_any(be, dt, train, n, c, hw, eps, momentum, x, gamma, beta, running_mean, running_var,
+                      update_running, y, NULL, save_mean, save_invstd);
+}
+
+int cpu_bn_relu_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
+                    double momentum, const void *x, const void *gamma, const void *beta,
+                    void *running_mean, void *running_var, int update_running,
+                    void *y, void *y_relu, void *save_mean, void *save_invstd)
+{
+    if (!y_relu) return TCET_FAIL(TCET_ERR_USAGE, "bn_relu_fwd: no ReLU output");
+    return bn_fwd_any(be, dt, train, n, c, hw, eps, momentum, x, gamma, beta, running_mean, running_var,
+                      update_running, y, y_relu, save_mean, save_invstd);
 }
 
 int cpu_bn_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
@@ -57,7 +78,9 @@ int cpu_bn_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
 {
     TCET_TRY(cpu_check_dtype(dt));
     TCET_TRY(bn_check(n, c, hw));
+    double *ws = cpu_scratch(be, sizeof(double) * bn_ws_doubles_f32(c));
+    if (!ws) return TCET_ERR_NOMEM;
     if (dt == TCET_F32)
-        return bn_bwd_f32(n, c, hw, x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
-    return bn_bwd_f64(n, c, hw, x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta);
+        return bn_bwd_f32(n, c, hw, x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, ws);
+    return bn_bwd_f64(n, c, hw, x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, ws);
 }

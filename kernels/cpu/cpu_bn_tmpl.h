@@ -2,9 +2,19 @@
  * double as PyTorch's CPU kernels do for float.  Needs cpu_reduce_tmpl.h.  y may
  * alias x and dx may alias dy (in-place use). */
 
+/* Scratch (from the caller) in doubles: S(bn_ws_doubles)(c). */
+static inline size_t S(bn_ws_doubles)(int c) { return (size_t)c * (2 * RL + 2) + 2 * (size_t)c; }
+
+/* Memory order (issue 7): every pass walks the tensor image by image, channel
+ * by channel, i.e. sequentially through memory, with one set of partial sums
+ * per channel.  (Walking one channel at a time reads 64 planes that lie a
+ * whole image apart, which the prefetchers serve badly: twice slower.)  The
+ * per-channel sums see the same terms in the same order as a channel-major
+ * loop (images ascending, pixels ascending per lane), so the results do not
+ * depend on the walk. */
 static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentum, const T *x,
                      const T *gamma, const T *beta, T *rm, T *rv, int update_running, T *y,
-                     T *save_mean, T *save_invstd)
+                     T *y_relu, T *save_mean, T *save_invstd, double *ws)
 {
     /* The statistics follow PyTorch 1.13's CPU kernel operation for operation
      * (batch_norm_cpu_collect_stats_contiguous_impl + VarTransform + the
@@ -15,27 +25,58 @@ static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentu
      *   var_sum = T(Σ double(T(x - mean) * T(x - mean)))
      *   invstd  = T(1 / sqrt(double(var_sum / T(m)) + eps))      (train)
      *           = 1 / sqrt(running_var + T(eps)) in T           (eval)
-     *   alpha   = invstd * gamma, shift = beta - mean * alpha    (in T) */
+     *   alpha   = invstd * gamma, shift = beta - mean * alpha    (in T)
+     * The double sums use RL independent partial sums per channel (the
+     * compiler vectorises them; one serial chain of dependent double adds
+     * made BN the most expensive op of the forward, issue 7).  Each element
+     * still contributes exactly double(x) resp. double(T(d*d)); only the
+     * association of the double sum differs, which moves the double result by
+     * ~1e-16 relative, far below T's rounding. */
     const size_t m = (size_t)n * hw, plane = (size_t)hw, cstride = (size_t)c * hw;
-    for (int ch = 0; ch < c; ch++) {
-        T mean_t, invstd_t;
-        if (train) {
-            double sum = 0;
-            for (int i = 0; i < n; i++) {
-                const T *xp = x + i * cstride + ch * plane;
-                for (size_t q = 0; q < plane; q++) sum += (double)xp[q];
+    double *part = ws, *tail = ws + (size_t)c * RL;           /* [c][RL], [c] */
+    double *alpha_d = tail + c, *shift_d = alpha_d + c;        /* per-channel transform (as T values) */
+    if (train) {
+        T *mean_v = (T *)(void *)(shift_d + c);               /* c values of T, fits in c doubles */
+        for (size_t k = 0; k < (size_t)c * RL; k++) part[k] = 0;
+        for (int ch = 0; ch < c; ch++) tail[ch] = 0;
+        for (int i = 0; i < n; i++)
+            for (int ch = 0; ch < c; ch++) {
+                const T *restrict xp = x + i * cstride + ch * plane;
+                double *restrict pp = part + (size_t)ch * RL;
+                size_t q = 0;
+                for (; q + RL <= plane; q += RL)
+                    for (int l = 0; l < RL; l++) pp[l] += (double)xp[q + l];
+                for (; q < plane; q++) tail[ch] += (double)xp[q];
             }
-            mean_t = (T)(sum / (double)m);
-            double var_acc = 0;
-            for (int i = 0; i < n; i++) {
-                const T *xp = x + i * cstride + ch * plane;
-                for (size_t q = 0; q < plane; q++) {
+        for (int ch = 0; ch < c; ch++) {
+            double sum = tail[ch];
+            for (int l = 0; l < RL; l++) sum += part[(size_t)ch * RL + l];
+            mean_v[ch] = (T)(sum / (double)m);
+        }
+        for (size_t k = 0; k < (size_t)c * RL; k++) part[k] = 0;
+        for (int ch = 0; ch < c; ch++) tail[ch] = 0;
+        for (int i = 0; i < n; i++)
+            for (int ch = 0; ch < c; ch++) {
+                const T *restrict xp = x + i * cstride + ch * plane;
+                double *restrict pp = part + (size_t)ch * RL;
+                const T mean_t = mean_v[ch];
+                size_t q = 0;
+                for (; q + RL <= plane; q += RL)
+                    for (int l = 0; l < RL; l++) {
+                        const T d = xp[q + l] - mean_t;
+                        pp[l] += (double)(d * d);
+                    }
+                for (; q < plane; q++) {
                     const T d = xp[q] - mean_t;
-                    var_acc += (double)(d * d);
+                    tail[ch] += (double)(d * d);
                 }
             }
+        for (int ch = 0; ch < c; ch++) {
+            double var_acc = tail[ch];
+            for (int l = 0; l < RL; l++) var_acc += part[(size_t)ch * RL + l];
+            const T mean_t = mean_v[ch];
             const T var_sum = (T)var_acc;
-            invstd_t = (T)(1.0 / sqrt((double)(var_sum / (T)m) + eps));
+            const T invstd_t = (T)(1.0 / sqrt((double)(var_sum / (T)m) + eps));
             if (save_mean) save_mean[ch] = mean_t;
             if (save_invstd) save_invstd[ch] = invstd_t;
             if (update_running) {
@@ -45,45 +86,72 @@ static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentu
                 rm[ch] = (T)(momentum * (double)mean_t + (1 - momentum) * (double)rm[ch]);
                 rv[ch] = (T)(momentum * unbiased + (1 - momentum) * (double)rv[ch]);
             }
-        } else {
-            mean_t = rm[ch];
-            invstd_t = (T)1 / (T)sqrt((double)(rv[ch] + (T)eps));
+            const T g = gamma ? gamma[ch] : (T)1, b = beta ? beta[ch] : (T)0;
+            const T alpha = invstd_t * g;
+            const T ma = mean_t * alpha;
+            alpha_d[ch] = (double)alpha;
+            shift_d[ch] = (double)(T)(b - ma);
         }
-        const T g = gamma ? gamma[ch] : (T)1, b = beta ? beta[ch] : (T)0;
-        const T alpha = invstd_t * g;
-        const T ma = mean_t * alpha;
-        const T shift = b - ma;
-        for (int i = 0; i < n; i++) {
-            const T *xp = x + i * cstride + ch * plane;
-            T *yp = y + i * cstride + ch * plane;
-            for (size_t q = 0; q < plane; q++) yp[q] = xp[q] * alpha + shift;
+    } else {
+        for (int ch = 0; ch < c; ch++) {
+            const T mean_t = rm[ch];
+            const T invstd_t = (T)1 / (T)sqrt((double)(rv[ch] + (T)eps));
+            const T g = gamma ? gamma[ch] : (T)1, b = beta ? beta[ch] : (T)0;
+            const T alpha = invstd_t * g;
+            const T ma = mean_t * alpha;
+            alpha_d[ch] = (double)alpha;
+            shift_d[ch] = (double)(T)(b - ma);
         }
     }
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++) {
+            const T alpha = (T)alpha_d[ch], shift = (T)shift_d[ch]; /* exact round trip */
+            const T *xp = x + i * cstride + ch * plane;
+            T *yp = y + i * cstride + ch * plane;
+            if (y_relu) { /* bn_relu_fwd: relu(y) as cpu_relu_fwd (NaN stays NaN) */
+                T *rp = y_relu + i * cstride + ch * plane;
+                for (size_t q = 0; q < plane; q++) {
+                    const T v = xp[q] * alpha + shift;
+                    yp[q] = v;
+                    rp[q] = v < 0 ? 0 : v;
+                }
+            } else {
+                for (size_t q = 0; q < plane; q++) yp[q] = xp[q] * alpha + shift;
+            }
+        }
     return 0;
 }
 
 static int S(bn_bwd)(int n, int c, int hw, const T *x, const T *dy, const T *gamma,
-                     const T *save_mean, const T *save_invstd, T *dx, T *dgamma, T *dbeta)
+                     const T *save_mean, const T *save_invstd, T *dx, T *dgamma, T *dbeta, double *ws)
 {
     const size_t m = (size_t)n * hw, plane = (size_t)hw, cstride = (size_t)c * hw;
+    double *sdy = ws, *sdyx = ws + c, *coef = ws + 2 * (size_t)c; /* coef: [c][4] a, mdy, kx, mu as T values */
+    for (int ch = 0; ch < c; ch++) sdy[ch] = sdyx[ch] = 0;
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++)
+            S(sum_dotdev)(dy + i * cstride + ch * plane, x + i * cstride + ch * plane, plane,
+                          (double)save_mean[ch], &sdy[ch], &sdyx[ch]);
     for (int ch = 0; ch < c; ch++) {
         const double mean = (double)save_mean[ch], invstd = (double)save_invstd[ch];
-        double sdy = 0, sdyx = 0;
-        for (int i = 0; i < n; i++)
-            S(sum_dotdev)(dy + i * cstride + ch * plane, x + i * cstride + ch * plane, plane, mean, &sdy, &sdyx);
-        if (dbeta) dbeta[ch] = (T)sdy;
-        if (dgamma) dgamma[ch] = (T)(sdyx * invstd);
-        if (!dx) continue;
+        if (dbeta) dbeta[ch] = (T)sdy[ch];
+        if (dgamma) dgamma[ch] = (T)(sdyx[ch] * invstd);
         /* dx = g invstd (dy - mean(dy) - (x - mean) invstd^2 mean(dy (x - mean))) */
         const double g = gamma ? (double)gamma[ch] : 1.0;
-        const T a = (T)(g * invstd), mdy = (T)(sdy / (double)m),
-                kx = (T)(sdyx * invstd * invstd / (double)m), mu = (T)mean;
-        for (int i = 0; i < n; i++) {
+        coef[4 * (size_t)ch] = (double)(T)(g * invstd);
+        coef[4 * (size_t)ch + 1] = (double)(T)(sdy[ch] / (double)m);
+        coef[4 * (size_t)ch + 2] = (double)(T)(sdyx[ch] * invstd * invstd / (double)m);
+        coef[4 * (size_t)ch + 3] = (double)(T)mean;
+    }
+    if (!dx) return 0;
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++) {
+            const double *cf = coef + 4 * (size_t)ch;
+            const T a = (T)cf[0], mdy = (T)cf[1], kx = (T)cf[2], mu = (T)cf[3];
             const T *xp = x + i * cstride + ch * plane;
             const T *dyp = dy + i * cstride + ch * plane;
             T *dxp = dx + i * cstride + ch * plane;
             for (size_t q = 0; q < plane; q++) dxp[q] = (dyp[q] - mdy - (xp[q] - mu) * kx) * a;
         }
-    }
     return 0;
 }

@@ -31,6 +31,45 @@ static void S(im2col)(const tcet_conv_desc *d, const T *restrict x, T *restrict 
             memcpy(col + (size_t)c * ld + coff, x + ((size_t)c * h + oh0) * w, sizeof(T) * (size_t)(oh1 - oh0) * w);
         return;
     }
+    if (s == 1 && wo == w) {
+        /* "Same" stride-1 convs (issue 7): for each tap the valid output
+         * rows read one contiguous span of the input plane, shifted by
+         * (kh - p) rows and (kw - p) columns; copy it in one go and then
+         * zero the |kw - p| padding columns of each row, instead of one tiny
+         * copy per output row (rows are 4..32 values here). */
+        const size_t hw = (size_t)h * w;
+        for (int c = 0; c < d->cin; c++) {
+            const T *xc = x + (size_t)c * hw;
+            for (int kh = 0; kh < k; kh++) {
+                const int ohA = oh0 > p - kh ? oh0 : p - kh, ohB = oh1 < h + p - kh ? oh1 : h + p - kh;
+                for (int kw = 0; kw < k; kw++) {
+                    T *dst = col + ((size_t)(c * k + kh) * k + kw) * ld + coff;
+                    if (ohA >= ohB) {
+                        memset(dst, 0, sizeof(T) * (size_t)(oh1 - oh0) * wo);
+                        continue;
+                    }
+                    int lo, hi;
+                    conv_valid_range(kw, s, p, w, wo, &lo, &hi);
+                    memset(dst, 0, sizeof(T) * (size_t)(ohA - oh0) * wo);
+                    memset(dst + (size_t)(ohB - oh0) * wo, 0, sizeof(T) * (size_t)(oh1 - ohB) * wo);
+                    /* dst[(oh - oh0) * w + ow] = xc[(oh + kh - p) * w + ow + kw - p], oh in [ohA, ohB) */
+                    T *span = dst + (size_t)(ohA - oh0) * wo;
+                    const ptrdiff_t base = (ptrdiff_t)(ohA + kh - p) * w + kw - p;
+                    ptrdiff_t j0 = 0, j1 = (ptrdiff_t)(ohB - ohA) * w;
+                    if (base + j0 < 0) j0 = -base;                         /* only inside padding columns */
+                    if (base + j1 > (ptrdiff_t)hw) j1 = (ptrdiff_t)hw - base; /* idem */
+                    memcpy(span + j0, xc + (base + j0), sizeof(T) * (size_t)(j1 - j0));
+                    if (lo > 0 || hi < wo)
+                        for (int r = 0; r < ohB - ohA; r++) {
+                            T *row = span + (size_t)r * wo;
+                            for (int ow = 0; ow < lo; ow++) row[ow] = 0;
+                            for (int ow = hi; ow < wo; ow++) row[ow] = 0;
+                        }
+                }
+            }
+        }
+        return;
+    }
     for (int c = 0; c < d->cin; c++) {
         const T *xc = x + (size_t)c * h * w;
         for (int kh = 0; kh < k; kh++) {
@@ -63,13 +102,48 @@ static void S(im2col)(const tcet_conv_desc *d, const T *restrict x, T *restrict 
 /* dx (one image) += fold of the col tile (the adjoint of im2col); for 1x1
  * stride-1 unpadded convs the rows are copied (tiles never overlap there),
  * otherwise the caller zeroes dx before the first tile. */
-static void S(col2im)(const tcet_conv_desc *d, const T *restrict col, size_t ld, size_t coff, int oh0, int oh1,
+static void S(col2im)(const tcet_conv_desc *d, T *restrict col, size_t ld, size_t coff, int oh0, int oh1,
                       T *restrict dx)
 {
     const int k = d->k, s = d->stride, p = d->pad, h = d->h, w = d->w, wo = d->wo;
     if (k == 1 && s == 1 && p == 0) {
         for (int c = 0; c < d->cin; c++)
             memcpy(dx + ((size_t)c * h + oh0) * w, col + (size_t)c * ld + coff, sizeof(T) * (size_t)(oh1 - oh0) * w);
+        return;
+    }
+    if (s == 1 && wo == w) {
+        /* "Same" stride-1 convs (issue 7), the adjoint of the im2col span
+         * copy: zero the padding columns of the tile (col is scratch), then
+         * add each tap's valid rows as one contiguous span.  Every dx element
+         * still receives its contributions in the same (c, kh, kw) order; the
+         * extra terms are +0, and dx (zeroed, then sums) is never -0, so the
+         * result is bit for bit the per-row loop's. */
+        const size_t hw = (size_t)h * w;
+        for (int c = 0; c < d->cin; c++) {
+            T *dxc = dx + (size_t)c * hw;
+            for (int kh = 0; kh < k; kh++) {
+                const int ohA = oh0 > p - kh ? oh0 : p - kh, ohB = oh1 < h + p - kh ? oh1 : h + p - kh;
+                if (ohA >= ohB) continue;
+                for (int kw = 0; kw < k; kw++) {
+                    T *span = col + ((size_t)(c * k + kh) * k + kw) * ld + coff + (size_t)(ohA - oh0) * wo;
+                    int lo, hi;
+                    conv_valid_range(kw, s, p, w, wo, &lo, &hi);
+                    if (lo > 0 || hi < wo)
+                        for (int r = 0; r < ohB - ohA; r++) {
+                            T *row = span + (size_t)r * wo;
+                            for (int ow = 0; ow < lo; ow++) row[ow] = 0;
+                            for (int ow = hi; ow < wo; ow++) row[ow] = 0;
+                        }
+                    const ptrdiff_t base = (ptrdiff_t)(ohA + kh - p) * w + kw - p;
+                    ptrdiff_t j0 = 0, j1 = (ptrdiff_t)(ohB - ohA) * w;
+                    if (base + j0 < 0) j0 = -base;                         /* padding columns only */
+                    if (base + j1 > (ptrdiff_t)hw) j1 = (ptrdiff_t)hw - base; /* idem */
+                    T *restrict dst = dxc + (base + j0);
+                    const T *restrict src = span + j0;
+                    for (ptrdiff_t j = 0; j < j1 - j0; j++) dst[j] += src[j];
+                }
+            }
+        }
         return;
     }
     for (int c = 0; c < d->cin; c++) {

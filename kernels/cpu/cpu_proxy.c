@@ -1,8 +1,8 @@
 /* Loss and NASWOT kernels on the CPU: softmax cross-entropy (float32 logits)
  * and the Gram matrix of activation sign codes. */
-#include <cblas.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -39,12 +39,108 @@ int cpu_softmax_xent(tcet_backend *be, int n, int classes, const float *logits,
     return 0;
 }
 
-/* Columns of x per GEMM chunk: codes chunk about 512 KiB. */
-static size_t gram_chunk(int n, size_t d)
+/* NASWOT Gram by bit packing and popcount (issue 7).  The codes c = (x > 0)
+ * of each sample are packed 64 to a word; then K_ij = d - popcount(c_i XOR
+ * c_j) summed over the words, positives_i = popcount(c_i).  Exact integer
+ * arithmetic (the result is identical to the 0/1 GEMM it replaces), about
+ * 30x fewer operations, and the activations are read once.  x86-64 picks
+ * AVX-512 (compare-to-mask packing, VPOPCNTQ) or POPCNT at run time; other
+ * machines use portable C. */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define GRAM_X86 1
+#else
+#define GRAM_X86 0
+#endif
+
+/* Words per sample per pass over the pairs: 64 samples x 256 words x 8 B
+ * = 128 KiB, so one pass's codes stay in L2 while every pair reads them. */
+#define GRAM_CHUNK_WORDS 256
+
+typedef void (*gram_pack_fn)(const float *x, size_t d, uint64_t *bits);
+typedef uint64_t (*gram_ham_fn)(const uint64_t *a, const uint64_t *b, size_t nw);
+
+/* bits[w] bit b = (x[64 w + b] > 0); NaN compares false, like the reference */
+static void gram_pack_c(const float *restrict x, size_t d, uint64_t *restrict bits)
 {
-    size_t ch = ((size_t)128 << 10) / (size_t)n;
-    ch = ch < 256 ? 256 : ch & ~(size_t)63;
-    return ch < d ? ch : d;
+    size_t w = 0, j = 0;
+    for (; j + 64 <= d; j += 64, w++) {
+        uint64_t v = 0;
+        for (int b = 0; b < 64; b++) v |= (uint64_t)(x[j + b] > 0.0f) << b;
+        bits[w] = v;
+    }
+    if (j < d) {
+        uint64_t v = 0; /* the padding bits are 0 in every sample: they never differ */
+        for (size_t b = 0; j + b < d; b++) v |= (uint64_t)(x[j + b] > 0.0f) << b;
+        bits[w] = v;
+    }
+}
+
+static uint64_t gram_ham_c(const uint64_t *restrict a, const uint64_t *restrict b, size_t nw)
+{
+    uint64_t s = 0;
+    for (size_t w = 0; w < nw; w++) s += (uint64_t)__builtin_popcountll(a[w] ^ b[w]);
+    return s;
+}
+
+#if GRAM_X86
+__attribute__((target("avx512f"))) static void gram_pack_avx512(const float *restrict x, size_t d,
+                                                                  uint64_t *restrict bits)
+{
+    const __m512 z = _mm512_setzero_ps();
+    size_t w = 0, j = 0;
+    for (; j + 64 <= d; j += 64, w++) {
+        /* _CMP_GT_OQ: false for NaN, as x > 0 in C */
+        const uint64_t m0 = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + j), z, _CMP_GT_OQ);
+        const uint64_t m1 = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + j + 16), z, _CMP_GT_OQ);
+        const uint64_t m2 = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + j + 32), z, _CMP_GT_OQ);
+        const uint64_t m3 = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + j + 48), z, _CMP_GT_OQ);
+        bits[w] = m0 | m1 << 16 | m2 << 32 | m3 << 48;
+    }
+    if (j < d) gram_pack_c(x + j, d - j, bits + w);
+}
+
+__attribute__((target("popcnt"))) static uint64_t gram_ham_popcnt(const uint64_t *restrict a,
+                                                                   const uint64_t *restrict b, size_t nw)
+{
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t w = 0;
+    for (; w + 4 <= nw; w += 4) {
+        s0 += (uint64_t)__builtin_popcountll(a[w] ^ b[w]);
+        s1 += (uint64_t)__builtin_popcountll(a[w + 1] ^ b[w + 1]);
+        s2 += (uint64_t)__builtin_popcountll(a[w + 2] ^ b[w + 2]);
+        s3 += (uint64_t)__builtin_popcountll(a[w + 3] ^ b[w + 3]);
+    }
+    for (; w < nw; w++) s0 += (uint64_t)__builtin_popcountll(a[w] ^ b[w]);
+    return s0 + s1 + s2 + s3;
+}
+
+__attribute__((target("avx512f,avx512vpopcntdq"))) static uint64_t gram_ham_vpopcnt(const uint64_t *restrict a,
+                                                                                      const uint64_t *restrict b,
+                                                                                      size_t nw)
+{
+    __m512i acc = _mm512_setzero_si512();
+    size_t w = 0;
+    for (; w + 8 <= nw; w += 8)
+        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(a + w),
+                                                                         _mm512_loadu_si512(b + w))));
+    uint64_t s = (uint64_t)_mm512_reduce_add_epi64(acc);
+    for (; w < nw; w++) s += (uint64_t)__builtin_popcountll(a[w] ^ b[w]);
+    return s;
+}
+#endif
+
+static void gram_pick(gram_pack_fn *pack, gram_ham_fn *ham)
+{
+    *pack = gram_pack_c;
+    *ham = gram_ham_c;
+#if GRAM_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) *pack = gram_pack_avx512;
+    if (__builtin_cpu_supports("popcnt")) *ham = gram_ham_popcnt;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq")) *ham = gram_ham_vpopcnt;
+#endif
 }
 
 int cpu_gram_codes(tcet_backend *be, int n, size_t d, const float *x,
@@ -52,39 +148,38 @@ int cpu_gram_codes(tcet_backend *be, int n, size_t d, const float *x,
 {
     if (n < 1 || d < 1)
         return TCET_FAIL(TCET_ERR_USAGE, "CPU backend: invalid NASWOT shape %d x %zu", n, d);
-    const size_t nn = (size_t)n * n, ch = gram_chunk(n, d);
-    const size_t codes_b = cpu_align_up(sizeof(float) * (size_t)n * ch), g_b = cpu_align_up(sizeof(float) * nn);
-    char *sc = cpu_scratch(be, codes_b + g_b + sizeof(double) * nn);
+    gram_pack_fn pack;
+    gram_ham_fn ham;
+    gram_pick(&pack, &ham);
+    const size_t nn = (size_t)n * n, nw = (d + 63) / 64;
+    const size_t bits_b = cpu_align_up(sizeof(uint64_t) * (size_t)n * nw);
+    const size_t zero_b = cpu_align_up(sizeof(uint64_t) * nw);
+    char *sc = cpu_scratch(be, bits_b + zero_b + sizeof(uint64_t) * nn);
     if (!sc) return TCET_ERR_NOMEM;
-    float *codes = (float *)sc, *G = (float *)(sc + codes_b);
-    double *Gd = (double *)(sc + codes_b + g_b);
-    memset(Gd, 0, sizeof(double) * nn);
-    for (int i = 0; i < n; i++) positives_host[i] = 0;
-    for (size_t d0 = 0; d0 < d; d0 += ch) {
-        const size_t cw = d - d0 < ch ? d - d0 : ch;
-        for (int i = 0; i < n; i++) {
-            const float *restrict xr = x + (size_t)i * d + d0;
-            float *restrict cr = codes + (size_t)i * cw;
-            float pos = 0;
-            for (size_t j = 0; j < cw; j++) {
-                cr[j] = xr[j] > 0 ? 1.0f : 0.0f;
-                pos += cr[j];
-            }
-            positives_host[i] += (int64_t)pos; /* exact: pos <= cw < 2^24 */
-        }
-        /* G = codes codes^T on 0/1 values: every partial sum is an integer
-         * below 2^24, so float32 is exact; chunks are summed in double so any
-         * d stays exact. */
-        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, n, (int)cw, 1.0f, codes, (int)cw, 0.0f, G, n);
-        for (int i = 0; i < n; i++)
-            for (int j = i; j < n; j++) Gd[(size_t)i * n + j] += G[(size_t)i * n + j];
+    uint64_t *bits = (uint64_t *)(void *)sc, *zero = (uint64_t *)(void *)(sc + bits_b);
+    uint64_t *H = (uint64_t *)(void *)(sc + bits_b + zero_b);
+    memset(zero, 0, sizeof(uint64_t) * nw);
+    for (int i = 0; i < n; i++) {
+        uint64_t *bi = bits + (size_t)i * nw;
+        pack(x + (size_t)i * d, d, bi);
+        positives_host[i] = (int64_t)ham(bi, zero, nw); /* popcount(c_i) */
     }
-    /* K_ij = c_i.c_j + (1-c_i).(1-c_j) = 2 G_ij + d - p_i - p_j */
-    for (int i = 0; i < n; i++)
-        for (int j = i; j < n; j++) {
-            double k = 2 * Gd[(size_t)i * n + j] + (double)d - (double)positives_host[i] - (double)positives_host[j];
+    memset(H, 0, sizeof(uint64_t) * nn);
+    for (size_t w0 = 0; w0 < nw; w0 += GRAM_CHUNK_WORDS) {
+        const size_t cw = nw - w0 < GRAM_CHUNK_WORDS ? nw - w0 : GRAM_CHUNK_WORDS;
+        for (int i = 0; i < n; i++) {
+            const uint64_t *bi = bits + (size_t)i * nw + w0;
+            for (int j = i + 1; j < n; j++) H[(size_t)i * n + j] += ham(bi, bits + (size_t)j * nw + w0, cw);
+        }
+    }
+    /* K_ij = agreements = d - Hamming distance (exact: integers < 2^53) */
+    for (int i = 0; i < n; i++) {
+        K_host[(size_t)i * n + i] = (double)d;
+        for (int j = i + 1; j < n; j++) {
+            const double k = (double)d - (double)H[(size_t)i * n + j];
             K_host[(size_t)i * n + j] = k;
             K_host[(size_t)j * n + i] = k;
         }
+    }
     return 0;
 }

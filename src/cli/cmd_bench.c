@@ -1,11 +1,403 @@
-/* tcet bench: placeholder until its issue lands. */
+/* tcet bench: time the proxies on fixed structures (issue 7).
+ *
+ * For every (structure, proxy) pair one scorer scores `repeat` candidates
+ * with distinct ids (different default-init weights and saliency batches,
+ * like a search does), after `warmup` untimed ones that grow the arenas.
+ * Reported per candidate: median / min / max wall time, the effective
+ * GFLOP/s, and the time by phase (worker/profile.h, mean over the repeats).
+ *
+ * Effective GFLOP/s counts the work the proxy must do at the reference
+ * FLOPs of the scoring network (spec §3 counter with reslink 0, 2 FLOPs per
+ * multiply-add): the NASWOT forward of the batch, plus 3x (forward, backward
+ * data, backward filter) of the saliency pass: the whole batch for SNIP,
+ * one image for Synflow.  A quick 1024^3 cblas_sgemm gives this machine's
+ * BLAS rate for comparison. */
+#include <cblas.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "args.h"
 #include "commands.h"
+#include "common/arch.h"
+#include "common/counters.h"
 #include "common/error.h"
+#include "common/json.h"
+#include "kernels/backend.h"
+#include "worker/profile.h"
+#include "worker/scorer.h"
+
+#define BENCH_MAX_ITEMS 32
+
+/* The fixed structures: CIFAR init (spec §5.3) and the ZenNAS CIFAR
+ * ZenNets (spec §9.1). */
+static const struct {
+    const char *name, *structure;
+} known[] = {
+    {"init", "SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,1,8,1)SuperResK3K3(16,32,2,16,1)"
+             "SuperResK3K3(32,64,2,32,1)SuperResK3K3(64,64,2,32,1)SuperConvK1BNRELU(64,128,1,1)"},
+    {"zennet-1m", "SuperConvK3BNRELU(3,88,1,1)SuperResK1K7K1(88,120,1,16,1)SuperResK1K7K1(120,192,2,16,3)"
+                  "SuperResK1K5K1(192,224,1,24,4)SuperResK1K5K1(224,96,2,24,2)SuperResK1K3K1(96,168,2,40,3)"
+                  "SuperResK1K3K1(168,112,1,48,3)SuperConvK1BNRELU(112,512,1,1)"},
+    {"zennet-2m", "SuperConvK3BNRELU(3,32,1,1)SuperResK1K5K1(32,120,1,40,1)SuperResK1K5K1(120,176,2,32,3)"
+                  "SuperResK1K7K1(176,272,1,24,3)SuperResK1K3K1(272,176,1,56,3)SuperResK1K3K1(176,176,1,64,4)"
+                  "SuperResK1K5K1(176,216,2,40,2)SuperResK1K3K1(216,72,2,56,2)SuperConvK1BNRELU(72,512,1,1)"},
+};
+enum { NKNOWN = sizeof known / sizeof known[0] };
+
+typedef struct {
+    char label[64];
+    tcet_arch arch;
+} bench_struct;
+
+typedef struct {
+    const bench_struct *st;
+    int proxy;
+    double ref_flops;            /* reference FLOPs (mult-adds x 2) of one candidate */
+    double median, min, max;     /* seconds per candidate */
+    double gflops;               /* ref_flops / median */
+    double phase[TCET_PH_COUNT]; /* mean seconds per candidate */
+    double score;                /* score of the first timed candidate */
+    int failed;
+} bench_row;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tcet bench [STRUCT...] [options]\n\n"
+            "Time proxies on fixed structures: per-candidate median/min/max over --repeat\n"
+            "candidates (distinct ids), effective GFLOP/s at the reference FLOPs of the\n"
+            "scoring network, this machine's 1024^3 cblas_sgemm rate, and time by phase.\n\n"
+            "  STRUCT...           structure strings or @file (in addition to --structures)\n"
+            "  --structures LIST   comma-separated names: init, zennet-1m, zennet-2m\n"
+            "                      (default: zennet-1m when no STRUCT is given)\n"
+            "  --proxies LIST      comma-separated proxies (default tcet-snip,tcet-synflow)\n"
+            "  --batch-size N      images per batch (default 64)\n"
+            "  --resolution R      input resolution (default 32)\n"
+            "  --num-classes C     classifier width (default 100)\n"
+            "  --threads T         CPU threads (default 1)\n"
+            "  --repeat K          timed candidates per structure and proxy (default 5)\n"
+            "  --warmup W          untimed candidates first (default 1)\n"
+            "  --seed S            run seed (default 1)\n"
+            "  --backend B         auto (default), cpu, cuda\n"
+            "  --no-sgemm          skip the cblas_sgemm reference measurement\n"
+            "  --json              machine-readable output\n\n"
+            "Effective GFLOP/s = 2 x reference mult-adds per image x (batch [NASWOT forward]\n"
+            "+ 3 x batch [SNIP forward + backward] or + 3 [Synflow, one image]) / median time.\n"
+            "Data are synthetic (N(0,1) images).  exit codes: 0 ok, 1 a candidate failed,\n"
+            "2 usage, 5 out of memory, 6 backend failure\n");
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Best-of-3 rate of a 1024^3 cblas_sgemm in GFLOP/s (with the thread count
+ * the backend set). */
+static double sgemm_rate(void)
+{
+    const int n = 1024;
+    const size_t nn = (size_t)n * n;
+    float *a = xmalloc(nn * sizeof *a), *b = xmalloc(nn * sizeof *b), *c = xmalloc(nn * sizeof *c);
+    for (size_t i = 0; i < nn; i++) {
+        a[i] = (float)((i * 7919u) % 1000u) * 1e-3f - 0.5f;
+        b[i] = (float)((i * 104729u) % 1000u) * 1e-3f - 0.5f;
+    }
+    double best = INFINITY;
+    for (int r = 0; r < 3; r++) {
+        double t0 = now_s();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        double t = now_s() - t0;
+        if (t < best) best = t;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * n * (double)n * n / best * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Split a comma list into items (modifies s in place); *n = their number. */
+static int split_list(char *s, char **items, int cap, const char *flag, int *n)
+{
+    *n = 0;
+    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+        if (*n == cap) return TCET_FAIL(TCET_ERR_USAGE, "%s: more than %d entries", flag, cap);
+        items[(*n)++] = tok;
+    }
+    if (*n == 0) return TCET_FAIL(TCET_ERR_USAGE, "%s: empty list", flag);
+    return 0;
+}
+
+static int add_named(bench_struct *sts, int *ns, const char *name)
+{
+    for (int k = 0; k < NKNOWN; k++) {
+        if (strcmp(name, known[k].name) != 0) continue;
+        if (*ns == BENCH_MAX_ITEMS) return TCET_FAIL(TCET_ERR_USAGE, "too many structures");
+        bench_struct *b = &sts[(*ns)++];
+        snprintf(b->label, sizeof b->label, "%s", name);
+        tcet_parse_error pe;
+        if (tcet_arch_parse(known[k].structure, &b->arch, &pe))
+            return TCET_FAIL(TCET_ERR_RUNTIME, "built-in structure %s does not parse: %s", name, pe.msg);
+        return 0;
+    }
+    return TCET_FAIL(TCET_ERR_USAGE, "--structures: unknown name '%s' (init, zennet-1m, zennet-2m; "
+                     "give other structures as arguments)", name);
+}
+
+/* Reference FLOPs (2 per mult-add) of one candidate of this proxy. */
+static double candidate_flops(const tcet_arch *a, int proxy, int batch, int classes, int res)
+{
+    tcet_counts c;
+    if (tcet_count(a, 0, classes, res, &c)) return NAN;
+    double per_image = 2.0 * c.flops;
+    switch (proxy) {
+    case TCET_PROXY_TCET_SNIP: return per_image * (batch + 3.0 * batch);
+    case TCET_PROXY_TCET_SYNFLOW: return per_image * (batch + 3.0);
+    case TCET_PROXY_NASWOT_LAYERWISE: return per_image * batch;
+    case TCET_PROXY_SNIP:
+    case TCET_PROXY_GRADNORM: return per_image * 3.0 * batch;
+    case TCET_PROXY_SYNFLOW: return per_image * 3.0;
+    default: return NAN; /* no meaningful reference for the others */
+    }
+}
+
+static int run_one(tcet_backend *be, const tcet_score_config *base, const bench_struct *st, int proxy,
+                   int repeat, int warmup, bench_row *row)
+{
+    tcet_score_config cfg = *base;
+    cfg.proxy = proxy;
+    tcet_scorer *sc = NULL;
+    TCET_TRY(tcet_scorer_create(&cfg, be, &sc));
+    tcet_scorer_profile_enable(sc, 1);
+    memset(row, 0, sizeof *row);
+    row->st = st;
+    row->proxy = proxy;
+    row->ref_flops = candidate_flops(&st->arch, proxy, cfg.batch_size, cfg.num_classes, cfg.resolution);
+    double *t = xmalloc((size_t)repeat * sizeof *t);
+    tcet_score_result res;
+    /* warm-up ids follow the timed ones so that the timed ids are 0..repeat-1 */
+    for (int w = 0; w < warmup; w++) {
+        tcet_scorer_score(sc, (uint64_t)(repeat + w), &st->arch, &res);
+        if (res.status == TCET_SCORE_FAILED) break;
+    }
+    for (int r = 0; r < repeat; r++) {
+        tcet_scorer_score(sc, (uint64_t)r, &st->arch, &res);
+        if (res.status == TCET_SCORE_FAILED) {
+            fprintf(stderr, "tcet: bench: %s / %s candidate %d failed: %s\n", st->label,
+                    tcet_proxy_name(proxy), r, res.reason);
+            row->failed = 1;
+        }
+        if (r == 0) row->score = res.raw_score;
+        t[r] = res.seconds;
+        const tcet_profile *p = tcet_scorer_profile(sc);
+        for (int ph = 0; ph < TCET_PH_COUNT; ph++) row->phase[ph] += p->sec[ph] / repeat;
+    }
+    qsort(t, (size_t)repeat, sizeof *t, cmp_double);
+    row->min = t[0];
+    row->max = t[repeat - 1];
+    row->median = repeat % 2 ? t[repeat / 2] : 0.5 * (t[repeat / 2 - 1] + t[repeat / 2]);
+    row->gflops = row->ref_flops / row->median * 1e-9;
+    free(t);
+    tcet_scorer_destroy(sc);
+    return 0;
+}
+
+static void print_text(const tcet_backend *be, const tcet_score_config *cfg, int threads, int repeat,
+                       double sgemm, const bench_row *rows, int nrows)
+{
+    printf("backend  %s\n", be->device);
+    printf("setup    batch %d, resolution %d, %d classes, %d thread%s, %d candidates per row "
+           "(median / min / max), synthetic data\n",
+           cfg->batch_size, cfg->resolution, cfg->num_classes, threads, threads == 1 ? "" : "s", repeat);
+    if (sgemm > 0) printf("sgemm    cblas_sgemm 1024^3: %.1f GFLOP/s\n", sgemm);
+    printf("\n%-12s %-13s %9s %9s %9s %9s %10s\n", "structure", "proxy", "median_s", "min_s", "max_s",
+           "GFLOP/s", "ref_GFLOP");
+    for (int i = 0; i < nrows; i++) {
+        const bench_row *r = &rows[i];
+        printf("%-12s %-13s %9.4f %9.4f %9.4f %9.1f %10.2f%s\n", r->st->label, tcet_proxy_name(r->proxy),
+               r->median, r->min, r->max, r->gflops, r->ref_flops * 1e-9, r->failed ? "  FAILED" : "");
+    }
+    printf("\ntime by phase (mean seconds per candidate):\n%-12s %-13s", "structure", "proxy");
+    for (int ph = 0; ph < TCET_PH_COUNT; ph++) printf(" %12s", tcet_phase_name(ph));
+    printf("\n");
+    for (int i = 0; i < nrows; i++) {
+        printf("%-12s %-13s", rows[i].st->label, tcet_proxy_name(rows[i].proxy));
+        for (int ph = 0; ph < TCET_PH_COUNT; ph++) printf(" %12.4f", rows[i].phase[ph]);
+        printf("\n");
+    }
+}
+
+static void print_json(const tcet_backend *be, const tcet_score_config *cfg, int threads, int repeat,
+                       int warmup, double sgemm, const bench_row *rows, int nrows)
+{
+    tcet_json j;
+    json_begin(&j, stdout, 1);
+    json_obj_open(&j, NULL);
+    json_str(&j, "backend", be->name);
+    json_str(&j, "device", be->device);
+    json_int(&j, "batch_size", cfg->batch_size);
+    json_int(&j, "resolution", cfg->resolution);
+    json_int(&j, "num_classes", cfg->num_classes);
+    json_int(&j, "threads", threads);
+    json_int(&j, "repeat", repeat);
+    json_int(&j, "warmup", warmup);
+    if (sgemm > 0) json_num(&j, "sgemm_gflops", sgemm);
+    else json_null(&j, "sgemm_gflops");
+    json_arr_open(&j, "results");
+    for (int i = 0; i < nrows; i++) {
+        const bench_row *r = &rows[i];
+        char sbuf[TCET_MAX_STRUCT + 1];
+        tcet_arch_print(&r->st->arch, sbuf, sizeof sbuf);
+        json_obj_open(&j, NULL);
+        json_str(&j, "name", r->st->label);
+        json_str(&j, "structure", sbuf);
+        json_str(&j, "proxy", tcet_proxy_name(r->proxy));
+        json_bool(&j, "failed", r->failed);
+        json_num(&j, "score", r->score);
+        json_num(&j, "ref_flops", r->ref_flops);
+        json_num(&j, "median_s", r->median);
+        json_num(&j, "min_s", r->min);
+        json_num(&j, "max_s", r->max);
+        json_num(&j, "gflops", r->gflops);
+        json_obj_open(&j, "phases");
+        for (int ph = 0; ph < TCET_PH_COUNT; ph++) json_num(&j, tcet_phase_name(ph), r->phase[ph]);
+        json_obj_close(&j);
+        json_obj_close(&j);
+    }
+    json_arr_close(&j);
+    json_obj_close(&j);
+    json_end(&j);
+}
 
 int cmd_bench(int argc, char **argv)
 {
-    fprintf(stderr, "tcet: error: 'tcet bench' is not available in this build yet\n");
-    return TCET_ERR_RUNTIME;
+    const char *val = NULL, *backend = "auto";
+    char *structures = NULL, *proxies = NULL;
+    const char *extra[BENCH_MAX_ITEMS];
+    int nextra = 0;
+    tcet_score_config cfg = {.proxy = -1, .mode = TCET_MODE_LOG, .batch_size = 64, .resolution = 32,
+                             .num_classes = 100, .gamma = 1e-2, .seed = 1, .same_batch = 0,
+                             .zico_batches = 2, .data = NULL};
+    int threads = 1, repeat = 5, warmup = 1, json = 0, do_sgemm = 1, rc = 0;
+    for (int i = 1; i < argc; i++) {
+        int r;
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (!strcmp(a, "--no-sgemm")) {
+            do_sgemm = 0;
+        } else if ((r = arg_value(argc, argv, &i, "--structures", &val))) {
+            if (r < 0) goto fail;
+            free(structures);
+            structures = xstrdup(val);
+        } else if ((r = arg_value(argc, argv, &i, "--proxies", &val))) {
+            if (r < 0) goto fail;
+            free(proxies);
+            proxies = xstrdup(val);
+        } else if ((r = arg_value(argc, argv, &i, "--batch-size", &val))) {
+            if (r < 0 || arg_int("--batch-size", val, 1, 65536, &cfg.batch_size)) goto fail;
+        } else if ((r = arg_value(argc, argv, &i, "--resolution", &val))) {
+            if (r < 0 || arg_int("--resolution", val, 1, 4096, &cfg.resolution)) goto fail;
+        } else if ((r = arg_value(argc, argv, &i, "--num-classes", &val))) {
+            if (r < 0 || arg_int("--num-classes", val, 1, 1000000, &cfg.num_classes)) goto fail;
+        } else if ((r = arg_value(argc, argv, &i, "--threads", &val))) {
+            if (r < 0 || arg_int("--threads", val, 1, 4096, &threads)) goto fail;
+        } else if ((r = arg_value(argc, argv, &i, "--repeat", &val))) {
+            if (r < 0 || arg_int("--repeat", val, 1, 100000, &repeat)) goto fail;
+        } else if ((r = arg_value(argc, argv, &i, "--warmup", &val))) {
+            if (r < 0 || arg_int("--warmup", val, 0, 100000, &warmup)) goto fail;
+        } else if ((r = arg_value(argc, argv, &i, "--seed", &val))) {
+            if (r < 0 || arg_u64("--seed", val, &cfg.seed)) goto fail;
+        } else if ((r = arg_value(argc, argv, &i, "--backend", &val))) {
+            if (r < 0) goto fail;
+            backend = val;
+        } else if (a[0] == '-' && a[1] == '-') {
+            arg_unknown("bench", a);
+            goto fail;
+        } else {
+            if (nextra == BENCH_MAX_ITEMS) {
+                TCET_FAIL(TCET_ERR_USAGE, "at most %d structures", BENCH_MAX_ITEMS);
+                goto fail;
+            }
+            extra[nextra++] = a;
+        }
+    }
+
+    bench_struct *sts = xcalloc(BENCH_MAX_ITEMS, sizeof *sts);
+    bench_row *rows = NULL;
+    int ns = 0, np = 0, nrows = 0;
+    int plist[TCET_PROXY_COUNT];
+    tcet_backend *be = NULL;
+    if (!structures && nextra == 0) structures = xstrdup("zennet-1m");
+    if (structures) {
+        char *items[BENCH_MAX_ITEMS];
+        int n;
+        if ((rc = split_list(structures, items, BENCH_MAX_ITEMS, "--structures", &n)) != 0) goto out;
+        for (int k = 0; k < n; k++)
+            if ((rc = add_named(sts, &ns, items[k])) != 0) goto out;
+    }
+    for (int k = 0; k < nextra; k++) {
+        if (ns == BENCH_MAX_ITEMS) {
+            rc = TCET_FAIL(TCET_ERR_USAGE, "at most %d structures", BENCH_MAX_ITEMS);
+            goto out;
+        }
+        bench_struct *b = &sts[ns];
+        if ((rc = tcet_arch_load(extra[k], &b->arch)) != 0) goto out;
+        snprintf(b->label, sizeof b->label, "arg%d", k + 1);
+        ns++;
+    }
+    {
+        if (!proxies) proxies = xstrdup("tcet-snip,tcet-synflow");
+        char *items[TCET_PROXY_COUNT];
+        int n;
+        if ((rc = split_list(proxies, items, TCET_PROXY_COUNT, "--proxies", &n)) != 0) goto out;
+        for (int k = 0; k < n; k++) {
+            plist[np] = tcet_proxy_parse(items[k]);
+            if (plist[np] < 0) {
+                rc = TCET_FAIL(TCET_ERR_USAGE, "--proxies: unknown proxy '%s'", items[k]);
+                goto out;
+            }
+            np++;
+        }
+    }
+    if ((rc = tcet_backend_create(backend, 0, threads, &be)) != 0) goto out;
+    double sgemm = do_sgemm ? sgemm_rate() : 0.0;
+    rows = xcalloc((size_t)ns * (size_t)np, sizeof *rows);
+    int any_failed = 0;
+    for (int s = 0; s < ns; s++)
+        for (int p = 0; p < np; p++) {
+            if ((rc = run_one(be, &cfg, &sts[s], plist[p], repeat, warmup, &rows[nrows])) != 0) goto out;
+            any_failed |= rows[nrows].failed;
+            nrows++;
+        }
+    if (json) print_json(be, &cfg, threads, repeat, warmup, sgemm, rows, nrows);
+    else print_text(be, &cfg, threads, repeat, sgemm, rows, nrows);
+    if (any_failed) rc = TCET_ERR_RUNTIME;
+out:
+    if (rc && tcet_error_code()) tcet_error_print();
+    if (be) be->destroy(be);
+    free(rows);
+    free(sts);
+    free(structures);
+    free(proxies);
+    return rc;
+fail:
+    tcet_error_print();
+    free(structures);
+    free(proxies);
+    return tcet_error_code() ? tcet_error_code() : TCET_ERR_USAGE;
 }

@@ -21,9 +21,10 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: tcet score <structure | @file> --proxy NAME [options]\n"
             "       tcet score --golden FILE.h5 --proxy NAME [--json]\n\n"
-            "Score one structure's scoring network (no residual links, PyTorch default init\n"
-            "keyed by --seed) with one proxy.  With --golden, weights, input, labels, aux\n"
-            "tensors, structure, classes, resolution and batch come from a golden file.\n\n"
+            "Score one structure's scoring network (no residual links unless --reslink,\n"
+            "PyTorch default init keyed by --seed) with one proxy.  With --golden, weights,\n"
+            "input, labels, aux tensors, structure, classes, resolution, batch and the\n"
+            "residual links (the file's no_reslink) come from a golden file.\n\n"
             "  --proxy NAME        tcet-snip, tcet-synflow, naswot-layerwise, naswot, snip,\n"
             "                      synflow, synflow-zennas, gradnorm, zen, te-nas, zico,\n"
             "                      params, flops, random (required)\n"
@@ -34,6 +35,9 @@ static void usage(FILE *f)
             "  --mode M            T-CET per-layer mode: log (default, the paper's), none,\n"
             "                      log1p, norm (alethiometer)\n"
             "  --same-batch        layer-wise NASWOT on the saliency batch (alethiometer)\n"
+            "  --reslink           score the network WITH its residual shortcuts (MasterNet\n"
+            "                      no_reslink = False: projection conv+BN or identity); the\n"
+            "                      search scores the network without them (the default)\n"
             "  --dataset KIND      synthetic (default), cifar10, cifar100, hdf5\n"
             "  --data PATH         dataset directory / file\n"
             "  --gamma G           Zen mixup coefficient (default 0.01)\n"
@@ -119,6 +123,8 @@ int cmd_score(int argc, char **argv)
             json = 1;
         } else if (!strcmp(a, "--same-batch")) {
             cfg.same_batch = 1;
+        } else if (!strcmp(a, "--reslink")) {
+            cfg.reslink = 1;
         } else if ((r = arg_value(argc, argv, &i, "--proxy", &val))) {
             if (r < 0) goto fail;
             proxy_name = val;
@@ -187,13 +193,8 @@ int cmd_score(int argc, char **argv)
     char sbuf[TCET_MAX_STRUCT + 1];
     if (golden_path) {
         if ((rc = tcet_golden_open(golden_path, &g)) != 0) goto fail;
-        if (!g->no_reslink) {
-            TCET_FAIL(TCET_ERR_DATA, "%s: a residual (no_reslink = 0) golden case; tcet scores the "
-                      "plain scoring network only", golden_path);
-            rc = TCET_ERR_DATA;
-            goto out;
-        }
         arch = g->arch;
+        cfg.reslink = !g->no_reslink; /* the file's network (tcet_scorer_set_golden agrees) */
         cfg.batch_size = g->batch_size;
         cfg.resolution = g->resolution;
         cfg.num_classes = g->num_classes;

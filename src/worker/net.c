@@ -1,8 +1,9 @@
 /* Executor of the scoring network (plain chain) and of the budget network
- * (residual wrappers, forward only) (see net.h).
+ * (residual wrappers, forward and backward) (see net.h).
  *
  * Memory: one device arena per net, carved into parameters, gradients, op
- * outputs and two ping-pong gradient buffers at every build.  It only grows
+ * outputs and two ping-pong gradient buffers (a third with residual
+ * wrappers: the shortcut's gradient) at every build.  It only grows
  * (never shrinks), so after the largest candidate has been seen a worker
  * allocates nothing more. */
 #include <math.h>
@@ -16,6 +17,13 @@
 #define NET_ALIGN 256
 
 static size_t align_up(size_t v) { return (v + NET_ALIGN - 1) / NET_ALIGN * NET_ALIGN; }
+
+static int net_has_residual(const tcet_net *net)
+{
+    for (int i = 0; i < net->nops; i++)
+        if (net->ops[i].op.kind == TCET_OP_RES_BEGIN) return 1;
+    return 0;
+}
 
 /* Layout pass: with base == NULL it only sums sizes; otherwise it assigns
  * the pointers.  Both passes walk the same code so they cannot disagree. */
@@ -66,6 +74,7 @@ static size_t layout(tcet_net *net, char *base)
     TAKE(net->dlogits, n * (size_t)net->num_classes);
     TAKE(net->grad_a, net->max_act);
     TAKE(net->grad_b, net->max_act);
+    TAKE(net->grad_c, net_has_residual(net) ? net->max_act : 0);
     /* labels are int32: 4 bytes per element whatever the dtype */
     if (base) net->labels = (int32_t *)(void *)(base + off);
     off += align_up(n * sizeof(int32_t));
@@ -241,6 +250,19 @@ int tcet_net_build(tcet_net *net, tcet_backend *be, const tcet_plan *plan, int d
     layout(net, net->arena);
     net->logits = net->ops[net->nops - 1].y;
     return 0;
+}
+
+int tcet_net_build_arch_res(tcet_net *net, tcet_backend *be, const tcet_arch *arch, int bn,
+                            int reslink, int num_classes, int resolution, int dtype, int batch)
+{
+    tcet_plan plan;
+    memset(&plan, 0, sizeof plan);
+    tcet_plan_opts o = {.reslink = reslink != 0, .bn = bn, .num_classes = num_classes,
+                        .resolution = resolution};
+    TCET_TRY(tcet_plan_build(arch, &o, &plan));
+    int rc = tcet_net_build(net, be, &plan, dtype, batch);
+    tcet_plan_free(&plan);
+    return rc;
 }
 
 int tcet_net_build_arch(tcet_net *net, tcet_backend *be, const tcet_arch *arch, int bn,
@@ -549,6 +571,17 @@ int tcet_net_forward(tcet_net *net, int train, int update_running)
             TCET_TRY(be->conv_fwd(be, dt, &o->conv, in, o->w, o->b, o->y));
             break;
         case TCET_OP_BN:
+            if (be->bn_relu_fwd && i + 1 < net->nops && net->ops[i + 1].op.kind == TCET_OP_RELU &&
+                !net->ops[i + 1].op.is_proj) {
+                /* the BN and the ReLU after it in one pass (both outputs kept) */
+                tcet_net_op *r = &net->ops[i + 1];
+                TCET_TRY(be->bn_relu_fwd(be, dt, train, n, p->cin, hw, BN_EPS, BN_MOMENTUM, in, o->w, o->b,
+                                         o->rm, o->rv, update_running, o->y, r->y, o->save_mean,
+                                         o->save_invstd));
+                i++;
+                o = r;
+                break;
+            }
             TCET_TRY(be->bn_fwd(be, dt, train, n, p->cin, hw, BN_EPS, BN_MOMENTUM, in, o->w, o->b,
                                 o->rm, o->rv, update_running, o->y, o->save_mean, o->save_invstd));
             break;
@@ -578,6 +611,55 @@ int tcet_net_xent(tcet_net *net, double *loss)
                                  loss, net->dlogits);
 }
 
+/* Backward through a residual wrapper y = inner(x) + sc(x), called at its
+ * RES_END e with the incoming gradient dy (spec §1.4: sc = BN(conv1x1(x))
+ * or x).  The shortcut is differentiated at once: the projection's
+ * parameter gradients (train-mode BN, conv weight and bias) and its input
+ * gradient, written to the spare buffer; an identity shortcut's input
+ * gradient is dy itself, whose buffer is swapped out of the ping-pong pair
+ * so that the inner branch cannot overwrite it.  *sc_grad stays valid until
+ * the matching RES_BEGIN, which adds it to the inner branch's input gradient.
+ * *first_proj = index of the projection's first op (= e without one): the
+ * inner branch's last op is the one before it and also receives dy. */
+static int res_end_bwd(tcet_net *net, int e, const void *dy, void *bufs[2], int nb, void **spare,
+                       const void **sc_grad, int *first_proj)
+{
+    tcet_backend *be = net->be;
+    int dt = net->dtype, n = net->batch;
+    int b = e - 1;
+    while (b >= 0 && net->ops[b].op.kind != TCET_OP_RES_BEGIN) b--;
+    if (b < 0) return TCET_FAIL(TCET_ERR_USAGE, "plan op %d: RES_END without RES_BEGIN", e);
+    int j = e;
+    while (j - 1 > b && net->ops[j - 1].op.is_proj) j--;
+    *first_proj = j;
+    if (j == e) {
+        if (dy == bufs[nb ^ 1]) {
+            bufs[nb ^ 1] = *spare;
+            *spare = (void *)dy;
+        }
+        *sc_grad = dy;
+        return 0;
+    }
+    const void *g = dy;
+    for (int k = e - 1; k >= j; k--) {
+        tcet_net_op *o = &net->ops[k];
+        const void *x = k == j ? net->ops[b].y : net->ops[k - 1].y;
+        if (o->op.kind == TCET_OP_BN && k > j) {
+            TCET_TRY(be->bn_bwd(be, dt, n, o->op.cin, o->op.hin * o->op.hin, x, g, o->w, o->save_mean,
+                                o->save_invstd, bufs[nb], o->gw, o->gb));
+            g = bufs[nb];
+        } else if (o->op.kind == TCET_OP_CONV && k == j) {
+            TCET_TRY(be->conv_bwd_filter(be, dt, &o->conv, x, g, o->gw, o->gb));
+            TCET_TRY(be->conv_bwd_data(be, dt, &o->conv, o->w, g, *spare));
+        } else {
+            return TCET_FAIL(TCET_ERR_USAGE, "plan op %d (%s): a projection is a conv and an "
+                             "optional BN", k, o->op.name);
+        }
+    }
+    *sc_grad = *spare;
+    return 0;
+}
+
 int tcet_net_backward(tcet_net *net, int skip_input_grad)
 {
     tcet_backend *be = net->be;
@@ -586,14 +668,11 @@ int tcet_net_backward(tcet_net *net, int skip_input_grad)
         return TCET_FAIL(TCET_ERR_USAGE, "backward before any forward");
     if (net->has_bn && net->last_train == 0)
         return TCET_FAIL(TCET_ERR_USAGE, "backward after an eval-mode forward through BN is not supported");
-    for (int i = 0; i < net->nops; i++)
-        if (net->ops[i].op.kind == TCET_OP_RES_BEGIN)
-            return TCET_FAIL(TCET_ERR_USAGE, "backward through residual networks is not supported "
-                             "(proxies score the plain network; the residual budget network "
-                             "is only run forward for latency)");
     const void *dy = net->dlogits;
     void *bufs[2] = {net->grad_a, net->grad_b};
     int nb = 0;
+    void *spare = net->grad_c;      /* residual nets: third gradient buffer */
+    const void *res_sc = NULL;      /* shortcut's input gradient of the open wrapper */
     for (int i = net->nops - 1; i >= 0; i--) {
         tcet_net_op *o = &net->ops[i];
         const tcet_op *p = &o->op;
@@ -601,6 +680,20 @@ int tcet_net_backward(tcet_net *net, int skip_input_grad)
         int need_dx = !(i == 0 && skip_input_grad);
         void *dx = bufs[nb];
         int hw = p->hin * p->hin;
+        if (p->kind == TCET_OP_RES_END) {
+            /* both branches get dy; the inner one continues below the projection */
+            int first_proj = i;
+            TCET_TRY(res_end_bwd(net, i, dy, bufs, nb, &spare, &res_sc, &first_proj));
+            i = first_proj;
+            continue;
+        }
+        if (p->kind == TCET_OP_RES_BEGIN) {
+            if (need_dx) TCET_TRY(be->add(be, dt, o->out_count, dy, res_sc, dx));
+            res_sc = NULL;
+            dy = dx;
+            nb ^= 1;
+            continue;
+        }
         switch (p->kind) {
         case TCET_OP_CONV:
             TCET_TRY(be->conv_bwd_filter(be, dt, &o->conv, x, dy, o->gw, o->gb));

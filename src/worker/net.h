@@ -2,9 +2,10 @@
  *
  * A tcet_net is built from a tcet_plan for one dtype and batch size: the
  * plain-chain scoring network (conv/bn/relu ... gap, linear), or the budget
- * network with residual wrappers (forward only: RES_BEGIN's y aliases its
- * input, a projection CONV/BN reads that remembered input, RES_END's y =
- * inner output + shortcut; used for the latency filter, spec §5.2).
+ * network with residual wrappers (RES_BEGIN's y aliases its input, a
+ * projection CONV/BN reads that remembered input, RES_END's y = inner output
+ * + shortcut; used for the latency filter, spec §5.2, and for scoring a
+ * no_reslink = 0 network, forward and backward).
  * Every parameter, gradient and op output lives in ONE grow-only device
  * arena: rebuilding the net for the next candidate reuses it, so a worker
  * that scores thousands of candidates reaches a steady memory footprint
@@ -60,6 +61,7 @@ typedef struct {
     size_t arena_cap, arena_used;
     int ops_cap, scored_cap;
     void *grad_a, *grad_b; /* ping-pong activation-gradient buffers */
+    void *grad_c;          /* third one, residual nets only: the shortcut's gradient */
     size_t max_act;
     double *host_tmp;      /* host scratch (grow-only) */
     size_t host_tmp_cap;
@@ -68,11 +70,15 @@ typedef struct {
 /* A zero-initialised tcet_net is "empty"; build() may be called repeatedly
  * on the same net (buffers are reused).  Fails with TCET_ERR_USAGE for
  * inconsistent plans, TCET_ERR_BACKEND/NOMEM when the arena cannot grow.
- * tcet_net_backward refuses nets with residual ops (TCET_ERR_USAGE). */
+ * Residual plans (reslink = 1) run forward and backward. */
 int tcet_net_build(tcet_net *net, tcet_backend *be, const tcet_plan *plan, int dtype, int batch);
 /* Convenience: expand arch (reslink 0, bn as given) and build. */
 int tcet_net_build_arch(tcet_net *net, tcet_backend *be, const tcet_arch *arch, int bn,
                         int num_classes, int resolution, int dtype, int batch);
+/* The same with the residual shortcuts (reslink = 1: the network with
+ * no_reslink = False, projection BN omitted too when bn = 0) or without. */
+int tcet_net_build_arch_res(tcet_net *net, tcet_backend *be, const tcet_arch *arch, int bn,
+                            int reslink, int num_classes, int resolution, int dtype, int batch);
 void tcet_net_free(tcet_net *net);
 size_t tcet_net_arena_bytes(const tcet_net *net);
 

@@ -1,5 +1,6 @@
 /* The trivial proxies (spec §7): Params and Flops are the reference counters
- * of the scoring (no-reslink) network; Random is one N(0,1) draw keyed by
+ * (get_model_size / get_FLOPs) of the network being scored: the scoring
+ * (no-reslink) network, or with cfg->reslink the one with shortcuts; Random is one N(0,1) draw keyed by
  * (run seed, TCET_STREAM_AUX, candidate id). */
 #include "common/counters.h"
 #include "common/error.h"
@@ -9,7 +10,7 @@
 int proxy_params(tcet_proxy_ctx *ctx, double *score)
 {
     tcet_counts c;
-    TCET_TRY(tcet_count(ctx->arch, 0, ctx->cfg->num_classes, ctx->cfg->resolution, &c));
+    TCET_TRY(tcet_count(ctx->arch, ctx->cfg->reslink != 0, ctx->cfg->num_classes, ctx->cfg->resolution, &c));
     *score = c.params;
     ctx->nlayers = 0;
     return 0;
@@ -18,7 +19,7 @@ int proxy_params(tcet_proxy_ctx *ctx, double *score)
 int proxy_flops(tcet_proxy_ctx *ctx, double *score)
 {
     tcet_counts c;
-    TCET_TRY(tcet_count(ctx->arch, 0, ctx->cfg->num_classes, ctx->cfg->resolution, &c));
+    TCET_TRY(tcet_count(ctx->arch, ctx->cfg->reslink != 0, ctx->cfg->num_classes, ctx->cfg->resolution, &c));
     *score = c.flops;
     ctx->nlayers = 0;
     return 0;

@@ -15,8 +15,8 @@ int proxy_synflow_zennas(tcet_proxy_ctx *ctx, double *score)
 {
     tcet_net *net = ctx->aux;
     ctx->nlayers = 0;
-    TCET_TRY(tcet_net_build_arch(net, ctx->be, ctx->arch, 1, ctx->cfg->num_classes,
-                                 ctx->cfg->resolution, TCET_F64, 1));
+    TCET_TRY(tcet_net_build_arch_res(net, ctx->be, ctx->arch, 1, ctx->cfg->reslink,
+                                     ctx->cfg->num_classes, ctx->cfg->resolution, TCET_F64, 1));
     for (int i = 0; i < net->nops; i++) {
         const tcet_op *p = &net->ops[i].op;
         if (p->kind == TCET_OP_BN && p->hin * p->hin == 1)

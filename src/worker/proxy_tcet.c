@@ -78,8 +78,9 @@ static int synflow_stats(tcet_proxy_ctx *ctx, double *sum, double *std)
 {
     tcet_net *src = ctx->net, *net = ctx->aux;
     double t = tcet_prof_begin();
-    TCET_TRY(tcet_net_build_arch(net, ctx->be, ctx->arch, 0, src->num_classes, src->resolution,
-                                 TCET_F64, 1));
+    /* with shortcuts (cfg->reslink) the projection BN goes too; its bias stays */
+    TCET_TRY(tcet_net_build_arch_res(net, ctx->be, ctx->arch, 0, ctx->cfg->reslink, src->num_classes,
+                                     src->resolution, TCET_F64, 1));
     TCET_TRY(tcet_net_copy_params(net, src, 1));
     tcet_prof_end(TCET_PH_SETUP, t);
     t = tcet_prof_begin();

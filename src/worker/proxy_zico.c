@@ -37,8 +37,8 @@ int proxy_zico(tcet_proxy_ctx *ctx, double *score)
     tcet_net *net = ctx->net;
     if (net->batch != nb) {
         net = ctx->aux;
-        TCET_TRY(tcet_net_build_arch(net, be, ctx->arch, 1, ctx->cfg->num_classes,
-                                     ctx->cfg->resolution, TCET_F32, nb));
+        TCET_TRY(tcet_net_build_arch_res(net, be, ctx->arch, 1, ctx->cfg->reslink,
+                                         ctx->cfg->num_classes, ctx->cfg->resolution, TCET_F32, nb));
         TCET_TRY(tcet_net_copy_params(net, ctx->net, 0));
     }
     int L = net->nscored;

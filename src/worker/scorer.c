@@ -133,6 +133,8 @@ int tcet_scorer_create(const tcet_score_config *cfg, tcet_backend *be, tcet_scor
 void tcet_scorer_set_golden(tcet_scorer *sc, const tcet_golden *g)
 {
     sc->golden = g;
+    /* the file's network: with shortcuts iff it was built with no_reslink = False */
+    if (g) sc->cfg.reslink = !g->no_reslink;
 }
 
 void tcet_scorer_destroy(tcet_scorer *sc)
@@ -217,15 +219,16 @@ static int prepare_batches(tcet_scorer *sc, uint64_t id, tcet_proxy_ctx *ctx)
     return 0;
 }
 
-/* The scoring network of this candidate: F32, BN, default init keyed by
- * (seed, WEIGHTS, id), or the golden weights. */
+/* The scoring network of this candidate: F32, BN, shortcuts iff
+ * cfg.reslink, default init keyed by (seed, WEIGHTS, id), or the golden
+ * weights. */
 static int prepare_net(tcet_scorer *sc, uint64_t id, const tcet_arch *arch, int n)
 {
     if (sc->plan_built) {
         tcet_plan_free(&sc->plan);
         sc->plan_built = 0;
     }
-    tcet_plan_opts o = {.reslink = 0, .bn = 1, .num_classes = sc->cfg.num_classes,
+    tcet_plan_opts o = {.reslink = sc->cfg.reslink != 0, .bn = 1, .num_classes = sc->cfg.num_classes,
                         .resolution = sc->cfg.resolution};
     TCET_TRY(tcet_plan_build(arch, &o, &sc->plan));
     sc->plan_built = 1;

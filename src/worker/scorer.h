@@ -50,6 +50,11 @@ typedef struct {
     uint64_t seed;         /* run seed */
     int same_batch;        /* 1: NASWOT and saliency on the same batch (alethiometer) */
     int zico_batches;      /* ZiCo: number of batches (2) */
+    int reslink;           /* 0 (default): the search's scoring network, no shortcuts
+                              (MasterNet no_reslink = True, spec §1.7); 1: score the
+                              network WITH its residual shortcuts (no_reslink = False:
+                              projection conv+BN or identity, spec §1.4) in every proxy.
+                              Scoring a golden file sets it from the file's no_reslink. */
     const tcet_dataset *data; /* NULL: synthetic */
 } tcet_score_config;
 

@@ -67,8 +67,9 @@ int golden_official_raised(const tcet_golden *g, const char *dset)
 void golden_net_build(tcet_net *net, tcet_backend *be, const tcet_golden *g, int batch)
 {
     memset(net, 0, sizeof *net);
-    assert_int_equal(tcet_net_build_arch(net, be, &g->arch, 1, g->num_classes, g->resolution,
-                                         TCET_F32, batch), 0);
+    /* the file's network: with its residual shortcuts iff no_reslink = 0 */
+    assert_int_equal(tcet_net_build_arch_res(net, be, &g->arch, 1, !g->no_reslink, g->num_classes,
+                                             g->resolution, TCET_F32, batch), 0);
     const float **arrays;
     size_t *counts;
     tcet_golden_param_arrays(g->params, g->nparams, &arrays, &counts);
@@ -82,7 +83,8 @@ void golden_score(tcet_backend *be, const tcet_golden *g, int proxy, tcet_score_
 {
     tcet_score_config cfg = {.proxy = proxy, .mode = TCET_MODE_LOG, .batch_size = g->batch_size,
                              .resolution = g->resolution, .num_classes = g->num_classes,
-                             .gamma = 1e-2, .seed = 1, .zico_batches = 2};
+                             .gamma = 1e-2, .seed = 1, .zico_batches = 2,
+                             .reslink = !g->no_reslink};
     assert_int_equal(tcet_scorer_create(&cfg, be, sc), 0);
     tcet_scorer_set_golden(*sc, g);
     tcet_scorer_score(*sc, 0, &g->arch, res);

@@ -29,7 +29,8 @@ int golden_is_flip_case(const tcet_golden *g);
  * other than "none" (golden README); 0 when it is "none" or absent. */
 int golden_official_raised(const tcet_golden *g, const char *dset);
 /* Builds the scoring network of g's architecture on be (BN on, float32,
- * g's classes and resolution, `batch` samples) and loads the golden
+ * g's classes and resolution, residual shortcuts iff g->no_reslink == 0,
+ * `batch` samples) and loads the golden
  * /params/... into it.  The caller frees it with tcet_net_free. */
 void golden_net_build(tcet_net *net, tcet_backend *be, const tcet_golden *g, int batch);
 /* Scores g with `proxy` through a fresh scorer on be, in golden context
