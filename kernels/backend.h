@@ -98,12 +98,19 @@ struct tcet_backend {
     /* Optional fused op (NULL: the network runs bn_fwd then relu_fwd; the
      * results are identical either way): bn_fwd writing y and, in the same
      * pass, y_relu = relu(y).  Saves a pass over the activations of every
-     * BN + ReLU pair (issue 7).  (Folding the ReLU backward into bn_bwd the
-     * same way measured slower on the CPU: not offered.) */
+     * BN + ReLU pair (issue 7).  y may be NULL: then only y_relu is written. */
     int (*bn_relu_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
                        double momentum, const void *x, const void *gamma, const void *beta,
                        void *running_mean, void *running_var, int update_running,
                        void *y, void *y_relu, void *save_mean, void *save_invstd);
+    /* Optional fused op (NULL: relu_bwd then bn_bwd): the backward of
+     * relu(bn(x)) after a train-mode forward, dy = gradient of the ReLU
+     * output; the ReLU mask bn(x) > 0 is recomputed from x, gamma, beta and
+     * the saved statistics (bit for bit as that backend's bn_fwd computed
+     * it), so neither y_relu nor a masked copy of dy is read or written. */
+    int (*bn_relu_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
+                       const void *dy, const void *gamma, const void *beta, const void *save_mean,
+                       const void *save_invstd, void *dx, void *dgamma, void *dbeta);
 };
 
 /* Backends. `which` is "auto", "cpu" or "cuda"; auto picks CUDA when a device

@@ -147,6 +147,7 @@ tcet_backend *tcet_backend_cpu_create(int threads)
     be->relu_fwd = cpu_relu_fwd;
     be->relu_bwd = cpu_relu_bwd;
     be->bn_relu_fwd = cpu_bn_relu_fwd;
+    be->bn_relu_bwd = cpu_bn_relu_bwd;
     be->add = cpu_add;
     be->gap_fwd = cpu_gap_fwd;
     be->gap_bwd = cpu_gap_bwd;

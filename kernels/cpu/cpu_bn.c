@@ -5,6 +5,10 @@
 #include "common/error.h"
 #include "kernels/cpu/cpu_internal.h"
 
+/* bn(x) = x * alpha + shift, two roundings (C17 mode: GCC does not contract
+ * it into an fma), written once so that the forward and the ReLU mask that
+ * bn_relu_bwd recomputes are the same operations. */
+#define BN_APPLY(x, alpha, shift) ((x) * (alpha) + (shift))
 #define T float
 #define ACC double
 #define S(name) name##_f32
@@ -58,6 +62,7 @@ int cpu_bn_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, double
                void *running_mean, void *running_var, int update_running,
                void *y, void *save_mean, void *save_invstd)
 {
+    if (!y) return TCET_FAIL(TCET_ERR_USAGE, "bn_fwd: no output");
     return bn_fwd_any(be, dt, train, n, c, hw, eps, momentum, x, gamma, beta, running_mean, running_var,
                       update_running, y, NULL, save_mean, save_invstd);
 }
@@ -68,6 +73,7 @@ int cpu_bn_relu_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, d
                     void *y, void *y_relu, void *save_mean, void *save_invstd)
 {
     if (!y_relu) return TCET_FAIL(TCET_ERR_USAGE, "bn_relu_fwd: no ReLU output");
+    /* y == NULL: the BN output is not wanted (tcet_net.skip_bn_out) */
     return bn_fwd_any(be, dt, train, n, c, hw, eps, momentum, x, gamma, beta, running_mean, running_var,
                       update_running, y, y_relu, save_mean, save_invstd);
 }
@@ -83,4 +89,17 @@ int cpu_bn_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
     if (dt == TCET_F32)
         return bn_bwd_f32(n, c, hw, x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, ws);
     return bn_bwd_f64(n, c, hw, x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, ws);
+}
+
+int cpu_bn_relu_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
+                    const void *dy, const void *gamma, const void *beta, const void *save_mean,
+                    const void *save_invstd, void *dx, void *dgamma, void *dbeta)
+{
+    TCET_TRY(cpu_check_dtype(dt));
+    TCET_TRY(bn_check(n, c, hw));
+    double *ws = cpu_scratch(be, bn_bwd_ws_bytes_f64(c, hw)); /* the larger of the two */
+    if (!ws) return TCET_ERR_NOMEM;
+    if (dt == TCET_F32)
+        return bn_relu_bwd_f32(n, c, hw, x, dy, gamma, beta, save_mean, save_invstd, dx, dgamma, dbeta, ws);
+    return bn_relu_bwd_f64(n, c, hw, x, dy, gamma, beta, save_mean, save_invstd, dx, dgamma, dbeta, ws);
 }

@@ -4,6 +4,12 @@
 
 /* Scratch (from the caller) in doubles: S(bn_ws_doubles)(c). */
 static inline size_t S(bn_ws_doubles)(int c) { return (size_t)c * (2 * RL + 2) + 2 * (size_t)c; }
+/* bn_bwd needs 6c (sdy, sdyx, coef[4c]) plus 2c values of T: within the
+ * above; bn_relu_bwd one plane of T more, after it (S(bn_bwd_ws_bytes)) */
+static inline size_t S(bn_bwd_ws_bytes)(int c, int hw)
+{
+    return sizeof(double) * S(bn_ws_doubles)(c) + sizeof(T) * (size_t)hw;
+}
 
 /* Memory order (issue 7): every pass walks the tensor image by image, channel
  * by channel, i.e. sequentially through memory, with one set of partial sums
@@ -12,6 +18,17 @@ static inline size_t S(bn_ws_doubles)(int c) { return (size_t)c * (2 * RL + 2) +
  * per-channel sums see the same terms in the same order as a channel-major
  * loop (images ascending, pixels ascending per lane), so the results do not
  * depend on the walk. */
+/* alpha = invstd * gamma, shift = beta - mean * alpha, in T.  One compiled
+ * copy (noinline, explicit fma below) for the forward and for the mask that
+ * S(bn_relu_bwd) recomputes, so both see bit-identical values. */
+CPU_NOINLINE static void S(bn_affine)(T mean_t, T invstd_t, T g, T b, T *alpha, T *shift)
+{
+    const T a = invstd_t * g;
+    const T ma = mean_t * a;
+    *alpha = a;
+    *shift = b - ma;
+}
+
 static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentum, const T *x,
                      const T *gamma, const T *beta, T *rm, T *rv, int update_running, T *y,
                      T *y_relu, T *save_mean, T *save_invstd, double *ws)
@@ -86,52 +103,104 @@ static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentu
                 rm[ch] = (T)(momentum * (double)mean_t + (1 - momentum) * (double)rm[ch]);
                 rv[ch] = (T)(momentum * unbiased + (1 - momentum) * (double)rv[ch]);
             }
-            const T g = gamma ? gamma[ch] : (T)1, b = beta ? beta[ch] : (T)0;
-            const T alpha = invstd_t * g;
-            const T ma = mean_t * alpha;
+            T alpha, shift;
+            S(bn_affine)(mean_t, invstd_t, gamma ? gamma[ch] : (T)1, beta ? beta[ch] : (T)0, &alpha, &shift);
             alpha_d[ch] = (double)alpha;
-            shift_d[ch] = (double)(T)(b - ma);
+            shift_d[ch] = (double)shift;
         }
     } else {
         for (int ch = 0; ch < c; ch++) {
             const T mean_t = rm[ch];
             const T invstd_t = (T)1 / (T)sqrt((double)(rv[ch] + (T)eps));
-            const T g = gamma ? gamma[ch] : (T)1, b = beta ? beta[ch] : (T)0;
-            const T alpha = invstd_t * g;
-            const T ma = mean_t * alpha;
+            T alpha, shift;
+            S(bn_affine)(mean_t, invstd_t, gamma ? gamma[ch] : (T)1, beta ? beta[ch] : (T)0, &alpha, &shift);
             alpha_d[ch] = (double)alpha;
-            shift_d[ch] = (double)(T)(b - ma);
+            shift_d[ch] = (double)shift;
         }
     }
     for (int i = 0; i < n; i++)
         for (int ch = 0; ch < c; ch++) {
             const T alpha = (T)alpha_d[ch], shift = (T)shift_d[ch]; /* exact round trip */
             const T *xp = x + i * cstride + ch * plane;
+            if (y_relu && !y) { /* bn_relu_fwd with only the ReLU output kept */
+                T *rp = y_relu + i * cstride + ch * plane;
+                for (size_t q = 0; q < plane; q++) {
+                    const T v = BN_APPLY(xp[q], alpha, shift);
+                    rp[q] = v < 0 ? 0 : v;
+                }
+                continue;
+            }
             T *yp = y + i * cstride + ch * plane;
             if (y_relu) { /* bn_relu_fwd: relu(y) as cpu_relu_fwd (NaN stays NaN) */
                 T *rp = y_relu + i * cstride + ch * plane;
                 for (size_t q = 0; q < plane; q++) {
-                    const T v = xp[q] * alpha + shift;
+                    const T v = BN_APPLY(xp[q], alpha, shift);
                     yp[q] = v;
                     rp[q] = v < 0 ? 0 : v;
                 }
             } else {
-                for (size_t q = 0; q < plane; q++) yp[q] = xp[q] * alpha + shift;
+                for (size_t q = 0; q < plane; q++) yp[q] = BN_APPLY(xp[q], alpha, shift);
             }
         }
     return 0;
 }
 
+/* g = relu_bwd's output for one plane: (x alpha + shift > 0) ? dy : 0, with
+ * bn(x) recomputed as S(bn_fwd) did.  (Summing the masked terms directly
+ * in the double reduction defeats GCC's vectoriser, 3x slower overall; the
+ * masked plane goes through a small buffer that stays in L1 instead, and
+ * S(sum_dotdev) then sees exactly the values relu_bwd would have written.) */
+static void S(relu_mask_plane)(const T *restrict dy, const T *restrict x, size_t len, T alpha, T shift,
+                               T *restrict g)
+{
+    for (size_t q = 0; q < len; q++) {
+        const T dv = dy[q]; /* loaded unconditionally: the select vectorises */
+        g[q] = BN_APPLY(x[q], alpha, shift) > 0 ? dv : 0;
+    }
+}
+
+/* bn_bwd; with relu (bn_relu_bwd) dy is the gradient of relu(bn(x)) and the
+ * ReLU mask bn(x) > 0 is recomputed from x exactly as S(bn_fwd) computed
+ * bn(x) (same S(bn_affine), same fma), which saves relu_bwd's pass over three
+ * tensors (issue 7); beta is only read then. */
+static int S(bn_bwd_any)(int n, int c, int hw, const T *x, const T *dy, const T *gamma, const T *beta,
+                         int relu, const T *save_mean, const T *save_invstd, T *dx, T *dgamma, T *dbeta,
+                         double *ws);
+
 static int S(bn_bwd)(int n, int c, int hw, const T *x, const T *dy, const T *gamma,
                      const T *save_mean, const T *save_invstd, T *dx, T *dgamma, T *dbeta, double *ws)
 {
+    return S(bn_bwd_any)(n, c, hw, x, dy, gamma, NULL, 0, save_mean, save_invstd, dx, dgamma, dbeta, ws);
+}
+
+static int S(bn_relu_bwd)(int n, int c, int hw, const T *x, const T *dy, const T *gamma, const T *beta,
+                          const T *save_mean, const T *save_invstd, T *dx, T *dgamma, T *dbeta, double *ws)
+{
+    return S(bn_bwd_any)(n, c, hw, x, dy, gamma, beta, 1, save_mean, save_invstd, dx, dgamma, dbeta, ws);
+}
+
+static int S(bn_bwd_any)(int n, int c, int hw, const T *x, const T *dy, const T *gamma, const T *beta,
+                         int relu, const T *save_mean, const T *save_invstd, T *dx, T *dgamma, T *dbeta,
+                         double *ws)
+{
     const size_t m = (size_t)n * hw, plane = (size_t)hw, cstride = (size_t)c * hw;
     double *sdy = ws, *sdyx = ws + c, *coef = ws + 2 * (size_t)c; /* coef: [c][4] a, mdy, kx, mu as T values */
+    T *aff = (T *)(void *)(coef + 4 * (size_t)c);                  /* [c][2] alpha, shift (relu only) */
+    T *gbuf = (T *)(void *)(ws + S(bn_ws_doubles)(c));             /* one masked plane (relu only) */
     for (int ch = 0; ch < c; ch++) sdy[ch] = sdyx[ch] = 0;
-    for (int i = 0; i < n; i++)
+    if (relu)
         for (int ch = 0; ch < c; ch++)
-            S(sum_dotdev)(dy + i * cstride + ch * plane, x + i * cstride + ch * plane, plane,
-                          (double)save_mean[ch], &sdy[ch], &sdyx[ch]);
+            S(bn_affine)(save_mean[ch], save_invstd[ch], gamma ? gamma[ch] : (T)1, beta ? beta[ch] : (T)0,
+                         &aff[2 * ch], &aff[2 * ch + 1]);
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++) {
+            const T *g = dy + i * cstride + ch * plane;
+            if (relu) {
+                S(relu_mask_plane)(g, x + i * cstride + ch * plane, plane, aff[2 * ch], aff[2 * ch + 1], gbuf);
+                g = gbuf;
+            }
+            S(sum_dotdev)(g, x + i * cstride + ch * plane, plane, (double)save_mean[ch], &sdy[ch], &sdyx[ch]);
+        }
     for (int ch = 0; ch < c; ch++) {
         const double mean = (double)save_mean[ch], invstd = (double)save_invstd[ch];
         if (dbeta) dbeta[ch] = (T)sdy[ch];
@@ -151,7 +220,16 @@ static int S(bn_bwd)(int n, int c, int hw, const T *x, const T *dy, const T *gam
             const T *xp = x + i * cstride + ch * plane;
             const T *dyp = dy + i * cstride + ch * plane;
             T *dxp = dx + i * cstride + ch * plane;
-            for (size_t q = 0; q < plane; q++) dxp[q] = (dyp[q] - mdy - (xp[q] - mu) * kx) * a;
+            if (relu) {
+                const T alpha = aff[2 * ch], shift = aff[2 * ch + 1];
+                for (size_t q = 0; q < plane; q++) {
+                    const T dv = dyp[q];
+                    const T g = BN_APPLY(xp[q], alpha, shift) > 0 ? dv : 0;
+                    dxp[q] = (g - mdy - (xp[q] - mu) * kx) * a;
+                }
+            } else {
+                for (size_t q = 0; q < plane; q++) dxp[q] = (dyp[q] - mdy - (xp[q] - mu) * kx) * a;
+            }
         }
     return 0;
 }

@@ -21,9 +21,26 @@
 
 /* ---- im2col / col2im for one image, output rows [oh0, oh1) ---------------- */
 
-/* col[r][coff + (oh - oh0) * wo + ow] for r = (c*k + kh)*k + kw, row stride ld. */
+/* Columns [0, lo) and [hi, wo) of `rows` rows of width wo := 0.  Column by
+ * column (strided stores): written row by row, GCC turns each row's 1-3
+ * zeros into a memset call, ~50k calls per image for a 7x7 conv at 32x32
+ * (issue 7: memset was 5% of T-CET(SNIP)). */
+static inline void S(zero_cols)(T *restrict span, int rows, int wo, int lo, int hi)
+{
+    for (int ow = 0; ow < lo; ow++)
+        for (int r = 0; r < rows; r++) span[(size_t)r * wo + ow] = 0;
+    for (int ow = hi; ow < wo; ow++)
+        for (int r = 0; r < rows; r++) span[(size_t)r * wo + ow] = 0;
+}
+
+/* col[r][coff + (oh - oh0) * wo + ow] for r = (c*k + kh)*k + kw, row stride ld.
+ * zero = 0: the entries that only ever hold padding zeros (whole taps or
+ * rows outside the image, columns outside [lo, hi) of the general path) are
+ * left alone, because this col region already holds this exact tile layout
+ * from an earlier image (see S(col_bands)); entries that a copy overwrites
+ * with junk (the padding columns of the span copy) are always re-zeroed. */
 static void S(im2col)(const tcet_conv_desc *d, const T *restrict x, T *restrict col, size_t ld, size_t coff,
-                      int oh0, int oh1)
+                      int oh0, int oh1, int zero)
 {
     const int k = d->k, s = d->stride, p = d->pad, h = d->h, w = d->w, wo = d->wo;
     if (k == 1 && s == 1 && p == 0) {
@@ -45,13 +62,15 @@ static void S(im2col)(const tcet_conv_desc *d, const T *restrict x, T *restrict 
                 for (int kw = 0; kw < k; kw++) {
                     T *dst = col + ((size_t)(c * k + kh) * k + kw) * ld + coff;
                     if (ohA >= ohB) {
-                        memset(dst, 0, sizeof(T) * (size_t)(oh1 - oh0) * wo);
+                        if (zero) memset(dst, 0, sizeof(T) * (size_t)(oh1 - oh0) * wo);
                         continue;
                     }
                     int lo, hi;
                     conv_valid_range(kw, s, p, w, wo, &lo, &hi);
-                    memset(dst, 0, sizeof(T) * (size_t)(ohA - oh0) * wo);
-                    memset(dst + (size_t)(ohB - oh0) * wo, 0, sizeof(T) * (size_t)(oh1 - ohB) * wo);
+                    if (zero) {
+                        memset(dst, 0, sizeof(T) * (size_t)(ohA - oh0) * wo);
+                        memset(dst + (size_t)(ohB - oh0) * wo, 0, sizeof(T) * (size_t)(oh1 - ohB) * wo);
+                    }
                     /* dst[(oh - oh0) * w + ow] = xc[(oh + kh - p) * w + ow + kw - p], oh in [ohA, ohB) */
                     T *span = dst + (size_t)(ohA - oh0) * wo;
                     const ptrdiff_t base = (ptrdiff_t)(ohA + kh - p) * w + kw - p;
@@ -59,12 +78,7 @@ static void S(im2col)(const tcet_conv_desc *d, const T *restrict x, T *restrict 
                     if (base + j0 < 0) j0 = -base;                         /* only inside padding columns */
                     if (base + j1 > (ptrdiff_t)hw) j1 = (ptrdiff_t)hw - base; /* idem */
                     memcpy(span + j0, xc + (base + j0), sizeof(T) * (size_t)(j1 - j0));
-                    if (lo > 0 || hi < wo)
-                        for (int r = 0; r < ohB - ohA; r++) {
-                            T *row = span + (size_t)r * wo;
-                            for (int ow = 0; ow < lo; ow++) row[ow] = 0;
-                            for (int ow = hi; ow < wo; ow++) row[ow] = 0;
-                        }
+                    S(zero_cols)(span, ohB - ohA, wo, lo, hi);
                 }
             }
         }
@@ -80,19 +94,21 @@ static void S(im2col)(const tcet_conv_desc *d, const T *restrict x, T *restrict 
                 for (int oh = oh0; oh < oh1; oh++, dst += wo) {
                     int ih = oh * s + kh - p;
                     if (ih < 0 || ih >= h || lo >= hi) {
-                        memset(dst, 0, sizeof(T) * (size_t)wo);
+                        if (zero) memset(dst, 0, sizeof(T) * (size_t)wo);
                         continue;
                     }
                     /* input column of output column ow is off + ow * s */
                     const ptrdiff_t off = (ptrdiff_t)ih * w + kw - p;
-                    for (int ow = 0; ow < lo; ow++) dst[ow] = 0;
+                    if (zero)
+                        for (int ow = 0; ow < lo; ow++) dst[ow] = 0;
                     if (s == 1)
                         memcpy(dst + lo, xc + off + lo, sizeof(T) * (size_t)(hi - lo));
                     else if (s == 2)
                         for (int ow = lo; ow < hi; ow++) dst[ow] = xc[off + 2 * (ptrdiff_t)ow];
                     else
                         for (int ow = lo; ow < hi; ow++) dst[ow] = xc[off + (ptrdiff_t)ow * s];
-                    for (int ow = hi; ow < wo; ow++) dst[ow] = 0;
+                    if (zero)
+                        for (int ow = hi; ow < wo; ow++) dst[ow] = 0;
                 }
             }
         }
@@ -128,12 +144,7 @@ static void S(col2im)(const tcet_conv_desc *d, T *restrict col, size_t ld, size_
                     T *span = col + ((size_t)(c * k + kh) * k + kw) * ld + coff + (size_t)(ohA - oh0) * wo;
                     int lo, hi;
                     conv_valid_range(kw, s, p, w, wo, &lo, &hi);
-                    if (lo > 0 || hi < wo)
-                        for (int r = 0; r < ohB - ohA; r++) {
-                            T *row = span + (size_t)r * wo;
-                            for (int ow = 0; ow < lo; ow++) row[ow] = 0;
-                            for (int ow = hi; ow < wo; ow++) row[ow] = 0;
-                        }
+                    S(zero_cols)(span, ohB - ohA, wo, lo, hi);
                     const ptrdiff_t base = (ptrdiff_t)(ohA + kh - p) * w + kw - p;
                     ptrdiff_t j0 = 0, j1 = (ptrdiff_t)(ohB - ohA) * w;
                     if (base + j0 < 0) j0 = -base;                         /* padding columns only */
@@ -211,6 +222,49 @@ static S(conv_geom) S(conv_geometry)(const tcet_backend *be, const tcet_conv_des
     return g;
 }
 
+/* One col region per band of output rows (issue 7).  The zeros that
+ * im2col writes for the padding depend only on the tile layout (band and
+ * ld), not on the image, so when every band keeps its own region (all
+ * bands together at most CPU_COL_BANDS_MAX bytes and CPU_COL_BANDS_N bands)
+ * they are written for the first image of a conv call only; the per-image
+ * memsets were ~3% of T-CET(SNIP).  The tile order, and so every result,
+ * is unchanged. */
+#ifndef CPU_COL_BANDS_N
+#define CPU_COL_BANDS_N 32
+#define CPU_COL_BANDS_MAX ((size_t)8 << 20)
+#endif
+typedef struct {
+    size_t region;                   /* elements per band region; 0: one shared region */
+    size_t ld_seen[CPU_COL_BANDS_N]; /* ld last unfolded into each region, 0 = none */
+} S(col_bands);
+
+/* Elements of col scratch for `cols` columns per tile; sets up *cb. */
+static size_t S(col_bands_init)(S(col_bands) *cb, const tcet_conv_desc *d, int rows, size_t Kt, size_t cols)
+{
+    const size_t nbands = ((size_t)d->ho + (size_t)rows - 1) / (size_t)rows, one = Kt * cols;
+    memset(cb, 0, sizeof *cb);
+    if (nbands <= CPU_COL_BANDS_N && nbands * one * sizeof(T) <= CPU_COL_BANDS_MAX) {
+        cb->region = one;
+        return nbands * one;
+    }
+    return one;
+}
+
+/* The col region of the band starting at output row oh0 (rows per band:
+ * rows) for a tile of row stride ld; *zero = whether im2col must write the
+ * padding zeros. */
+static T *S(col_band)(S(col_bands) *cb, T *col, int oh0, int rows, size_t ld, int *zero)
+{
+    if (!cb->region) {
+        *zero = 1;
+        return col;
+    }
+    const size_t b = (size_t)(oh0 / rows);
+    *zero = cb->ld_seen[b] != ld;
+    cb->ld_seen[b] = ld;
+    return col + b * cb->region;
+}
+
 static int S(conv_fwd_gemm)(tcet_backend *be, const tcet_conv_desc *d, const T *x, const T *wt,
                             const T *bias, T *y)
 {
@@ -228,18 +282,21 @@ static int S(conv_fwd_gemm)(tcet_backend *be, const tcet_conv_desc *d, const T *
         return 0;
     }
     const size_t cols = nb > 1 ? nb * hwo : (size_t)g.rows * d->wo;
-    const size_t col_b = cpu_align_up(sizeof(T) * g.Kt * cols);
+    S(col_bands) cb;
+    const size_t col_b = cpu_align_up(sizeof(T) * S(col_bands_init)(&cb, d, g.rows, g.Kt, cols));
     const size_t out_b = nb > 1 ? sizeof(T) * (size_t)d->cout * cols : 0;
     char *sc = cpu_scratch(be, col_b + out_b);
     if (!sc) return TCET_ERR_NOMEM;
-    T *col = (T *)sc, *out = (T *)(sc + col_b);
+    T *out = (T *)(sc + col_b);
     for (int n0 = 0; n0 < d->n; n0 += nb) {
         const int nbi = d->n - n0 < nb ? d->n - n0 : nb;
         for (int oh0 = 0; oh0 < d->ho; oh0 += g.rows) {
             const int oh1 = oh0 + g.rows < d->ho ? oh0 + g.rows : d->ho;
             const size_t tile = (size_t)(oh1 - oh0) * d->wo, ld = nbi * tile;
+            int zero;
+            T *col = S(col_band)(&cb, (T *)sc, oh0, g.rows, ld, &zero);
             for (int i = 0; i < nbi; i++)
-                S(im2col)(d, x + (size_t)(n0 + i) * d->cin * hw, col, ld, i * tile, oh0, oh1);
+                S(im2col)(d, x + (size_t)(n0 + i) * d->cin * hw, col, ld, i * tile, oh0, oh1, zero);
             /* one image: the GEMM writes rows oh0.. of y in place (ldc = hwo) */
             T *o = nb > 1 ? out : y + (size_t)n0 * d->cout * hwo + (size_t)oh0 * d->wo;
             const size_t ldo = nb > 1 ? ld : hwo;
@@ -308,6 +365,24 @@ static int S(conv_bwd_data_gemm)(tcet_backend *be, const tcet_conv_desc *d, cons
     return 0;
 }
 
+/* Weight gradients with few output channels (issue 7): dW = dy . col^T has
+ * M = cout_g (16..48 in ZenNet's k5/k7 and bottleneck 1x1 convs) and
+ * N = Kg = cin_g * k * k (up to 784).  Computing dW^T = col . dy^T instead
+ * puts the long side in M and the short one in N, a shape OpenBLAS runs
+ * 10-20% faster here (tests/perf/bench_ops: 7x7 16->16 @32 bwd_filter 65 ->
+ * 78 GFLOP/s); it is used whenever cout_g < Kg on the im2col path (not
+ * for the direct 1x1 GEMMs, where it measured slower).  dW^T (G x Kg x
+ * cout_g, in scratch) is transposed into dw at the end. */
+static void S(dw_untranspose)(int G, int cout_g, size_t Kg, const T *restrict dwt, T *restrict dw)
+{
+    for (int gi = 0; gi < G; gi++)
+        for (int o = 0; o < cout_g; o++) {
+            T *restrict dst = dw + ((size_t)gi * cout_g + o) * Kg;
+            const T *restrict src = dwt + (size_t)gi * Kg * cout_g + o;
+            for (size_t r = 0; r < Kg; r++) dst[r] = src[r * cout_g];
+        }
+}
+
 static int S(conv_bwd_filter_gemm)(tcet_backend *be, const tcet_conv_desc *d, const T *x, const T *dy, T *dw)
 {
     const S(conv_geom) g = S(conv_geometry)(be, d);
@@ -315,6 +390,7 @@ static int S(conv_bwd_filter_gemm)(tcet_backend *be, const tcet_conv_desc *d, co
     const size_t hw = g.hw, hwo = g.hwo, Kg = g.Kg;
 
     if (g.direct && nb == 1) {
+        /* (the transposed form of S(dw_untranspose) measured 5-15% slower here) */
         for (int i = 0; i < d->n; i++)
             for (int gi = 0; gi < G; gi++)
                 GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, cout_g, cin_g, (int)hwo, 1,
@@ -324,19 +400,24 @@ static int S(conv_bwd_filter_gemm)(tcet_backend *be, const tcet_conv_desc *d, co
         return 0;
     }
     const size_t cols = nb > 1 ? nb * hwo : (size_t)g.rows * d->wo;
-    const size_t col_b = cpu_align_up(sizeof(T) * g.Kt * cols);
-    const size_t dyg_b = nb > 1 ? sizeof(T) * (size_t)d->cout * cols : 0;
-    char *sc = cpu_scratch(be, col_b + dyg_b);
+    S(col_bands) cb;
+    const size_t col_b = cpu_align_up(sizeof(T) * S(col_bands_init)(&cb, d, g.rows, g.Kt, cols));
+    const size_t dyg_b = nb > 1 ? cpu_align_up(sizeof(T) * (size_t)d->cout * cols) : 0;
+    const int trans = (size_t)cout_g < Kg; /* see S(dw_untranspose) */
+    const size_t dwt_b = trans ? sizeof(T) * (size_t)G * Kg * cout_g : 0;
+    char *sc = cpu_scratch(be, col_b + dyg_b + dwt_b);
     if (!sc) return TCET_ERR_NOMEM;
-    T *col = (T *)sc, *dyg = (T *)(sc + col_b);
+    T *dyg = (T *)(sc + col_b), *dwt = (T *)(sc + col_b + dyg_b);
     int first = 1;
     for (int n0 = 0; n0 < d->n; n0 += nb) {
         const int nbi = d->n - n0 < nb ? d->n - n0 : nb;
         for (int oh0 = 0; oh0 < d->ho; oh0 += g.rows) {
             const int oh1 = oh0 + g.rows < d->ho ? oh0 + g.rows : d->ho;
             const size_t tile = (size_t)(oh1 - oh0) * d->wo, ld = nbi * tile;
+            int zero;
+            T *col = S(col_band)(&cb, (T *)sc, oh0, g.rows, ld, &zero);
             for (int i = 0; i < nbi; i++)
-                S(im2col)(d, x + (size_t)(n0 + i) * d->cin * hw, col, ld, i * tile, oh0, oh1);
+                S(im2col)(d, x + (size_t)(n0 + i) * d->cin * hw, col, ld, i * tile, oh0, oh1, zero);
             const T *a = dy + (size_t)n0 * d->cout * hwo + (size_t)oh0 * d->wo;
             size_t lda = hwo;
             if (nb > 1) {
@@ -345,12 +426,18 @@ static int S(conv_bwd_filter_gemm)(tcet_backend *be, const tcet_conv_desc *d, co
                 lda = ld;
             }
             for (int gi = 0; gi < G; gi++)
-                GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, cout_g, (int)Kg, (int)ld, 1,
-                     a + (size_t)gi * cout_g * lda, (int)lda, col + (size_t)gi * Kg * ld, (int)ld,
-                     first ? 0 : 1, dw + (size_t)gi * cout_g * Kg, (int)Kg);
+                if (trans)
+                    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Kg, cout_g, (int)ld, 1,
+                         col + (size_t)gi * Kg * ld, (int)ld, a + (size_t)gi * cout_g * lda, (int)lda,
+                         first ? 0 : 1, dwt + (size_t)gi * Kg * cout_g, cout_g);
+                else
+                    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, cout_g, (int)Kg, (int)ld, 1,
+                         a + (size_t)gi * cout_g * lda, (int)lda, col + (size_t)gi * Kg * ld, (int)ld,
+                         first ? 0 : 1, dw + (size_t)gi * cout_g * Kg, (int)Kg);
             first = 0;
         }
     }
+    if (trans) S(dw_untranspose)(G, cout_g, Kg, dwt, dw);
     return 0;
 }
 

@@ -55,6 +55,9 @@ int cpu_bn_relu_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, d
                     double momentum, const void *x, const void *gamma, const void *beta,
                     void *running_mean, void *running_var, int update_running,
                     void *y, void *y_relu, void *save_mean, void *save_invstd);
+int cpu_bn_relu_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
+                    const void *dy, const void *gamma, const void *beta, const void *save_mean,
+                    const void *save_invstd, void *dx, void *dgamma, void *dbeta);
 int cpu_relu_fwd(tcet_backend *be, int dt, size_t count, const void *x, void *y);
 int cpu_relu_bwd(tcet_backend *be, int dt, size_t count, const void *y, const void *dy, void *dx);
 int cpu_add(tcet_backend *be, int dt, size_t count, const void *a, const void *b, void *y);

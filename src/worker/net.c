@@ -576,8 +576,8 @@ int tcet_net_forward(tcet_net *net, int train, int update_running)
                 /* the BN and the ReLU after it in one pass (both outputs kept) */
                 tcet_net_op *r = &net->ops[i + 1];
                 TCET_TRY(be->bn_relu_fwd(be, dt, train, n, p->cin, hw, BN_EPS, BN_MOMENTUM, in, o->w, o->b,
-                                         o->rm, o->rv, update_running, o->y, r->y, o->save_mean,
-                                         o->save_invstd));
+                                         o->rm, o->rv, update_running, net->skip_bn_out ? NULL : o->y,
+                                         r->y, o->save_mean, o->save_invstd));
                 i++;
                 o = r;
                 break;
@@ -704,6 +704,16 @@ int tcet_net_backward(tcet_net *net, int skip_input_grad)
                                 dx, o->gw, o->gb));
             break;
         case TCET_OP_RELU:
+            if (be->bn_relu_bwd && i >= 1 && net->ops[i - 1].op.kind == TCET_OP_BN && !p->is_proj &&
+                !net->ops[i - 1].op.is_proj) {
+                /* ReLU and the BN before it in one pass (the mask is recomputed from the BN input) */
+                tcet_net_op *bn = &net->ops[i - 1];
+                const void *bx = i >= 2 ? net->ops[i - 2].y : net->x;
+                TCET_TRY(be->bn_relu_bwd(be, dt, n, bn->op.cin, bn->op.hin * bn->op.hin, bx, dy, bn->w, bn->b,
+                                         bn->save_mean, bn->save_invstd, dx, bn->gw, bn->gb));
+                i--;
+                break;
+            }
             TCET_TRY(be->relu_bwd(be, dt, o->out_count, o->y, dy, dx));
             break;
         case TCET_OP_GAP:

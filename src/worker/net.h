@@ -56,6 +56,9 @@ typedef struct {
     void *dlogits;         /* [batch, classes], read by tcet_net_backward */
     int32_t *labels;       /* [batch] int32 (device) for softmax_xent */
     int last_train;        /* mode of the last forward (-1: none yet) */
+    int skip_bn_out;       /* 1: where a BN and its ReLU run fused (be->bn_relu_fwd), the
+                            * BN's own output is not written, only the ReLU's (issue 7:
+                            * T-CET never reads it; the baseline NASWOT does).  Default 0. */
     /* arena (private) */
     void *arena;
     size_t arena_cap, arena_used;

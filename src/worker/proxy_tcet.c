@@ -12,6 +12,18 @@
 #include "worker/profile.h"
 #include "worker/proxies.h"
 
+/* Forward for T-CET: nothing here reads a BN's own output (only conv/linear
+ * outputs and, in backward, BN inputs and ReLU outputs), so a fused BN+ReLU
+ * may skip writing it (tcet_net.skip_bn_out, issue 7). */
+static int tcet_forward(tcet_net *net, int train)
+{
+    const int keep = net->skip_bn_out;
+    net->skip_bn_out = 1;
+    int rc = tcet_net_forward(net, train, 0);
+    net->skip_bn_out = keep;
+    return rc;
+}
+
 /* a_ℓ for every layer: eval-mode forward of the NASWOT batch, codes of
  * every conv/linear output, Gram on the backend, log|det| on the host. */
 static int naswot_layers(tcet_proxy_ctx *ctx, double *a)
@@ -23,7 +35,7 @@ static int naswot_layers(tcet_proxy_ctx *ctx, double *a)
                          ctx->n_naswot, n);
     double t = tcet_prof_begin();
     TCET_TRY(tcet_net_set_input(net, ctx->x_naswot));
-    TCET_TRY(tcet_net_forward(net, 0, 0));
+    TCET_TRY(tcet_forward(net, 0));
     tcet_prof_end(TCET_PH_NASWOT_FWD, t);
     double *K = xmalloc((size_t)n * (size_t)n * sizeof(double));
     int64_t *pos = xmalloc((size_t)n * sizeof(int64_t));
@@ -57,7 +69,7 @@ static int snip_stats(tcet_proxy_ctx *ctx, double *sum, double *std)
     double t = tcet_prof_begin();
     TCET_TRY(tcet_net_set_input(net, ctx->x));
     TCET_TRY(tcet_net_set_labels(net, ctx->labels));
-    TCET_TRY(tcet_net_forward(net, 1, 0));
+    TCET_TRY(tcet_forward(net, 1));
     TCET_TRY(tcet_net_xent(net, &loss));
     tcet_prof_end(TCET_PH_SAL_FWD, t);
     t = tcet_prof_begin();
