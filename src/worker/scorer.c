@@ -56,7 +56,7 @@ int tcet_mode_parse(const char *name)
     return -1;
 }
 
-/* The table of proxy functions (NULL: not available in this build). */
+/* The table of proxy functions (NULL: an id outside tcet_proxy). */
 static tcet_proxy_fn proxy_fn(int proxy)
 {
     switch (proxy) {
@@ -283,7 +283,7 @@ void tcet_scorer_score(tcet_scorer *sc, uint64_t cand_id, const tcet_arch *arch,
         res->raw_score = NAN;
         res->score = TCET_FAIL_SCORE;
         res->status = TCET_SCORE_FAILED;
-        set_reason(res, "proxy '%s' is not implemented in this build", tcet_proxy_name(proxy));
+        set_reason(res, "unknown proxy %s", tcet_proxy_name(proxy));
         res->seconds = now_seconds() - t0;
         return;
     }
