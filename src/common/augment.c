@@ -116,3 +116,140 @@ void tcet_aug_render(const uint8_t *img, int h, int w, int layout_hwc, const tce
         }
     }
 }
+
+/* ---- ColorJitter (torchvision 0.13 ColorJitter / functional_tensor) ---- */
+
+tcet_jitter tcet_aug_jitter_draw(tcet_rng *r)
+{
+    tcet_jitter j;
+    /* torch.randperm(4): any uniform permutation will do, since torch's
+     * generator cannot be reproduced anyway; Fisher-Yates from the top. */
+    for (int i = 0; i < 4; i++) j.order[i] = i;
+    for (int i = 3; i > 0; i--) {
+        int k = (int)tcet_rng_below(r, (uint64_t)(i + 1));
+        int t = j.order[i];
+        j.order[i] = j.order[k];
+        j.order[k] = t;
+    }
+    /* ColorJitter(0.4, 0.4, 0.4, 0.2): [max(0, 1 - 0.4), 1 + 0.4] and [-0.2, 0.2]. */
+    j.brightness = (float)(0.6 + 0.8 * tcet_rng_uniform(r));
+    j.contrast = (float)(0.6 + 0.8 * tcet_rng_uniform(r));
+    j.saturation = (float)(0.6 + 0.8 * tcet_rng_uniform(r));
+    j.hue = (float)(-0.2 + 0.4 * tcet_rng_uniform(r));
+    return j;
+}
+
+/* torchvision _blend: clamp(r*a + (1-r)*b, 0, 1). */
+static float blend(float a, float b, float r)
+{
+    float v = r * a + (1.0f - r) * b;
+    return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+}
+
+static float gray(float r, float g, float b)
+{
+    return 0.2989f * r + 0.587f * g + 0.114f * b;
+}
+
+void tcet_aug_adjust_brightness(float *img, size_t npix, float factor)
+{
+    for (size_t i = 0; i < 3 * npix; i++) img[i] = blend(img[i], 0.0f, factor);
+}
+
+void tcet_aug_adjust_contrast(float *img, size_t npix, float factor)
+{
+    float *r = img, *g = img + npix, *b = img + 2 * npix;
+    double sum = 0.0; /* a double sum: the mean of a 224^2 image stays exact to float */
+    for (size_t i = 0; i < npix; i++) sum += gray(r[i], g[i], b[i]);
+    float mean = npix > 0 ? (float)(sum / (double)npix) : 0.0f;
+    for (size_t i = 0; i < 3 * npix; i++) img[i] = blend(img[i], mean, factor);
+}
+
+void tcet_aug_adjust_saturation(float *img, size_t npix, float factor)
+{
+    float *r = img, *g = img + npix, *b = img + 2 * npix;
+    for (size_t i = 0; i < npix; i++) {
+        float l = gray(r[i], g[i], b[i]);
+        r[i] = blend(r[i], l, factor);
+        g[i] = blend(g[i], l, factor);
+        b[i] = blend(b[i], l, factor);
+    }
+}
+
+static float clamp01(float v)
+{
+    return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+}
+
+void tcet_aug_adjust_hue(float *img, size_t npix, float shift)
+{
+    float *rp = img, *gp = img + npix, *bp = img + 2 * npix;
+    for (size_t i = 0; i < npix; i++) {
+        float r = rp[i], g = gp[i], b = bp[i];
+        /* _rgb2hsv */
+        float maxc = fmaxf(r, fmaxf(g, b)), minc = fminf(r, fminf(g, b));
+        int eqc = maxc == minc;
+        float cr = maxc - minc;
+        float s = cr / (eqc ? 1.0f : maxc);
+        float div = eqc ? 1.0f : cr;
+        float rc = (maxc - r) / div, gc = (maxc - g) / div, bc = (maxc - b) / div;
+        float hh;
+        if (maxc == r)
+            hh = bc - gc;
+        else if (maxc == g)
+            hh = 2.0f + rc - bc;
+        else
+            hh = 4.0f + gc - rc;
+        float h = fmodf(hh / 6.0f + 1.0f, 1.0f);
+        float v = maxc;
+        /* h = (h + shift) % 1.0 with Python's sign convention. */
+        h = fmodf(h + shift, 1.0f);
+        if (h < 0.0f) h += 1.0f;
+        /* _hsv2rgb */
+        float fi = floorf(h * 6.0f);
+        float f = h * 6.0f - fi;
+        int sector = ((int)fi % 6 + 6) % 6;
+        float p = clamp01(v * (1.0f - s));
+        float q = clamp01(v * (1.0f - s * f));
+        float t = clamp01(v * (1.0f - s * (1.0f - f)));
+        const float a1[6] = {v, q, p, p, t, v};
+        const float a2[6] = {t, v, v, q, p, p};
+        const float a3[6] = {p, p, t, v, v, q};
+        rp[i] = a1[sector];
+        gp[i] = a2[sector];
+        bp[i] = a3[sector];
+    }
+}
+
+void tcet_aug_color_jitter(float *img, size_t npix, const tcet_jitter *j)
+{
+    for (int k = 0; k < 4; k++) {
+        switch (j->order[k]) {
+        case 0: tcet_aug_adjust_brightness(img, npix, j->brightness); break;
+        case 1: tcet_aug_adjust_contrast(img, npix, j->contrast); break;
+        case 2: tcet_aug_adjust_saturation(img, npix, j->saturation); break;
+        default: tcet_aug_adjust_hue(img, npix, j->hue); break;
+        }
+    }
+}
+
+void tcet_aug_render_jitter(const uint8_t *img, int h, int w, int layout_hwc,
+                            const tcet_crop *crop, const tcet_jitter *j, int out,
+                            const double mean[3], const double std[3], float *dst)
+{
+    if (j == NULL) {
+        tcet_aug_render(img, h, w, layout_hwc, crop, out, mean, std, dst);
+        return;
+    }
+    /* Resample to [0,1] floats in dst (mean 0, std 1 is v/255, as ToTensor),
+     * jitter there, then normalise in place. */
+    static const double zero[3] = {0.0, 0.0, 0.0}, one[3] = {1.0, 1.0, 1.0};
+    tcet_aug_render(img, h, w, layout_hwc, crop, out, zero, one, dst);
+    const size_t npix = (size_t)out * (size_t)out;
+    tcet_aug_color_jitter(dst, npix, j);
+    for (int ch = 0; ch < 3; ch++)
+        for (size_t i = 0; i < npix; i++) {
+            float *v = dst + (size_t)ch * npix + i;
+            *v = (float)(((double)*v - mean[ch]) / std[ch]);
+        }
+}

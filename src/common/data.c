@@ -197,12 +197,18 @@ int tcet_dataset_batch(const tcet_dataset *ds, uint64_t seed, uint64_t stream, u
             img = ds->pixels + (size_t)idx[i] * img_bytes;
         }
         tcet_crop c;
+        tcet_jitter jit;
+        const tcet_jitter *jp = NULL;
         if (ds->kind == TCET_DATA_HDF5)
             c = tcet_aug_resized_crop_draw(&aug, ds->height, ds->width);
         else
             c = tcet_aug_pad_crop_draw(&aug, ds->height, ds->width, 4, ds->height);
-        tcet_aug_render(img, ds->height, ds->width, ds->layout == TCET_PIX_HWC, &c, R, ds->mean,
-                        ds->std, x + (size_t)i * 3 * (size_t)R * (size_t)R);
+        if (ds->color_jitter) { /* drawn after crop/flip, as the transform order */
+            jit = tcet_aug_jitter_draw(&aug);
+            jp = &jit;
+        }
+        tcet_aug_render_jitter(img, ds->height, ds->width, ds->layout == TCET_PIX_HWC, &c, jp, R,
+                               ds->mean, ds->std, x + (size_t)i * 3 * (size_t)R * (size_t)R);
         labels[i] = ds->labels[idx[i]];
     }
     free(lazy);

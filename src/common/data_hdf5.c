@@ -4,7 +4,8 @@
  * (any integer type; read as int32).  The shapes, types and every label are
  * checked at open.  Sets up to TCET_HDF5_PRELOAD_MB (default 2048 MiB; the
  * environment variable overrides it) are read into memory once; larger ones
- * stay open and each batch reads its images with one hyperslab per image. */
+ * stay open and each batch reads its images with one hyperslab per image.
+ * Batches get ColorJitter after crop/flip unless TCET_NO_COLOR_JITTER=1. */
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,15 @@ static size_t preload_limit(void)
         if (end != e && *end == '\0' && v >= 0) mb = v;
     }
     return (size_t)mb << 20;
+}
+
+/* The reference's imagenet-1k transform has ColorJitter (spec §8); the
+ * environment variable TCET_NO_COLOR_JITTER=1 turns it off (e.g. to compare
+ * with runs made before it existed). */
+static int color_jitter_enabled(void)
+{
+    const char *e = getenv("TCET_NO_COLOR_JITTER");
+    return !(e != NULL && strcmp(e, "1") == 0);
 }
 
 /* Checks /images; fills n, h, w.  Returns the dataset handle or < 0. */
@@ -161,6 +171,7 @@ int tcet_data_open_hdf5(tcet_dataset *ds, const char *path)
     labels = NULL;
     memcpy(ds->mean, imagenet_mean, sizeof ds->mean);
     memcpy(ds->std, imagenet_std, sizeof ds->std);
+    ds->color_jitter = color_jitter_enabled();
     size_t bytes = (size_t)dims[0] * (size_t)dims[1] * (size_t)dims[2] * 3;
     if (bytes <= preload_limit()) {
         ds->pixels = xmalloc(bytes);
@@ -174,9 +185,10 @@ int tcet_data_open_hdf5(tcet_dataset *ds, const char *path)
         ds->h5_images = images;
         file = images = -1;
     }
-    snprintf(ds->desc, sizeof ds->desc, "HDF5 image set (%lld images %dx%d, %s) from %.500s",
+    snprintf(ds->desc, sizeof ds->desc, "HDF5 image set (%lld images %dx%d, %s%s) from %.500s",
              (long long)ds->count, ds->height, ds->width,
-             ds->pixels ? "in memory" : "read per batch", path);
+             ds->pixels ? "in memory" : "read per batch",
+             ds->color_jitter ? "" : ", no ColorJitter", path);
 out:
     free(labels);
     if (images >= 0) H5Dclose(images);

@@ -25,6 +25,9 @@ struct tcet_dataset {
     uint8_t *pixels;  /* count * 3 * height * width bytes */
     int32_t *labels;  /* count */
     double mean[3], std[3];
+    /* 1: ColorJitter(0.4,0.4,0.4,0.2) after crop/flip (HDF5 sets unless
+     * TCET_NO_COLOR_JITTER=1; docs/data.md).  0 for CIFAR and synthetic. */
+    int color_jitter;
     /* HDF5 sets too large to preload: images are read per batch from the
      * open file (handles < 0 when unused). */
     int64_t h5_file, h5_images;

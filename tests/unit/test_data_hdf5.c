@@ -77,9 +77,13 @@ static void test_constant_images_labels_normalisation(void **state)
     for (int lazy = 0; lazy < 2; lazy++) {
         /* Both the in-memory and the read-per-batch paths. */
         if (lazy) setenv("TCET_HDF5_PRELOAD_MB", "0", 1);
+        /* ColorJitter off: the exact constants below are crop/flip/normalise
+         * only (jitter is tested in test_augment_jitter.c). */
+        setenv("TCET_NO_COLOR_JITTER", "1", 1);
         tcet_dataset *ds = NULL;
         assert_int_equal(tcet_dataset_open("hdf5", path, 8, 12, &ds), TCET_OK);
         unsetenv("TCET_HDF5_PRELOAD_MB");
+        unsetenv("TCET_NO_COLOR_JITTER");
         assert_int_equal(tcet_dataset_kind(ds), TCET_DATA_HDF5);
         assert_non_null(strstr(tcet_dataset_describe(ds), lazy ? "read per batch" : "in memory"));
         float x[6 * 3 * 64];
