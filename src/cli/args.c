@@ -32,7 +32,9 @@ int arg_u64(const char *flag, const char *val, uint64_t *out)
 {
     char *end = NULL;
     errno = 0;
-    if (!*val || *val == '-') return TCET_FAIL(TCET_ERR_USAGE, "%s expects a non-negative integer, got '%s'", flag, val);
+    /* strtoull skips blanks and accepts a sign: only plain digits are a seed */
+    if (*val < '0' || *val > '9')
+        return TCET_FAIL(TCET_ERR_USAGE, "%s expects a non-negative integer, got '%s'", flag, val);
     unsigned long long v = strtoull(val, &end, 10);
     if (*end || errno == ERANGE)
         return TCET_FAIL(TCET_ERR_USAGE, "%s expects a non-negative integer, got '%s'", flag, val);

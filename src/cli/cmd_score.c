@@ -180,8 +180,12 @@ int cmd_score(int argc, char **argv)
         TCET_FAIL(TCET_ERR_USAGE, "--proxy is required (see 'tcet score --help')");
         goto fail;
     }
-    if (!structure == !golden_path) {
-        TCET_FAIL(TCET_ERR_USAGE, "give either a structure or --golden FILE.h5 (not both)");
+    if (structure && golden_path) {
+        TCET_FAIL(TCET_ERR_USAGE, "give either a structure or --golden FILE.h5, not both");
+        goto fail;
+    }
+    if (!structure && !golden_path) {
+        TCET_FAIL(TCET_ERR_USAGE, "nothing to score: give a structure (or @file) or --golden FILE.h5");
         goto fail;
     }
 
@@ -203,6 +207,14 @@ int cmd_score(int argc, char **argv)
         if (strcmp(dataset, "synthetic") != 0 || data_path) {
             if ((rc = tcet_dataset_open(dataset, data_path, cfg.resolution, cfg.num_classes, &ds)) != 0)
                 goto out;
+            /* a batch draws distinct images (ZiCo: two batches), so say it now, not per candidate */
+            size_t need = (size_t)cfg.batch_size * (cfg.proxy == TCET_PROXY_ZICO ? 2 : 1);
+            size_t have = tcet_dataset_count(ds);
+            if (have && have < need) {
+                rc = TCET_FAIL(TCET_ERR_DATA, "%s holds %zu images, fewer than the %zu one batch needs "
+                               "(lower --batch-size)", tcet_dataset_describe(ds), have, need);
+                goto out;
+            }
             cfg.data = ds;
         }
     }

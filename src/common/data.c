@@ -115,6 +115,8 @@ const char *tcet_dataset_describe(const tcet_dataset *ds) { return ds ? ds->desc
 
 int tcet_dataset_kind(const tcet_dataset *ds) { return ds ? (int)ds->kind : TCET_DATA_SYNTHETIC; }
 
+size_t tcet_dataset_count(const tcet_dataset *ds) { return ds && ds->count > 0 ? (size_t)ds->count : 0; }
+
 static void synthetic_batch(const tcet_dataset *ds, uint64_t seed, uint64_t stream, uint64_t id,
                             int n, float *x, int32_t *labels)
 {

@@ -6,6 +6,7 @@
 #ifndef TCET_DATA_H
 #define TCET_DATA_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -26,6 +27,9 @@ void tcet_dataset_close(tcet_dataset *ds);
 /* One line for logs, e.g. "CIFAR-100 train (50000 images) from DIR". */
 const char *tcet_dataset_describe(const tcet_dataset *ds);
 int tcet_dataset_kind(const tcet_dataset *ds);
+/* Number of training images; 0 for NULL and for synthetic data (which has
+ * no fixed size, any batch fits): lets callers refuse a batch larger than the dataset up front. */
+size_t tcet_dataset_count(const tcet_dataset *ds);
 /* Fill x[n,3,R,R] (normalised, augmented) and labels[n] for candidate `id`
  * of run `seed`; `stream` separates independent batches of one candidate
  * (e.g. TCET_STREAM_BATCH for SNIP, TCET_STREAM_NASWOT for the run's fixed

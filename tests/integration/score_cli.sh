@@ -75,4 +75,23 @@ echo "not hdf5" >"$TMP/bad.h5"
 [ $? = 3 ] || fail "non-HDF5 golden file must exit 3"
 "$BIN" score 'SuperFoo(3,8,1,1)' --proxy params >/dev/null 2>&1
 [ $? = 2 ] || fail "bad structure must exit 2"
+"$BIN" score "$TINY" --proxy params --seed " -1" >/dev/null 2>"$TMP/e4"
+[ $? = 2 ] || fail "a seed with a sign or blank must exit 2"
+grep -q "non-negative integer" "$TMP/e4" || fail "seed message"
+"$BIN" score --proxy params >/dev/null 2>"$TMP/e5"
+[ $? = 2 ] || fail "nothing to score must exit 2"
+grep -q "nothing to score" "$TMP/e5" || fail "nothing-to-score message"
+# a dataset smaller than one batch is refused before scoring (exit 3)
+if /usr/bin/python3 -c 'import h5py, numpy' 2>/dev/null; then
+  /usr/bin/python3 -c "
+import h5py, numpy as np, sys
+with h5py.File(sys.argv[1], 'w') as f:
+    f['images'] = np.zeros((10, 40, 40, 3), np.uint8); f['labels'] = np.arange(10)
+" "$TMP/small.h5"
+  "$BIN" score "$TINY" --proxy tcet-snip --dataset hdf5 --data "$TMP/small.h5" --num-classes 10 >/dev/null 2>"$TMP/e6"
+  [ $? = 3 ] || fail "batch larger than the dataset must exit 3"
+  grep -q "fewer than the 64 one batch needs" "$TMP/e6" || fail "small dataset message"
+  "$BIN" score "$TINY" --proxy tcet-snip --dataset hdf5 --data "$TMP/small.h5" --num-classes 10 --batch-size 8 >/dev/null 2>&1
+  [ $? = 0 ] || fail "a batch that fits the dataset must score"
+fi
 echo "score_cli: ok"
