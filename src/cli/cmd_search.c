@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/mpi_util.h"
 #include "kernels/backend.h"
+#include "master/rundir_lock.h"
 #include "master/search.h"
 #include "master/signals.h"
 #include "worker/scorer.h"
@@ -34,8 +35,52 @@ static int refuse_other(const char *path, const tcet_search_config *a, const tce
                      path, detail);
 }
 
-/* Rank 0: options -> configuration, and the checkpoint to resume from. */
-static int prepare(int argc, char **argv, int nworkers, tcet_search_config *cfg, tcet_checkpoint *ck, int *have_ck)
+/* A finished run must have its best_structure.txt.  Older tcet wrote the
+ * finished checkpoint first, so a crash in between (or an empty population)
+ * left a "finished" run without it: recreate it from the checkpoint's
+ * population, or fail when there is nothing to recreate it from. */
+static int finished_run(const tcet_search_config *cfg, const tcet_checkpoint *ck)
+{
+    char best[TCET_PATH_MAX + 32];
+    snprintf(best, sizeof best, "%s/best_structure.txt", cfg->save_dir);
+    if (!file_exists(best)) {
+        long b = -1;
+        for (size_t i = 0; i < ck->npop; i++)
+            if (b < 0 || ck->population[i].score > ck->population[b].score) b = (long)i;
+        if (b < 0)
+            return TCET_FAIL(TCET_ERR_RUNTIME, "the run in %s finished with an empty population (every candidate "
+                             "was rejected or failed): there is no best structure. Start a new run with looser "
+                             "budgets in another --save-dir.", cfg->save_dir);
+        const char *st = ck->population[b].structure;
+        TCET_TRY(tcet_write_file_atomic(best, st, strlen(st)));
+        printf("%s was missing; recreated from the checkpoint's population (id %lld, score %.17g)\n", best,
+               (long long)ck->population[b].id, ck->population[b].score);
+    }
+    printf("the run in %s already finished (%llu iterations); best structure in %s\n", cfg->save_dir,
+           (unsigned long long)ck->committed, best);
+    return EXIT_QUIETLY;
+}
+
+/* Threads and backend may change on resume (they are not part of the run's
+ * identity), but the reduction order of BLAS/cuDNN depends on them: say so.
+ * `backend` is the one resolved now; checkpoints from before the "backend"
+ * attribute fall back to the requested values in their configuration. */
+static void warn_changed_compute(const tcet_search_config *now, const char *backend, const tcet_checkpoint *ck)
+{
+    int threads0 = ck->backend[0] ? ck->threads : ck->config.threads;
+    const char *backend0 = ck->backend[0] ? ck->backend : ck->config.backend;
+    if (now->threads != threads0)
+        fprintf(stderr, "tcet: WARNING: scores from here on will not match an uninterrupted run: threads %d -> %d\n",
+                threads0, now->threads);
+    if (strcmp(backend0, "auto") && strcmp(backend0, backend))
+        fprintf(stderr, "tcet: WARNING: scores from here on will not match an uninterrupted run: backend %s -> %s\n",
+                backend0, backend);
+}
+
+/* Rank 0: options -> configuration, and the checkpoint to resume from.
+ * *lock_fd receives the run-directory lock, held until the run ends. */
+static int prepare(int argc, char **argv, int nworkers, tcet_search_config *cfg, tcet_checkpoint *ck, int *have_ck,
+                   int *lock_fd)
 {
     int help = 0;
     uint64_t mask = 0;
@@ -49,6 +94,9 @@ static int prepare(int argc, char **argv, int nworkers, tcet_search_config *cfg,
     char path[TCET_PATH_MAX + 32];
     if (cfg->resume[0]) {
         snprintf(path, sizeof path, "%s/%s", cfg->resume, TCET_CKPT_NAME);
+        /* Lock first (a live run may not have written its first checkpoint
+         * yet), but never create the directory of a mistyped --resume. */
+        if (file_exists(cfg->resume)) TCET_TRY(tcet_rundir_lock(cfg->resume, lock_fd));
         if (!file_exists(path))
             return TCET_FAIL(TCET_ERR_CHECKPOINT, "--resume %s: no %s there", cfg->resume, TCET_CKPT_NAME);
         TCET_TRY(tcet_checkpoint_read(path, ck));
@@ -61,6 +109,8 @@ static int prepare(int argc, char **argv, int nworkers, tcet_search_config *cfg,
         *cfg = merged;
     } else {
         snprintf(path, sizeof path, "%s/%s", cfg->save_dir, TCET_CKPT_NAME);
+        /* Before anything in the directory is read or written. */
+        TCET_TRY(tcet_rundir_lock(cfg->save_dir, lock_fd));
         if (file_exists(path)) {
             TCET_TRY(tcet_checkpoint_read(path, ck));
             *have_ck = 1;
@@ -75,11 +125,7 @@ static int prepare(int argc, char **argv, int nworkers, tcet_search_config *cfg,
             }
         }
     }
-    if (*have_ck && ck->finished) {
-        printf("the run in %s already finished (%llu iterations); best structure in %s/best_structure.txt\n",
-               cfg->save_dir, (unsigned long long)ck->committed, cfg->save_dir);
-        return EXIT_QUIETLY;
-    }
+    if (*have_ck && ck->finished) return finished_run(cfg, ck);
     if (cfg->window == 0) cfg->window = 2 * (nworkers > 0 ? nworkers : 1);
     TCET_TRY(tcet_config_validate(cfg));
     if (!strcmp(cfg->dataset, "synthetic") &&
@@ -97,6 +143,16 @@ static int make_scorer(const tcet_search_config *cfg, int local_rank, tcet_backe
     TCET_TRY(tcet_backend_create(cfg->backend, local_rank, cfg->threads, be));
     if (strcmp(cfg->dataset, "synthetic"))
         TCET_TRY(tcet_dataset_open(cfg->dataset, cfg->data, cfg->resolution, cfg->num_classes, ds));
+    /* A batch larger than the dataset would fail every candidate one by one
+     * (and the run would "succeed" with an empty population): refuse it now.
+     * ZiCo scores on two distinct batches. */
+    size_t have = tcet_dataset_count(*ds);
+    size_t need = (size_t)cfg->batch_size * (cfg->proxy == TCET_PROXY_ZICO ? 2u : 1u);
+    if (have > 0 && have < need)
+        return TCET_FAIL(TCET_ERR_DATA, "%s has %zu images but %s needs %zu distinct images per candidate "
+                         "(--batch-size %d); lower --batch-size or use a larger dataset",
+                         tcet_dataset_describe(*ds), have, cfg->proxy == TCET_PROXY_ZICO ? "ZiCo (2 batches)" : "a batch",
+                         need, cfg->batch_size);
     tcet_score_config sc_cfg;
     memset(&sc_cfg, 0, sizeof sc_cfg);
     sc_cfg.proxy = cfg->proxy;
@@ -121,10 +177,10 @@ int cmd_search(int argc, char **argv)
     tcet_search_config cfg;
     tcet_checkpoint ck;
     memset(&ck, 0, sizeof ck);
-    int have_ck = 0, code = 0;
+    int have_ck = 0, code = 0, lock_fd = -1;
     char *text = NULL;
     if (mpi.rank == 0) {
-        code = prepare(argc, argv, mpi.size - 1, &cfg, &ck, &have_ck);
+        code = prepare(argc, argv, mpi.size - 1, &cfg, &ck, &have_ck, &lock_fd);
         if (code > 0) tcet_error_print();
         if (code == 0) text = tcet_config_to_text(&cfg, 0);
     }
@@ -132,6 +188,7 @@ int cmd_search(int argc, char **argv)
     if (code != 0) {
         free(text);
         if (have_ck) tcet_checkpoint_free(&ck);
+        tcet_rundir_unlock(lock_fd);
         tcet_mpi_finalize(&mpi);
         return mpi.rank == 0 && code > 0 ? code : 0;
     }
@@ -144,17 +201,29 @@ int cmd_search(int argc, char **argv)
     int setup = 0, worst = 0;
     if (mpi.rank > 0 || mpi.size == 1) {
         setup = make_scorer(&cfg, mpi.local_rank, &be, &ds, &sc);
-        if (setup) tcet_error_print();
     }
     CHECK_MPI(MPI_Allreduce(&setup, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+    /* Every worker opens the same data, so they usually fail alike: only the
+     * lowest failing rank prints, not one identical line per rank. */
+    int my_fail = setup ? mpi.rank : mpi.size, first_fail = mpi.size;
+    CHECK_MPI(MPI_Allreduce(&my_fail, &first_fail, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    if (setup && mpi.rank == first_fail) tcet_error_print();
     int rc = worst;
+    /* The backend the scoring ranks resolved ("auto" -> cpu/cuda): rank 1,
+     * or rank 0 when it scores itself. */
+    char backend[16] = "";
+    if (!worst) {
+        if (be) snprintf(backend, sizeof backend, "%s", be->name);
+        CHECK_MPI(MPI_Bcast(backend, (int)sizeof backend, MPI_CHAR, mpi.size == 1 ? 0 : 1, MPI_COMM_WORLD));
+        if (mpi.rank == 0 && have_ck) warn_changed_compute(&cfg, backend, &ck);
+    }
     if (!worst) {
         tcet_worker w;
         tcet_worker_init(&w, sc, be, &cfg);
         if (mpi.rank > 0) {
             rc = tcet_worker_loop(&w);
         } else {
-            tcet_master_args a = {&cfg, have_ck ? &ck : NULL, mpi.size - 1, mpi.size == 1 ? &w : NULL};
+            tcet_master_args a = {&cfg, have_ck ? &ck : NULL, mpi.size - 1, mpi.size == 1 ? &w : NULL, backend};
             rc = tcet_master_run(&a);
             if (rc && rc != TCET_EXIT_INTERRUPTED) tcet_error_print();
         }
@@ -164,6 +233,7 @@ int cmd_search(int argc, char **argv)
     if (ds) tcet_dataset_close(ds);
     if (be) be->destroy(be);
     if (have_ck) tcet_checkpoint_free(&ck);
+    tcet_rundir_unlock(lock_fd);
     tcet_mpi_finalize(&mpi);
     return mpi.rank == 0 ? rc : 0;
 }

@@ -235,6 +235,10 @@ static int write_file(const char *tmp, const tcet_checkpoint *ck)
         write_attr(f, "events_offset", H5T_NATIVE_UINT64, &ck->events_offset) ||
         write_attr(f, "content_hash", H5T_NATIVE_UINT64, &hash))
         goto out;
+    if (ck->backend[0]) {
+        int32_t thr = ck->threads;
+        if (write_str_attr(f, "backend", ck->backend) || write_attr(f, "threads", H5T_NATIVE_INT32, &thr)) goto out;
+    }
     if (write_u64_array(f, "rng_state", ck->rng.s, 4) || write_u64_array(f, "counts", ck->counts, TCET_CAND_NSTATUS))
         goto out;
     {
@@ -379,6 +383,40 @@ int tcet_checkpoint_write(const char *path, const tcet_checkpoint *ck)
     if (rc) {
         unlink(tmp);
         return rc;
+    }
+    snprintf(dir, sizeof dir, "%s", path);
+    return fsync_path(dirname(dir), O_RDONLY | O_DIRECTORY);
+}
+
+int tcet_write_file_atomic(const char *path, const void *data, size_t len)
+{
+    char tmp[TCET_PATH_MAX + 64], dir[TCET_PATH_MAX + 64];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0) return TCET_FAIL(TCET_ERR_RUNTIME, "cannot write %s: %s", tmp, strerror(errno));
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            int err = errno;
+            close(fd);
+            unlink(tmp);
+            return TCET_FAIL(TCET_ERR_RUNTIME, "cannot write %s: %s", tmp, strerror(err));
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) || close(fd)) {
+        int err = errno;
+        unlink(tmp);
+        return TCET_FAIL(TCET_ERR_RUNTIME, "cannot write %s: %s", tmp, strerror(err));
+    }
+    if (rename(tmp, path)) {
+        int err = errno;
+        unlink(tmp);
+        return TCET_FAIL(TCET_ERR_RUNTIME, "rename %s -> %s: %s", tmp, path, strerror(err));
     }
     snprintf(dir, sizeof dir, "%s", path);
     return fsync_path(dirname(dir), O_RDONLY | O_DIRECTORY);
@@ -542,6 +580,17 @@ static int read_impl(const char *path, tcet_checkpoint *ck, int header_only)
         (rc = read_u64_array(f, path, "counts", ck->counts, TCET_CAND_NSTATUS)))
         goto out;
     ck->finished = fin;
+    if (H5Aexists(f, "backend") > 0 && H5Aexists(f, "threads") > 0) { /* optional, see checkpoint.h */
+        char *be = NULL;
+        int32_t thr = 0;
+        if ((rc = read_str_attr(f, path, "backend", &be)) || (rc = read_attr(f, path, "threads", H5T_NATIVE_INT32, &thr))) {
+            free(be);
+            goto out;
+        }
+        snprintf(ck->backend, sizeof ck->backend, "%s", be);
+        free(be);
+        ck->threads = thr;
+    }
     if (tcet_config_from_text(ck->config_text, &ck->config)) {
         rc = REFUSE("%s: configuration unreadable: %s", path, tcet_error_message());
         goto out;

@@ -64,6 +64,12 @@ typedef struct {
     tcet_cand *population;  size_t npop;
     tcet_cand *history;     size_t nhist;
     tcet_cand *pending;     size_t npending; /* generated, not committed: re-dispatched on resume */
+    /* What computed the scores so far (attributes "backend", "threads";
+     * optional: "" and 0 in checkpoints written before they existed).  Not
+     * part of the run's identity, but BLAS reduction order depends on them,
+     * so a resume that changes them warns. */
+    char backend[16];            /* resolved: "cpu" or "cuda", never "auto" */
+    int threads;
 } tcet_checkpoint;
 
 /* Atomic write to path (see above). */
@@ -74,6 +80,10 @@ int tcet_checkpoint_read(const char *path, tcet_checkpoint *out);
 /* Read only the configuration and counters (no arrays): cheap, for tools. */
 int tcet_checkpoint_read_header(const char *path, tcet_checkpoint *out);
 void tcet_checkpoint_free(tcet_checkpoint *ck);
+/* Write `len` bytes to path atomically and durably: "<path>.tmp.<pid>",
+ * fsync, rename, fsync of the directory.  A crash leaves the old file or the
+ * new one, never a torn or missing one after success was reported. */
+int tcet_write_file_atomic(const char *path, const void *data, size_t len);
 /* Remove stale "<path>.tmp.*" files left by an interrupted write. */
 void tcet_checkpoint_remove_stale(const char *path);
 

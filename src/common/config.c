@@ -190,10 +190,16 @@ int tcet_config_preset(tcet_search_config *c, const char *name)
 /* Value parsers (the library cannot use src/cli/args.c, which lives in the
  * executable); same messages as the other commands. `code` is the status a bad
  * value gets: USAGE on the command line, CHECKPOINT when read from a file. */
+/* Every value tcet accepts is non-negative and written plainly: the first
+ * character must be a digit.  strto* would otherwise skip leading blanks and
+ * accept a sign, so " -1" became 2^64-1 for --seed. */
+static int starts_with_digit(const char *val) { return val[0] >= '0' && val[0] <= '9'; }
+
 static int parse_long(const char *flag, const char *val, long lo, long hi, long *out, int code)
 {
     char *end = NULL;
     errno = 0;
+    if (!starts_with_digit(val)) return TCET_FAIL(code, "%s expects an integer, got '%s'", flag, val);
     long v = strtol(val, &end, 10);
     if (!*val || *end || errno == ERANGE) return TCET_FAIL(code, "%s expects an integer, got '%s'", flag, val);
     if (v < lo || v > hi) return TCET_FAIL(code, "%s %s is out of range [%ld, %ld]", flag, val, lo, hi);
@@ -205,7 +211,7 @@ static int parse_u64(const char *flag, const char *val, uint64_t *out, int code)
 {
     char *end = NULL;
     errno = 0;
-    if (!*val || *val == '-') return TCET_FAIL(code, "%s expects a non-negative integer, got '%s'", flag, val);
+    if (!starts_with_digit(val)) return TCET_FAIL(code, "%s expects a non-negative integer, got '%s'", flag, val);
     unsigned long long v = strtoull(val, &end, 10);
     if (*end || errno == ERANGE) return TCET_FAIL(code, "%s expects a non-negative integer, got '%s'", flag, val);
     *out = (uint64_t)v;
@@ -216,6 +222,7 @@ static int parse_double(const char *flag, const char *val, double lo, double hi,
 {
     char *end = NULL;
     errno = 0;
+    if (!starts_with_digit(val)) return TCET_FAIL(code, "%s expects a non-negative number, got '%s'", flag, val);
     double v = strtod(val, &end);
     if (!*val || *end || errno == ERANGE || !isfinite(v))
         return TCET_FAIL(code, "%s expects a number, got '%s'", flag, val);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/check.h"
+#include "common/checkpoint.h"
 #include "common/counters.h"
 #include "common/error.h"
 #include "common/json.h"
@@ -35,6 +36,7 @@ typedef struct {
 
 typedef struct {
     const tcet_search_config *cfg;
+    const char *backend;
     char dir[TCET_PATH_MAX], ckpt[TCET_PATH_MAX + 32];
     tcet_arch init;
     tcet_population pop;
@@ -198,6 +200,8 @@ static int checkpoint(master *m, int finished)
     ck.naswot_seed = m->cfg->seed;
     memcpy(ck.counts, m->counts, sizeof ck.counts);
     ck.finished = finished;
+    snprintf(ck.backend, sizeof ck.backend, "%s", m->backend);
+    ck.threads = m->cfg->threads;
     ck.elapsed = m->elapsed0 + tcet_now() - m->t_start;
     ck.population = m->pop.c;
     ck.npop = m->pop.n;
@@ -219,7 +223,13 @@ static int checkpoint(master *m, int finished)
     }
     fprintf(m->events, "{\"event\":\"checkpoint\",\"committed\":%llu,\"next_iter\":%llu,\"finished\":%d,\"elapsed\":%.3f}\n",
             (unsigned long long)m->committed, (unsigned long long)m->next_iter, finished, ck.elapsed);
-    fflush(m->events);
+    /* The checkpoint records how far events.jsonl goes: those bytes must be
+     * on disk before the checkpoint that points past them. */
+    if (fflush(m->events) || fsync(fileno(m->events))) {
+        free(ck.pending);
+        free(ck.config_text);
+        return TCET_FAIL(TCET_ERR_RUNTIME, "cannot write %s/events.jsonl: %s", m->dir, strerror(errno));
+    }
     long off = ftell(m->events);
     ck.events_offset = off > 0 ? (uint64_t)off : 0;
     double t0 = tcet_now();
@@ -381,13 +391,12 @@ static int write_best(master *m)
     long b = tcet_pop_best(&m->pop);
     if (b < 0) return TCET_FAIL(TCET_ERR_RUNTIME, "the population is empty: every candidate was rejected "
                                 "(hint: loosen the budgets or change --init-structure)");
-    char path[TCET_PATH_MAX + 64], tmp[TCET_PATH_MAX + 80];
+    char path[TCET_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/best_structure.txt", m->dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return TCET_FAIL(TCET_ERR_RUNTIME, "cannot write %s: %s", tmp, strerror(errno));
-    fputs(m->pop.c[b].structure, f); /* no newline, as the reference */
-    if (fclose(f) || rename(tmp, path)) return TCET_FAIL(TCET_ERR_RUNTIME, "cannot write %s: %s", path, strerror(errno));
+    /* Atomic and durable: the finished checkpoint, written after this,
+     * promises the file exists.  No newline, as the reference. */
+    const char *st = m->pop.c[b].structure;
+    TCET_TRY(tcet_write_file_atomic(path, st, strlen(st)));
     logline(m, 1, "best (id %lld, score %.17g): %s", (long long)m->pop.c[b].id, m->pop.c[b].score, m->pop.c[b].structure);
     return 0;
 }
@@ -418,6 +427,15 @@ static int open_outputs(master *m, const tcet_checkpoint *ck)
         if (stat(path, &sb) == 0 && (uint64_t)sb.st_size > ck->events_offset &&
             truncate(path, (off_t)ck->events_offset))
             return TCET_FAIL(TCET_ERR_RUNTIME, "cannot truncate %s: %s", path, strerror(errno));
+        /* Shorter than the checkpoint says: events were lost (a crash before
+         * tcet fsynced them, or the file was edited).  The search itself is
+         * intact; only the log of past candidates has a hole. */
+        uint64_t have = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+        if (have < ck->events_offset)
+            fprintf(stderr, "tcet: WARNING: %s has %llu bytes but the checkpoint recorded %llu: events were lost; "
+                            "the search continues, but events.jsonl is incomplete (search.log and the checkpoint's "
+                            "history are not)\n",
+                    path, (unsigned long long)have, (unsigned long long)ck->events_offset);
     }
     m->events = fopen(path, ck ? "a" : "w");
     if (!m->events) return TCET_FAIL(TCET_ERR_RUNTIME, "cannot open %s: %s", path, strerror(errno));
@@ -473,6 +491,7 @@ int tcet_master_run(const tcet_master_args *args)
     master m;
     memset(&m, 0, sizeof m);
     m.cfg = args->cfg;
+    m.backend = args->backend ? args->backend : "";
     const tcet_search_config *cfg = args->cfg;
     snprintf(m.dir, sizeof m.dir, "%s", cfg->save_dir);
     snprintf(m.ckpt, sizeof m.ckpt, "%s/%s", m.dir, TCET_CKPT_NAME);
@@ -557,7 +576,14 @@ int tcet_master_run(const tcet_master_args *args)
                 (unsigned long long)m.counts[2], (unsigned long long)rej, (unsigned long long)m.counts[3],
                 (unsigned long long)m.counts[4], (unsigned long long)m.counts[5], (unsigned long long)m.counts[6]);
     }
-    if ((rc = checkpoint(&m, 1)) || (rc = write_best(&m))) goto out;
+    /* best_structure.txt first: a finished checkpoint promises it exists.
+     * An empty population is a failure; keep the work in an unfinished
+     * checkpoint so a rerun reports the same instead of redoing it. */
+    if ((rc = write_best(&m))) {
+        checkpoint(&m, 0);
+        goto out;
+    }
+    if ((rc = checkpoint(&m, 1))) goto out;
     stop_workers(&m, TCET_ERR_RUNTIME);
 out:
     if (rc && rc != TCET_EXIT_INTERRUPTED && m.nworkers) {

@@ -19,6 +19,7 @@ typedef struct {
     tcet_checkpoint *resume;       /* NULL: fresh run; consumed (arrays taken over) */
     int nworkers;                  /* MPI ranks 1..nworkers */
     tcet_worker *local;            /* scores in-process when nworkers == 0 */
+    const char *backend; /* the backend the workers resolved ("cpu", "cuda"): stored in checkpoints */
 } tcet_master_args;
 
 /* Returns 0 (finished), TCET_EXIT_INTERRUPTED (checkpoint written) or an error. */

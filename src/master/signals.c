@@ -6,7 +6,20 @@
 
 static volatile sig_atomic_t stop_sig = 0;
 
-static void on_signal(int sig) { stop_sig = sig; }
+/* The first signal asks for a clean stop (checkpoint, exit 75).  A second
+ * one means the user no longer wants to wait (e.g. a checkpoint write hung on
+ * a dead file system): restore the default action and re-raise, so the
+ * process dies as it would without tcet's handler.  signal() and raise() are
+ * async-signal-safe; the checkpoint on disk is the previous complete one. */
+static void on_signal(int sig)
+{
+    if (stop_sig != 0 && (sig == SIGINT || sig == SIGTERM)) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    stop_sig = sig;
+}
 
 void tcet_signals_master(void)
 {
