@@ -21,6 +21,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "score_args.h"
 #include "common/arch.h"
 #include "common/counters.h"
 #include "common/error.h"
@@ -82,6 +83,7 @@ static void usage(FILE *f)
             "  --warmup W          untimed candidates first (default 1)\n"
             "  --seed S            run seed (default 1)\n"
             "  --backend B         auto (default), cpu, cuda\n"
+            "  --gamma, --mode, --same-batch   as for 'tcet score'\n"
             "  --no-sgemm          skip the cblas_sgemm reference measurement\n"
             "  --json              machine-readable output\n\n"
             "Effective GFLOP/s = 2 x reference mult-adds per image x (batch [NASWOT forward]\n"
@@ -286,14 +288,15 @@ int cmd_bench(int argc, char **argv)
     char *structures = NULL, *proxies = NULL;
     const char *extra[BENCH_MAX_ITEMS];
     int nextra = 0;
-    tcet_score_config cfg = {.proxy = -1, .mode = TCET_MODE_LOG, .batch_size = 64, .resolution = 32,
-                             .num_classes = 100, .gamma = 1e-2, .seed = 1, .same_batch = 0,
-                             .zico_batches = 2, .data = NULL};
+    tcet_score_config cfg;
+    score_config_defaults(&cfg);
     int threads = 1, repeat = 5, warmup = 1, json = 0, do_sgemm = 1, rc = 0;
     for (int i = 1; i < argc; i++) {
         int r;
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if ((r = score_common_arg(argc, argv, &i, &cfg, &backend, &threads))) {
+            if (r < 0) goto fail;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
         } else if (!strcmp(a, "--json")) {
@@ -308,23 +311,10 @@ int cmd_bench(int argc, char **argv)
             if (r < 0) goto fail;
             free(proxies);
             proxies = xstrdup(val);
-        } else if ((r = arg_value(argc, argv, &i, "--batch-size", &val))) {
-            if (r < 0 || arg_int("--batch-size", val, 1, 65536, &cfg.batch_size)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--resolution", &val))) {
-            if (r < 0 || arg_int("--resolution", val, 1, 4096, &cfg.resolution)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--num-classes", &val))) {
-            if (r < 0 || arg_int("--num-classes", val, 1, 1000000, &cfg.num_classes)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--threads", &val))) {
-            if (r < 0 || arg_int("--threads", val, 1, 4096, &threads)) goto fail;
         } else if ((r = arg_value(argc, argv, &i, "--repeat", &val))) {
             if (r < 0 || arg_int("--repeat", val, 1, 100000, &repeat)) goto fail;
         } else if ((r = arg_value(argc, argv, &i, "--warmup", &val))) {
             if (r < 0 || arg_int("--warmup", val, 0, 100000, &warmup)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--seed", &val))) {
-            if (r < 0 || arg_u64("--seed", val, &cfg.seed)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--backend", &val))) {
-            if (r < 0) goto fail;
-            backend = val;
         } else if (a[0] == '-' && a[1] == '-') {
             arg_unknown("bench", a);
             goto fail;
@@ -366,9 +356,8 @@ int cmd_bench(int argc, char **argv)
         int n;
         if ((rc = split_list(proxies, items, TCET_PROXY_COUNT, "--proxies", &n)) != 0) goto out;
         for (int k = 0; k < n; k++) {
-            plist[np] = tcet_proxy_parse(items[k]);
-            if (plist[np] < 0) {
-                rc = TCET_FAIL(TCET_ERR_USAGE, "--proxies: unknown proxy '%s'", items[k]);
+            if ((plist[np] = score_parse_proxy(items[k])) < 0) {
+                rc = TCET_ERR_USAGE;
                 goto out;
             }
             np++;

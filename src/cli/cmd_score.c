@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "score_args.h"
 #include "common/arch.h"
 #include "common/data.h"
 #include "common/error.h"
@@ -109,63 +110,34 @@ int cmd_score(int argc, char **argv)
 {
     const char *structure = NULL, *golden_path = NULL, *proxy_name = NULL, *val = NULL;
     const char *dataset = "synthetic", *data_path = NULL, *backend = "auto";
-    tcet_score_config cfg = {.proxy = -1, .mode = TCET_MODE_LOG, .batch_size = 64, .resolution = 32,
-                             .num_classes = 100, .gamma = 1e-2, .seed = 1, .same_batch = 0,
-                             .zico_batches = 2, .data = NULL};
+    tcet_score_config cfg;
+    score_config_defaults(&cfg);
     int threads = 1, json = 0, rc = 0;
     for (int i = 1; i < argc; i++) {
         int r;
         const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if ((r = score_common_arg(argc, argv, &i, &cfg, &backend, &threads))) {
+            if (r < 0) goto fail;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
         } else if (!strcmp(a, "--json")) {
             json = 1;
-        } else if (!strcmp(a, "--same-batch")) {
-            cfg.same_batch = 1;
         } else if (!strcmp(a, "--reslink")) {
             cfg.reslink = 1;
         } else if ((r = arg_value(argc, argv, &i, "--proxy", &val))) {
             if (r < 0) goto fail;
             proxy_name = val;
-            cfg.proxy = tcet_proxy_parse(val);
-            if (cfg.proxy < 0) {
-                TCET_FAIL(TCET_ERR_USAGE, "unknown proxy '%s' (tcet-snip, tcet-synflow, naswot-layerwise, "
-                          "naswot, snip, synflow, synflow-zennas, gradnorm, zen, te-nas, zico, "
-                          "params, flops, random)", val);
-                goto fail;
-            }
+            if ((cfg.proxy = score_parse_proxy(val)) < 0) goto fail;
         } else if ((r = arg_value(argc, argv, &i, "--golden", &val))) {
             if (r < 0) goto fail;
             golden_path = val;
-        } else if ((r = arg_value(argc, argv, &i, "--batch-size", &val))) {
-            if (r < 0 || arg_int("--batch-size", val, 1, 65536, &cfg.batch_size)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--resolution", &val))) {
-            if (r < 0 || arg_int("--resolution", val, 1, 4096, &cfg.resolution)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--num-classes", &val))) {
-            if (r < 0 || arg_int("--num-classes", val, 1, 1000000, &cfg.num_classes)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--seed", &val))) {
-            if (r < 0 || arg_u64("--seed", val, &cfg.seed)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--gamma", &val))) {
-            if (r < 0 || arg_double("--gamma", val, 0.0, 1e6, &cfg.gamma)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--mode", &val))) {
-            if (r < 0) goto fail;
-            cfg.mode = tcet_mode_parse(val);
-            if (cfg.mode < 0) {
-                TCET_FAIL(TCET_ERR_USAGE, "--mode expects log, none, log1p or norm, got '%s'", val);
-                goto fail;
-            }
         } else if ((r = arg_value(argc, argv, &i, "--dataset", &val))) {
             if (r < 0) goto fail;
             dataset = val;
         } else if ((r = arg_value(argc, argv, &i, "--data", &val))) {
             if (r < 0) goto fail;
             data_path = val;
-        } else if ((r = arg_value(argc, argv, &i, "--backend", &val))) {
-            if (r < 0) goto fail;
-            backend = val;
-        } else if ((r = arg_value(argc, argv, &i, "--threads", &val))) {
-            if (r < 0 || arg_int("--threads", val, 1, 4096, &threads)) goto fail;
         } else if (a[0] == '-' && a[1] == '-') {
             arg_unknown("score", a);
             goto fail;
