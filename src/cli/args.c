@@ -77,3 +77,12 @@ int arg_unknown(const char *cmd, const char *arg)
 {
     return TCET_FAIL(TCET_ERR_USAGE, "unknown option '%s' for 'tcet %s' (see 'tcet %s --help')", arg, cmd, cmd);
 }
+
+int arg_positional(const char *cmd, const char *what, const char *arg, const char **slot)
+{
+    if (arg[0] == '-' && arg[1] != 0) return arg_unknown(cmd, arg);
+    if (*slot)
+        return TCET_FAIL(TCET_ERR_USAGE, "'tcet %s' takes one %s, got a second argument '%s'", cmd, what, arg);
+    *slot = arg;
+    return 0;
+}

@@ -13,6 +13,10 @@ int arg_double(const char *flag, const char *val, double lo, double hi, double *
  * Returns 1 and advances *i when argv[*i] is `flag`; 0 when it is another
  * flag; -1 (usage error recorded) when the value is missing. */
 int arg_value(int argc, char **argv, int *i, const char *flag, const char **val);
+/* The one positional argument of a command (`what`: "structure", "run"):
+ * anything starting with '-' (but "-" itself) is an unknown option; a second
+ * positional is an error.  Returns 0 or TCET_ERR_USAGE (recorded). */
+int arg_positional(const char *cmd, const char *what, const char *arg, const char **slot);
 /* Reports an unknown option the same way everywhere. */
 int arg_unknown(const char *cmd, const char *arg);
 

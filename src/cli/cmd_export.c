@@ -156,13 +156,7 @@ int cmd_export(int argc, char **argv)
                    (r = arg_value(argc, argv, &i, "--output", &val))) {
             if (r < 0) goto fail;
             out = val;
-        } else if (a[0] == '-') {
-            arg_unknown("export", a);
-            goto fail;
-        } else if (!path) {
-            path = a;
-        } else {
-            TCET_FAIL(TCET_ERR_USAGE, "'tcet export' takes one run, got a second argument '%s'", a);
+        } else if (arg_positional("export", "run", a, &path)) {
             goto fail;
         }
     }

@@ -103,13 +103,7 @@ int cmd_info(int argc, char **argv)
             if (r < 0 || arg_long("--random-mutations", val, 1, 100000000, &nmut)) goto fail;
         } else if ((r = arg_value(argc, argv, &i, "--seed", &val))) {
             if (r < 0 || arg_u64("--seed", val, &seed)) goto fail;
-        } else if (a[0] == '-' && a[1] == '-') {
-            arg_unknown("info", a);
-            goto fail;
-        } else if (!structure) {
-            structure = a;
-        } else {
-            TCET_FAIL(TCET_ERR_USAGE, "'tcet info' takes one structure, got a second argument '%s'", a);
+        } else if (arg_positional("info", "structure", a, &structure)) {
             goto fail;
         }
     }

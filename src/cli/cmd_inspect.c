@@ -207,13 +207,7 @@ int cmd_inspect(int argc, char **argv)
             json = 1;
         } else if ((r = arg_value(argc, argv, &i, "--top", &val))) {
             if (r < 0 || arg_int("--top", val, 0, 1000000, &topk)) goto fail;
-        } else if (a[0] == '-' && a[1] == '-') {
-            arg_unknown("inspect", a);
-            goto fail;
-        } else if (!path) {
-            path = a;
-        } else {
-            TCET_FAIL(TCET_ERR_USAGE, "'tcet inspect' takes one run, got a second argument '%s'", a);
+        } else if (arg_positional("inspect", "run", a, &path)) {
             goto fail;
         }
     }

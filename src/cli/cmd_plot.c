@@ -240,13 +240,7 @@ int cmd_plot(int argc, char **argv)
         } else if ((r = arg_value(argc, argv, &i, "--title", &val))) {
             if (r < 0) goto fail;
             title = val;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            arg_unknown("plot", a);
-            goto fail;
-        } else if (!path) {
-            path = a;
-        } else {
-            TCET_FAIL(TCET_ERR_USAGE, "'tcet plot' takes one run, got a second argument '%s'", a);
+        } else if (arg_positional("plot", "run", a, &path)) {
             goto fail;
         }
     }

@@ -138,13 +138,7 @@ int cmd_score(int argc, char **argv)
         } else if ((r = arg_value(argc, argv, &i, "--data", &val))) {
             if (r < 0) goto fail;
             data_path = val;
-        } else if (a[0] == '-' && a[1] == '-') {
-            arg_unknown("score", a);
-            goto fail;
-        } else if (!structure) {
-            structure = a;
-        } else {
-            TCET_FAIL(TCET_ERR_USAGE, "'tcet score' takes one structure, got a second argument '%s'", a);
+        } else if (arg_positional("score", "structure", a, &structure)) {
             goto fail;
         }
     }
