@@ -38,7 +38,7 @@ fi
 dir=$3
 [ "$rank" = 0 ] && { mkdir -p "$dir"; echo "fresh $*" >> "$dir/calls"; : > "$dir/checkpoint.h5"; }
 trap '[ "$rank" = 0 ] && echo "usr1 rank $rank" >> "$dir/calls"; exit 75' USR1
-touch "$dir/started.$rank" 2>/dev/null
+mkdir -p "$dir" && touch "$dir/started.$rank"   # after the trap: the test signals only then
 for i in $(seq 600); do sleep 0.1; done
 exit 1
 EOS
@@ -54,7 +54,9 @@ JOB=${JOB%%;*}
 RUN="$T/runs/tcet-cifar-$JOB"
 echo "job $JOB, run dir $RUN"
 slurm_wait_state "$JOB" RUNNING 30 >/dev/null || fail "job did not start"
-for _ in $(seq 100); do [ -f "$RUN/started.0" ] && break; sleep 0.1; done
+# every rank must have its USR1 trap before the signal (else srun cancels the step: 143, no requeue)
+for _ in $(seq 100); do [ -f "$RUN/started.0" ] && [ -f "$RUN/started.1" ] && [ -f "$RUN/started.2" ] && break; sleep 0.1; done
+[ -f "$RUN/started.1" ] && [ -f "$RUN/started.2" ] || fail "not every rank of the step started"
 [ -f "$RUN/calls" ] || fail "the job script did not start tcet in $RUN"
 grep -q -- "fresh search --save-dir $RUN --proxy params --seed 7" "$RUN/calls" ||
     fail "unexpected first call: $(cat "$RUN/calls")"
