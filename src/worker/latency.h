@@ -17,22 +17,32 @@
 
 #include "common/arch.h"
 #include "kernels/backend.h"
+#include "worker/net.h"
+
+/* What a measurement keeps between calls: one per thread that measures
+ * (a worker lane), zero-initialised, freed with tcet_latency_release. */
+typedef struct {
+    tcet_net net;
+    tcet_backend *be;       /* the backend net was built on */
+    float *x;
+    size_t x_cap;
+} tcet_latency_cache;
 
 /* Measure the latency of arch on be.  Weights (PyTorch default init) and
  * the input are drawn from (seed, TCET_STREAM_AUX, 0); their values do not
  * matter for timing but keep a run's work reproducible.  The network and the
- * host input buffer are kept between calls (grow-only), so a worker that
+ * host input buffer are kept in *c between calls (grow-only), so a worker that
  * measures thousands of candidates stops allocating.  Errors: TCET_ERR_USAGE
  * (batch/resolution < 1, structure too small for the resolution), NOMEM,
  * BACKEND. */
-int tcet_measure_latency(tcet_backend *be, const tcet_arch *a, int batch, int resolution,
+int tcet_measure_latency(tcet_latency_cache *c, tcet_backend *be, const tcet_arch *a, int batch, int resolution,
                          int num_classes, uint64_t seed, double *seconds_per_image);
 
 /* Free the buffers kept between calls; call before destroying the backend
  * they were allocated on (a later measurement starts afresh). */
-void tcet_latency_release(void);
+void tcet_latency_release(tcet_latency_cache *c);
 
 /* Device bytes held between calls (the network arena); for memory tests. */
-size_t tcet_latency_bytes(void);
+size_t tcet_latency_bytes(const tcet_latency_cache *c);
 
 #endif

@@ -24,7 +24,7 @@ void tcet_worker_init(tcet_worker *w, tcet_scorer *sc, tcet_backend *be, const t
 
 void tcet_worker_free(tcet_worker *w)
 {
-    if (w->cfg && w->cfg->budget_latency > 0) tcet_latency_release(); /* before the backend goes */
+    tcet_latency_release(&w->latency); /* before the backend goes */
     memset(w, 0, sizeof *w);
 }
 
@@ -56,7 +56,7 @@ void tcet_worker_score_one(tcet_worker *w, uint64_t id, const char *structure, i
     if (w->cfg && w->cfg->budget_latency > 0) {
         tcet_error_clear();
         /* spec §5.2: budget network, eval, 3 warm-ups + 1 timed forward (worker/latency.h) */
-        if (tcet_measure_latency(w->be, &a, w->cfg->batch_size, w->cfg->resolution, w->cfg->num_classes,
+        if (tcet_measure_latency(&w->latency, w->be, &a, w->cfg->batch_size, w->cfg->resolution, w->cfg->num_classes,
                                  w->cfg->seed, &out->latency)) {
             out->score = out->raw = TCET_FAIL_SCORE;
             out->status = TCET_SCORE_FAILED;

@@ -6,12 +6,14 @@
 #include <stddef.h>
 
 #include "common/config.h"
+#include "worker/latency.h"
 #include "worker/scorer.h"
 
 typedef struct {
     tcet_scorer *sc;
     tcet_backend *be;
     const tcet_search_config *cfg;
+    tcet_latency_cache latency;   /* the budget network, kept between candidates */
 } tcet_worker;
 
 typedef struct {

@@ -15,11 +15,12 @@
 #include "worker/latency.h"
 
 static tcet_backend *be;
+static tcet_latency_cache cache;
 static int setup(void **s) { (void)s; be = tcet_backend_cpu_create(1); return be ? 0 : -1; }
 static int teardown(void **s)
 {
     (void)s;
-    tcet_latency_release();
+    tcet_latency_release(&cache);
     be->destroy(be);
     return 0;
 }
@@ -37,7 +38,7 @@ static double measure(const char *s, int batch, int res, double *wall)
     assert_int_equal(tcet_arch_parse(s, &a, NULL), 0);
     double lat = -1;
     double t0 = now_s();
-    assert_int_equal(tcet_measure_latency(be, &a, batch, res, 10, 42, &lat), 0);
+    assert_int_equal(tcet_measure_latency(&cache, be, &a, batch, res, 10, 42, &lat), 0);
     if (wall) *wall = now_s() - t0;
     return lat;
 }
@@ -69,14 +70,14 @@ static void test_buffers_reused(void **s)
 {
     (void)s;
     measure(BIG, 2, 32, NULL);
-    size_t bytes = tcet_latency_bytes();
+    size_t bytes = tcet_latency_bytes(&cache);
     assert_true(bytes > 0);
     /* smaller candidates and a repeat of the largest allocate nothing new */
     for (int i = 0; i < 3; i++) {
         measure(TINY, 2, 16, NULL);
         measure("SuperConvK3BNRELU(3,16,2,1)SuperResIDWE2K3(16,24,2,16,1)", 2, 32, NULL);
         measure(BIG, 2, 32, NULL);
-        assert_true(tcet_latency_bytes() == bytes);
+        assert_true(tcet_latency_bytes(&cache) == bytes);
     }
 }
 
@@ -86,12 +87,12 @@ static void test_usage_errors(void **s)
     tcet_arch a;
     double lat = 0;
     assert_int_equal(tcet_arch_parse(TINY, &a, NULL), 0);
-    assert_int_equal(tcet_measure_latency(be, &a, 0, 16, 10, 1, &lat), TCET_ERR_USAGE);
+    assert_int_equal(tcet_measure_latency(&cache, be, &a, 0, 16, 10, 1, &lat), TCET_ERR_USAGE);
     tcet_error_clear();
-    assert_int_equal(tcet_measure_latency(be, &a, 2, 0, 10, 1, &lat), TCET_ERR_USAGE);
+    assert_int_equal(tcet_measure_latency(&cache, be, &a, 2, 0, 10, 1, &lat), TCET_ERR_USAGE);
     tcet_error_clear();
     /* no classes: refused by the plan */
-    assert_int_equal(tcet_measure_latency(be, &a, 2, 16, 0, 1, &lat), TCET_ERR_USAGE);
+    assert_int_equal(tcet_measure_latency(&cache, be, &a, 2, 16, 0, 1, &lat), TCET_ERR_USAGE);
     tcet_error_clear();
 }
 
