@@ -19,6 +19,16 @@ const char *tcet_backends_compiled(void)
 #endif
 }
 
+int tcet_backend_bind_thread(tcet_backend *be)
+{
+#ifdef TCET_HAVE_CUDA
+    if (tcet_backend_is_cuda(be)) return tcet_cuda_bind_thread(be);
+#else
+    (void)be;
+#endif
+    return 0;
+}
+
 int tcet_backend_create(const char *which, int local_rank, int threads, tcet_backend **out)
 {
     if (!which || !*which) which = "auto";

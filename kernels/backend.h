@@ -119,6 +119,10 @@ struct tcet_backend {
  * with a notice on stderr (notice = 1) or fails (strict = 1). */
 int tcet_backend_create(const char *which, int local_rank, int threads, tcet_backend **out);
 tcet_backend *tcet_backend_cpu_create(int threads);
+/* Make be usable from the calling thread (a GPU backend sets the thread's
+ * current device; the CPU backend needs nothing).  Each worker lane calls it
+ * once at thread start.  0 or TCET_ERR_BACKEND. */
+int tcet_backend_bind_thread(tcet_backend *be);
 /* Names of the compiled backends, e.g. "cpu cuda". */
 const char *tcet_backends_compiled(void);
 

@@ -27,10 +27,12 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "kernels/backend.h"
+#include "worker/lanes.h"
 #include "worker/profile.h"
 #include "worker/scorer.h"
 
 #define BENCH_MAX_ITEMS 32
+#define BENCH_MAX_LANE_COUNTS 8
 
 /* The fixed structures: CIFAR init (spec §5.3) and the ZenNAS CIFAR
  * ZenNets (spec §9.1). */
@@ -64,6 +66,13 @@ typedef struct {
     int failed;
 } bench_row;
 
+/* Throughput of one (structure, proxy) with K lanes (worker/lanes.h). */
+typedef struct {
+    const bench_struct *st;
+    int proxy, lanes, candidates;
+    double seconds, per_second, speedup; /* speedup over the row with 1 lane, or NAN */
+} lanes_row;
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -83,6 +92,10 @@ static void usage(FILE *f)
             "  --warmup W          untimed candidates first (default 1)\n"
             "  --seed S            run seed (default 1)\n"
             "  --backend B         auto (default), cpu, cuda\n"
+            "  --lanes LIST        also measure throughput with K candidates in flight, for each\n"
+            "                      K of the comma-separated LIST (e.g. 1,2,4): K lanes, each a\n"
+            "                      thread with its own backend (GPU: own stream), score\n"
+            "                      K x --repeat candidates; reports candidates/s and speedup\n"
             "  --gamma, --mode, --same-batch   as for 'tcet score'\n"
             "  --no-sgemm          skip the cblas_sgemm reference measurement\n"
             "  --json              machine-readable output\n\n"
@@ -215,6 +228,58 @@ static int run_one(tcet_backend *be, const tcet_score_config *base, const bench_
     return 0;
 }
 
+/* K lanes score K x repeat candidates (after K untimed warm-ups that grow
+ * every lane's arenas); candidates/s = candidates / wall time. */
+static int run_lanes(const char *backend, int threads, const tcet_score_config *base, const bench_struct *st,
+                     int proxy, int k, int repeat, lanes_row *row)
+{
+    tcet_score_config cfg = *base;
+    cfg.proxy = proxy;
+    tcet_lanes *pool = NULL;
+    TCET_TRY(tcet_lanes_create(k, backend, 0, threads, &cfg, NULL, &pool));
+    char sbuf[TCET_MAX_STRUCT + 1];
+    tcet_arch_print(&st->arch, sbuf, sizeof sbuf);
+    int n = k * repeat;
+    tcet_lane_task *tasks = xmalloc((size_t)n * sizeof *tasks);
+    tcet_worker_result *res = xmalloc((size_t)n * sizeof *res);
+    for (int i = 0; i < n; i++) /* warm-up ids after the timed ones, as in run_one */
+        tasks[i] = (tcet_lane_task){.id = (uint64_t)(i < k ? n + i : i - k), .structure = sbuf,
+                                    .len = (int)strlen(sbuf)};
+    tcet_lanes_start(pool, tasks, k, res);
+    while (!tcet_lanes_wait(pool, 1.0)) {}
+    for (int i = 0; i < n; i++) tasks[i].id = (uint64_t)i;
+    double t0 = now_s();
+    tcet_lanes_start(pool, tasks, n, res);
+    while (!tcet_lanes_wait(pool, 1.0)) {}
+    double dt = now_s() - t0;
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++)
+        if (res[i].status == TCET_SCORE_FAILED)
+            rc = TCET_FAIL(TCET_ERR_RUNTIME, "bench: %s / %s with %d lanes: candidate %d failed: %s", st->label,
+                           tcet_proxy_name(proxy), k, i, res[i].reason);
+    *row = (lanes_row){.st = st, .proxy = proxy, .lanes = k, .candidates = n, .seconds = dt,
+                       .per_second = n / dt, .speedup = NAN};
+    free(tasks);
+    free(res);
+    tcet_lanes_destroy(pool);
+    return rc;
+}
+
+static void print_lanes_text(const lanes_row *rows, int nrows)
+{
+    if (!nrows) return;
+    printf("\nthroughput with lanes (candidates in flight per worker rank):\n");
+    printf("%-12s %-13s %6s %11s %9s %9s %12s\n", "structure", "proxy", "lanes", "candidates", "wall_s",
+           "cand/s", "speedup");
+    for (int i = 0; i < nrows; i++) {
+        const lanes_row *r = &rows[i];
+        printf("%-12s %-13s %6d %11d %9.3f %9.2f", r->st->label, tcet_proxy_name(r->proxy), r->lanes,
+               r->candidates, r->seconds, r->per_second);
+        if (isnan(r->speedup)) printf(" %12s\n", "-");
+        else printf(" %11.2fx\n", r->speedup);
+    }
+}
+
 static void print_text(const tcet_backend *be, const tcet_score_config *cfg, int threads, int repeat,
                        double sgemm, const bench_row *rows, int nrows)
 {
@@ -241,7 +306,8 @@ static void print_text(const tcet_backend *be, const tcet_score_config *cfg, int
 }
 
 static void print_json(const tcet_backend *be, const tcet_score_config *cfg, int threads, int repeat,
-                       int warmup, double sgemm, const bench_row *rows, int nrows)
+                       int warmup, double sgemm, const bench_row *rows, int nrows, const lanes_row *lrows,
+                       int nlrows)
 {
     tcet_json j;
     json_begin(&j, stdout, 1);
@@ -278,6 +344,21 @@ static void print_json(const tcet_backend *be, const tcet_score_config *cfg, int
         json_obj_close(&j);
     }
     json_arr_close(&j);
+    json_arr_open(&j, "throughput");
+    for (int i = 0; i < nlrows; i++) {
+        const lanes_row *r = &lrows[i];
+        json_obj_open(&j, NULL);
+        json_str(&j, "name", r->st->label);
+        json_str(&j, "proxy", tcet_proxy_name(r->proxy));
+        json_int(&j, "lanes", r->lanes);
+        json_int(&j, "candidates", r->candidates);
+        json_num(&j, "seconds", r->seconds);
+        json_num(&j, "per_second", r->per_second);
+        if (isnan(r->speedup)) json_null(&j, "speedup");
+        else json_num(&j, "speedup", r->speedup);
+        json_obj_close(&j);
+    }
+    json_arr_close(&j);
     json_obj_close(&j);
     json_end(&j);
 }
@@ -285,7 +366,7 @@ static void print_json(const tcet_backend *be, const tcet_score_config *cfg, int
 int cmd_bench(int argc, char **argv)
 {
     const char *val = NULL, *backend = "auto";
-    char *structures = NULL, *proxies = NULL;
+    char *structures = NULL, *proxies = NULL, *lane_list = NULL;
     const char *extra[BENCH_MAX_ITEMS];
     int nextra = 0;
     tcet_score_config cfg;
@@ -311,6 +392,10 @@ int cmd_bench(int argc, char **argv)
             if (r < 0) goto fail;
             free(proxies);
             proxies = xstrdup(val);
+        } else if ((r = arg_value(argc, argv, &i, "--lanes", &val))) {
+            if (r < 0) goto fail;
+            free(lane_list);
+            lane_list = xstrdup(val);
         } else if ((r = arg_value(argc, argv, &i, "--repeat", &val))) {
             if (r < 0 || arg_int("--repeat", val, 1, 100000, &repeat)) goto fail;
         } else if ((r = arg_value(argc, argv, &i, "--warmup", &val))) {
@@ -331,6 +416,8 @@ int cmd_bench(int argc, char **argv)
     bench_row *rows = NULL;
     int ns = 0, np = 0, nrows = 0;
     int plist[TCET_PROXY_COUNT];
+    int klist[BENCH_MAX_LANE_COUNTS], nk = 0, nlrows = 0;
+    lanes_row *lrows = NULL;
     tcet_backend *be = NULL;
     if (!structures && nextra == 0) structures = xstrdup("zennet-1m");
     if (structures) {
@@ -363,6 +450,12 @@ int cmd_bench(int argc, char **argv)
             np++;
         }
     }
+    if (lane_list) {
+        char *items[BENCH_MAX_LANE_COUNTS];
+        if ((rc = split_list(lane_list, items, BENCH_MAX_LANE_COUNTS, "--lanes", &nk)) != 0) goto out;
+        for (int k = 0; k < nk; k++)
+            if ((rc = arg_int("--lanes", items[k], 1, TCET_MAX_LANES, &klist[k])) != 0) goto out;
+    }
     if ((rc = tcet_backend_create(backend, 0, threads, &be)) != 0) goto out;
     double sgemm = do_sgemm ? sgemm_rate() : 0.0;
     rows = xcalloc((size_t)ns * (size_t)np, sizeof *rows);
@@ -373,20 +466,39 @@ int cmd_bench(int argc, char **argv)
             any_failed |= rows[nrows].failed;
             nrows++;
         }
-    if (json) print_json(be, &cfg, threads, repeat, warmup, sgemm, rows, nrows);
-    else print_text(be, &cfg, threads, repeat, sgemm, rows, nrows);
+    lrows = xcalloc((size_t)ns * (size_t)np * (size_t)(nk ? nk : 1), sizeof *lrows);
+    for (int s = 0; s < ns; s++)
+        for (int p = 0; p < np; p++) {
+            int first = nlrows;
+            for (int k = 0; k < nk; k++) {
+                if ((rc = run_lanes(backend, threads, &cfg, &sts[s], plist[p], klist[k], repeat, &lrows[nlrows])) != 0)
+                    goto out;
+                nlrows++;
+            }
+            for (int i = first; i < nlrows; i++)
+                for (int b = first; b < nlrows; b++)
+                    if (lrows[b].lanes == 1) lrows[i].speedup = lrows[i].per_second / lrows[b].per_second;
+        }
+    if (json) print_json(be, &cfg, threads, repeat, warmup, sgemm, rows, nrows, lrows, nlrows);
+    else {
+        print_text(be, &cfg, threads, repeat, sgemm, rows, nrows);
+        print_lanes_text(lrows, nlrows);
+    }
     if (any_failed) rc = TCET_ERR_RUNTIME;
 out:
     if (rc && tcet_error_code()) tcet_error_print();
     if (be) be->destroy(be);
     free(rows);
+    free(lrows);
     free(sts);
     free(structures);
     free(proxies);
+    free(lane_list);
     return rc;
 fail:
     tcet_error_print();
     free(structures);
     free(proxies);
+    free(lane_list);
     return tcet_error_code() ? tcet_error_code() : TCET_ERR_USAGE;
 }

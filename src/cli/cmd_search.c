@@ -19,6 +19,7 @@
 #include "master/search.h"
 #include "master/signals.h"
 #include "worker/scorer.h"
+#include "worker/lanes.h"
 #include "worker/worker_loop.h"
 
 enum { EXIT_QUIETLY = -1 }; /* help shown, or the run is already finished */
@@ -126,7 +127,7 @@ static int prepare(int argc, char **argv, int nworkers, tcet_search_config *cfg,
         }
     }
     if (*have_ck && ck->finished) return finished_run(cfg, ck);
-    if (cfg->window == 0) cfg->window = 2 * (nworkers > 0 ? nworkers : 1);
+    if (cfg->window == 0) cfg->window = 2 * (nworkers > 0 ? nworkers * cfg->lanes : 1);
     TCET_TRY(tcet_config_validate(cfg));
     if (!strcmp(cfg->dataset, "synthetic") &&
         (cfg->proxy == TCET_PROXY_TCET_SNIP || cfg->proxy == TCET_PROXY_TCET_SYNFLOW ||
@@ -137,10 +138,10 @@ static int prepare(int argc, char **argv, int nworkers, tcet_search_config *cfg,
     return 0;
 }
 
-static int make_scorer(const tcet_search_config *cfg, int local_rank, tcet_backend **be, tcet_dataset **ds,
-                       tcet_scorer **sc)
+/* The run's dataset (NULL: synthetic) and the scorer configuration every
+ * scoring thread uses. */
+static int open_data(const tcet_search_config *cfg, tcet_dataset **ds, tcet_score_config *sc_cfg)
 {
-    TCET_TRY(tcet_backend_create(cfg->backend, local_rank, cfg->threads, be));
     if (strcmp(cfg->dataset, "synthetic"))
         TCET_TRY(tcet_dataset_open(cfg->dataset, cfg->data, cfg->resolution, cfg->num_classes, ds));
     /* A batch larger than the dataset would fail every candidate one by one
@@ -153,20 +154,51 @@ static int make_scorer(const tcet_search_config *cfg, int local_rank, tcet_backe
                          "(--batch-size %d); lower --batch-size or use a larger dataset",
                          tcet_dataset_describe(*ds), have, cfg->proxy == TCET_PROXY_ZICO ? "ZiCo (2 batches)" : "a batch",
                          need, cfg->batch_size);
-    tcet_score_config sc_cfg;
-    memset(&sc_cfg, 0, sizeof sc_cfg);
-    sc_cfg.proxy = cfg->proxy;
-    sc_cfg.mode = cfg->mode;
-    sc_cfg.batch_size = cfg->batch_size;
-    sc_cfg.resolution = cfg->resolution;
-    sc_cfg.num_classes = cfg->num_classes;
-    sc_cfg.gamma = cfg->gamma;
-    sc_cfg.seed = cfg->seed;
-    sc_cfg.same_batch = cfg->same_batch;
-    sc_cfg.zico_batches = 2;
-    sc_cfg.data = *ds;
-    TCET_TRY(tcet_scorer_create(&sc_cfg, *be, sc));
+    memset(sc_cfg, 0, sizeof *sc_cfg);
+    sc_cfg->proxy = cfg->proxy;
+    sc_cfg->mode = cfg->mode;
+    sc_cfg->batch_size = cfg->batch_size;
+    sc_cfg->resolution = cfg->resolution;
+    sc_cfg->num_classes = cfg->num_classes;
+    sc_cfg->gamma = cfg->gamma;
+    sc_cfg->seed = cfg->seed;
+    sc_cfg->same_batch = cfg->same_batch;
+    sc_cfg->zico_batches = 2;
+    sc_cfg->data = *ds;
     return 0;
+}
+
+/* Scoring resources of this rank: a worker rank gets cfg->lanes lanes; a
+ * single-rank run scores in-process on one backend + scorer. */
+static int make_scoring(const tcet_search_config *cfg, const tcet_mpi *mpi, tcet_dataset **ds,
+                        tcet_lanes **lanes, tcet_backend **be, tcet_scorer **sc)
+{
+    tcet_score_config sc_cfg;
+    TCET_TRY(open_data(cfg, ds, &sc_cfg));
+    if (mpi->rank > 0)
+        return tcet_lanes_create(cfg->lanes, cfg->backend, mpi->local_rank, cfg->threads, &sc_cfg, cfg, lanes);
+    if (cfg->lanes > 1)
+        fprintf(stderr, "tcet: notice: --lanes %d applies to worker ranks; a single-rank run scores one "
+                        "candidate at a time (run under mpirun -n 2 or more to use lanes)\n", cfg->lanes);
+    TCET_TRY(tcet_backend_create(cfg->backend, mpi->local_rank, cfg->threads, be));
+    return tcet_scorer_create(&sc_cfg, *be, sc);
+}
+
+/* One line per worker rank on the master's stdout: which device scores
+ * (rank 0 gathers them so that the lines are not interleaved). */
+static void log_devices(const tcet_mpi *mpi, tcet_lanes *lanes, int nlanes)
+{
+    char mine[160] = "";
+    if (lanes)
+        snprintf(mine, sizeof mine, "%.120s, %d lane%s", tcet_lanes_backend(lanes, 0)->device, nlanes,
+                 nlanes == 1 ? "" : "s");
+    char *all = mpi->rank == 0 ? xmalloc(sizeof mine * (size_t)mpi->size) : NULL;
+    CHECK_MPI(MPI_Gather(mine, (int)sizeof mine, MPI_CHAR, all, (int)sizeof mine, MPI_CHAR, 0, MPI_COMM_WORLD));
+    if (mpi->rank == 0) {
+        for (int r = 1; r < mpi->size; r++) printf("worker rank %d: %s\n", r, all + (size_t)r * sizeof mine);
+        fflush(stdout);
+    }
+    free(all);
 }
 
 int cmd_search(int argc, char **argv)
@@ -198,9 +230,11 @@ int cmd_search(int argc, char **argv)
     tcet_backend *be = NULL;
     tcet_dataset *ds = NULL;
     tcet_scorer *sc = NULL;
+    tcet_lanes *lanes = NULL;
     int setup = 0, worst = 0;
     if (mpi.rank > 0 || mpi.size == 1) {
-        setup = make_scorer(&cfg, mpi.local_rank, &be, &ds, &sc);
+        setup = make_scoring(&cfg, &mpi, &ds, &lanes, &be, &sc);
+        if (lanes) be = tcet_lanes_backend(lanes, 0); /* for its name; owned by the lanes */
     }
     CHECK_MPI(MPI_Allreduce(&setup, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
     /* Every worker opens the same data, so they usually fail alike: only the
@@ -217,11 +251,12 @@ int cmd_search(int argc, char **argv)
         CHECK_MPI(MPI_Bcast(backend, (int)sizeof backend, MPI_CHAR, mpi.size == 1 ? 0 : 1, MPI_COMM_WORLD));
         if (mpi.rank == 0 && have_ck) warn_changed_compute(&cfg, backend, &ck);
     }
+    if (!worst && mpi.size > 1) log_devices(&mpi, lanes, cfg.lanes);
     if (!worst) {
         tcet_worker w;
         tcet_worker_init(&w, sc, be, &cfg);
         if (mpi.rank > 0) {
-            rc = tcet_worker_loop(&w);
+            rc = tcet_worker_loop(lanes);
         } else {
             tcet_master_args a = {&cfg, have_ck ? &ck : NULL, mpi.size - 1, mpi.size == 1 ? &w : NULL, backend};
             rc = tcet_master_run(&a);
@@ -229,9 +264,13 @@ int cmd_search(int argc, char **argv)
         }
         tcet_worker_free(&w);
     }
+    if (lanes) {
+        tcet_lanes_destroy(lanes); /* its backends and scorers with it */
+        be = NULL;
+    }
     if (sc) tcet_scorer_destroy(sc);
-    if (ds) tcet_dataset_close(ds);
     if (be) be->destroy(be);
+    if (ds) tcet_dataset_close(ds);
     if (have_ck) tcet_checkpoint_free(&ck);
     tcet_rundir_unlock(lock_fd);
     tcet_mpi_finalize(&mpi);

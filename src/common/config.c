@@ -53,13 +53,16 @@ static const opt opts[] = {
      "0/1: NASWOT and saliency on one batch (alethiometer) (0)"},
     {"--seed", "seed", OPT_U64, F(seed), 1, 0, 0, "run seed (1)"},
     {"--window", "window", OPT_INT, F(window), 1, 0, 65536,
-     "candidates in flight; 1 = the sequential reference loop (2 x workers)"},
+     "candidates in flight; 1 = the sequential reference loop (2 x workers x lanes)"},
     {"--save-dir", "save_dir", OPT_STR, F(save_dir), 0, 0, 0, "run directory (required unless --resume)"},
     {"--resume", "resume", OPT_STR, F(resume), 0, 0, 0, "continue the run in RUN_DIR"},
     {"--checkpoint-every", "checkpoint_every", OPT_DOUBLE, F(checkpoint_every), 0, 0, 1e9,
      "seconds between checkpoints (300)"},
     {"--backend", "backend", OPT_STR, F(backend), 0, 0, 0, "auto cpu cuda (auto)"},
-    {"--threads", "threads", OPT_INT, F(threads), 0, 1, 1024, "BLAS threads per rank (1)"},
+    {"--threads", "threads", OPT_INT, F(threads), 0, 1, 1024, "BLAS threads per rank and lane (1)"},
+    {"--lanes", "lanes", OPT_INT, F(lanes), 0, 1, 64,
+     "candidates scored at once by each worker rank: threads, each with its own backend (on a "
+     "GPU its own stream); scores do not depend on it (1)"},
 };
 #undef F
 enum { NOPTS = sizeof opts / sizeof opts[0] };
@@ -94,6 +97,7 @@ void tcet_config_defaults(tcet_search_config *c)
     c->checkpoint_every = 300;
     snprintf(c->backend, sizeof c->backend, "auto");
     c->threads = 1;
+    c->lanes = 1;
 }
 
 /* ---- presets (spec §5.3) ---------------------------------------------- */

@@ -32,14 +32,15 @@ typedef struct {
     char dataset[32];         /* synthetic | cifar10 | cifar100 | hdf5 */
     char data[TCET_PATH_MAX]; /* dataset root/file */
     uint64_t seed;            /* 1 */
-    int window;               /* in-flight candidates; 0 = 2 x workers (resolved at start) */
+    int window;               /* in-flight candidates; 0 = 2 x workers x lanes (resolved at start) */
     int same_batch;           /* score NASWOT and saliency on one batch */
     /* --- not identity: may change across a resume --- */
     char save_dir[TCET_PATH_MAX];
     char resume[TCET_PATH_MAX];
     double checkpoint_every;  /* seconds, 300 */
     char backend[16];         /* auto | cpu | cuda */
-    int threads;              /* BLAS threads per rank, 1 */
+    int threads;              /* BLAS threads per rank (per lane), 1 */
+    int lanes;                /* candidates scored at once per worker rank, 1 */
     char preset[64];
 } tcet_search_config;
 

@@ -9,6 +9,7 @@
 #include "data.h"
 
 #include <mpi.h>
+#include <stdatomic.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,8 @@ uint64_t tcet_data_subkey(uint64_t stream, uint64_t part) { return (part << 32) 
  * says nothing about a real task, and the user must not miss that. */
 static void synthetic_notice(void)
 {
-    static int said = 0;
-    if (said) return;
-    said = 1;
+    static atomic_int said = 0;
+    if (atomic_exchange(&said, 1)) return;
     /* Inside an MPI search every worker opens the data; the master says it once. */
     int mpi = 0;
     MPI_Initialized(&mpi);

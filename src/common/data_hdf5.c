@@ -7,6 +7,7 @@
  * stay open and each batch reads its images with one hyperslab per image.
  * Batches get ColorJitter after crop/flip unless TCET_NO_COLOR_JITTER=1. */
 #include <hdf5.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,7 +198,21 @@ out:
     return rc;
 }
 
+/* Debian's HDF5 is built without its thread-safety option, and worker
+ * lanes share one open image set: one reader at a time. */
+static pthread_mutex_t h5_read_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int hdf5_read_locked(const tcet_dataset *ds, int64_t i, uint8_t *buf);
+
 int tcet_data_hdf5_read(const tcet_dataset *ds, int64_t i, uint8_t *buf)
+{
+    if (pthread_mutex_lock(&h5_read_lock)) tcet_die(__FILE__, __LINE__, "pthread_mutex_lock failed");
+    int rc = hdf5_read_locked(ds, i, buf);
+    if (pthread_mutex_unlock(&h5_read_lock)) tcet_die(__FILE__, __LINE__, "pthread_mutex_unlock failed");
+    return rc;
+}
+
+static int hdf5_read_locked(const tcet_dataset *ds, int64_t i, uint8_t *buf)
 {
     hsize_t start[4] = {(hsize_t)i, 0, 0, 0};
     hsize_t count[4] = {1, (hsize_t)ds->height, (hsize_t)ds->width, 3};

@@ -17,7 +17,12 @@ void tcet_mpi_init(tcet_mpi *m)
     memset(m, 0, sizeof *m);
     CHECK_MPI(MPI_Initialized(&inited));
     if (!inited) {
-        CHECK_MPI(MPI_Init(NULL, NULL));
+        /* Worker lanes are threads, but only this thread calls MPI. */
+        int provided = MPI_THREAD_SINGLE;
+        CHECK_MPI(MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided));
+        if (provided < MPI_THREAD_FUNNELED)
+            tcet_die(__FILE__, __LINE__, "the MPI library offers no MPI_THREAD_FUNNELED support "
+                     "(hint: use an MPI built with thread support, e.g. Debian's Open MPI)");
         m->we_initialized = 1;
     }
     CHECK_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &m->rank));

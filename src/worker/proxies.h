@@ -18,6 +18,13 @@
 #include "worker/net.h"
 #include "worker/scorer.h"
 
+/* Grow-only host buffers owned by a scorer, reused across candidates. */
+#define TCET_SCRATCH_SLOTS 6
+typedef struct {
+    void *buf[TCET_SCRATCH_SLOTS];
+    size_t cap[TCET_SCRATCH_SLOTS];
+} tcet_host_scratch;
+
 typedef struct {
     tcet_backend *be;
     const tcet_score_config *cfg;
@@ -58,6 +65,9 @@ typedef struct {
     tcet_layer_score *layers;
     int layers_cap;
     int nlayers;
+
+    /* Grow-only host scratch of the scorer (proxy_baseline.h). */
+    tcet_host_scratch *scratch;
 } tcet_proxy_ctx;
 
 typedef int (*tcet_proxy_fn)(tcet_proxy_ctx *ctx, double *score);

@@ -25,19 +25,18 @@ int baseline_gaussian_init(const tcet_proxy_ctx *ctx, tcet_net *net, tcet_rng *r
     return tcet_net_init_gaussian(net, r);
 }
 
-void *baseline_scratch(int slot, size_t bytes)
+void *baseline_scratch(const tcet_proxy_ctx *ctx, int slot, size_t bytes)
 {
-    /* Kept for the life of the process: the baselines run once per
-     * candidate and must reach a steady footprint (no per-call malloc). */
-    static void *buf[BASELINE_SLOTS];
-    static size_t cap[BASELINE_SLOTS];
-    if (slot < 0 || slot >= BASELINE_SLOTS) tcet_die(__FILE__, __LINE__, "bad scratch slot %d", slot);
-    if (bytes > cap[slot]) {
-        free(buf[slot]);
-        buf[slot] = xmalloc(bytes);
-        cap[slot] = bytes;
+    /* Owned by the scorer: the baselines run once per candidate and must
+     * reach a steady footprint (no per-call malloc). */
+    tcet_host_scratch *s = ctx->scratch;
+    if (slot < 0 || slot >= TCET_SCRATCH_SLOTS) tcet_die(__FILE__, __LINE__, "bad scratch slot %d", slot);
+    if (bytes > s->cap[slot]) {
+        free(s->buf[slot]);
+        s->buf[slot] = xmalloc(bytes);
+        s->cap[slot] = bytes;
     }
-    return buf[slot];
+    return s->buf[slot];
 }
 
 int baseline_randn_images(const tcet_proxy_ctx *ctx, const tcet_golden_tensor *t, int slot, int n,
@@ -52,7 +51,7 @@ int baseline_randn_images(const tcet_proxy_ctx *ctx, const tcet_golden_tensor *t
         *out = t->data;
         return 0;
     }
-    float *x = baseline_scratch(slot, count * sizeof *x);
+    float *x = baseline_scratch(ctx, slot, count * sizeof *x);
     for (size_t i = 0; i < count; i++) x[i] = (float)tcet_rng_normal(r);
     *out = x;
     return 0;

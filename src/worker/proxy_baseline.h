@@ -25,10 +25,9 @@ int baseline_gaussian_init(const tcet_proxy_ctx *ctx, tcet_net *net, tcet_rng *r
 int baseline_randn_images(const tcet_proxy_ctx *ctx, const tcet_golden_tensor *t, int slot, int n,
                           tcet_rng *r, const float **out);
 
-/* Grow-only host scratch buffers (one process scores one candidate at a
- * time); slot 0..BASELINE_SLOTS-1. */
-#define BASELINE_SLOTS 6
-void *baseline_scratch(int slot, size_t bytes);
+/* Slot 0..TCET_SCRATCH_SLOTS-1 of the scorer's grow-only host scratch
+ * (ctx->scratch), at least `bytes` long; valid until the slot is reused. */
+void *baseline_scratch(const tcet_proxy_ctx *ctx, int slot, size_t bytes);
 
 /* Number of elements of one image batch. */
 static inline size_t baseline_image_count(const tcet_proxy_ctx *ctx, int n)

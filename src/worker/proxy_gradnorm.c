@@ -27,7 +27,7 @@ int proxy_gradnorm(tcet_proxy_ctx *ctx, double *score)
     TCET_TRY(baseline_gaussian_init(ctx, net, &r));
     const float *x;
     TCET_TRY(baseline_randn_images(ctx, ctx->golden ? &ctx->golden->rand_input1 : NULL, 0, n, &r, &x));
-    int32_t *y = baseline_scratch(1, (size_t)n * sizeof *y);
+    int32_t *y = baseline_scratch(ctx, 1, (size_t)n * sizeof *y);
     const tcet_golden_tensor *gl = ctx->golden ? &ctx->golden->gradnorm_labels : NULL;
     if (gl && gl->count > 0) {
         if (gl->count != (size_t)n || !gl->idata)

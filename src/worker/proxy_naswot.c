@@ -28,9 +28,9 @@ int proxy_naswot(tcet_proxy_ctx *ctx, double *score)
     TCET_TRY(tcet_net_forward(net, 1, 1));
 
     size_t nn = (size_t)n * (size_t)n;
-    double *K = baseline_scratch(1, nn * sizeof *K);
-    double *Kr = baseline_scratch(2, nn * sizeof *Kr);
-    int64_t *pos = baseline_scratch(3, (size_t)n * sizeof *pos);
+    double *K = baseline_scratch(ctx, 1, nn * sizeof *K);
+    double *Kr = baseline_scratch(ctx, 2, nn * sizeof *Kr);
+    int64_t *pos = baseline_scratch(ctx, 3, (size_t)n * sizeof *pos);
     memset(K, 0, nn * sizeof *K);
     int nrelu = 0;
     for (int i = 0; i < net->nops; i++) {
@@ -43,7 +43,7 @@ int proxy_naswot(tcet_proxy_ctx *ctx, double *score)
     }
     if (nrelu == 0) return TCET_FAIL(TCET_ERR_USAGE, "naswot: the network has no ReLU");
 
-    lapack_int *ipiv = baseline_scratch(4, (size_t)n * sizeof *ipiv);
+    lapack_int *ipiv = baseline_scratch(ctx, 4, (size_t)n * sizeof *ipiv);
     lapack_int info = LAPACKE_dgetrf(LAPACK_ROW_MAJOR, n, n, K, n, ipiv);
     if (info < 0) return TCET_FAIL(TCET_ERR_BACKEND, "naswot: LAPACKE_dgetrf argument %d invalid", (int)-info);
     if (info > 0) { /* exactly singular: numpy slogdet gives (0, -inf) */

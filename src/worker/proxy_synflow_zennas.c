@@ -36,7 +36,7 @@ int proxy_synflow_zennas(tcet_proxy_ctx *ctx, double *score)
     for (int l = 0; l < net->nscored; l++) {
         tcet_net_op *o = tcet_net_layer(net, l);
         size_t cnt = o->w_count;
-        double *w = baseline_scratch(0, cnt * sizeof *w);
+        double *w = baseline_scratch(ctx, 0, cnt * sizeof *w);
         const double *h;
         TCET_TRY(tcet_net_download_f64(net, o->w, cnt, &h));
         for (size_t i = 0; i < cnt; i++) w[i] = h[i];

@@ -40,8 +40,8 @@ int proxy_te_nas(tcet_proxy_ctx *ctx, double *score)
     TCET_TRY(tcet_net_forward(net, 1, 1));
 
     size_t P = jacobian_width(net);
-    float *J = baseline_scratch(1, (size_t)n * P * sizeof *J);
-    float *dl = baseline_scratch(2, (size_t)n * (size_t)classes * sizeof *dl);
+    float *J = baseline_scratch(ctx, 1, (size_t)n * P * sizeof *J);
+    float *dl = baseline_scratch(ctx, 2, (size_t)n * (size_t)classes * sizeof *dl);
     for (int s = 0; s < n; s++) {
         /* d(Σ_k logit[s,k]) / d logits = ones in row s */
         memset(dl, 0, (size_t)n * (size_t)classes * sizeof *dl);
@@ -58,7 +58,7 @@ int proxy_te_nas(tcet_proxy_ctx *ctx, double *score)
         }
     }
     TCET_TRY(be->sync(be));
-    float *ntk = baseline_scratch(3, (size_t)n * (size_t)n * sizeof *ntk);
+    float *ntk = baseline_scratch(ctx, 3, (size_t)n * (size_t)n * sizeof *ntk);
     /* float32 J Jᵀ, as torch.einsum('nc,mc->nm') */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, (int)P, 1.f, J, (int)P, J, (int)P,
                 0.f, ntk, n);

@@ -26,13 +26,13 @@ int proxy_zen(tcet_proxy_ctx *ctx, double *score)
     TCET_TRY(baseline_randn_images(ctx, g2, 1, n, &r, &x2));
     size_t count = baseline_image_count(ctx, n);
     /* mixup_input = input + gamma * input2, in float32 as torch does */
-    float *mix = baseline_scratch(2, count * sizeof *mix);
+    float *mix = baseline_scratch(ctx, 2, count * sizeof *mix);
     const float gamma = (float)ctx->cfg->gamma;
     for (size_t i = 0; i < count; i++) mix[i] = x1[i] + gamma * x2[i];
 
     const tcet_net_op *feat = &net->ops[net->feature_op];
     size_t fcount = feat->out_count;
-    double *f1 = baseline_scratch(3, fcount * sizeof *f1);
+    double *f1 = baseline_scratch(ctx, 3, fcount * sizeof *f1);
     const double *h;
     TCET_TRY(tcet_net_set_input(net, x1));
     TCET_TRY(tcet_net_forward(net, 1, 1));

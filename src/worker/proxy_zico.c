@@ -44,13 +44,13 @@ int proxy_zico(tcet_proxy_ctx *ctx, double *score)
     int L = net->nscored;
     size_t total = 0;
     for (int l = 0; l < L; l++) total += tcet_net_layer(net, l)->w_count;
-    float *grads = baseline_scratch(0, total * (size_t)m * sizeof *grads);
+    float *grads = baseline_scratch(ctx, 0, total * (size_t)m * sizeof *grads);
     size_t img = baseline_image_count(ctx, 1);
     float *xb = NULL;
     int32_t *yb = NULL;
     if (!golden && m > 1) {
-        xb = baseline_scratch(1, img * (size_t)nb * sizeof *xb);
-        yb = baseline_scratch(2, (size_t)nb * sizeof *yb);
+        xb = baseline_scratch(ctx, 1, img * (size_t)nb * sizeof *xb);
+        yb = baseline_scratch(ctx, 2, (size_t)nb * sizeof *yb);
     }
 
     for (int b = 0; b < m; b++) {

@@ -98,6 +98,7 @@ struct tcet_scorer {
     int naswot_ready;
     tcet_layer_score *layers;
     int layers_cap;
+    tcet_host_scratch scratch;    /* the proxies' host buffers (proxy_baseline.h) */
     tcet_profile prof;            /* phases of the last candidate (profile.h) */
     int prof_on;
 };
@@ -149,6 +150,7 @@ void tcet_scorer_destroy(tcet_scorer *sc)
     free(sc->labels);
     free(sc->labels_naswot);
     free(sc->layers);
+    for (int i = 0; i < TCET_SCRATCH_SLOTS; i++) free(sc->scratch.buf[i]);
     free(sc);
 }
 
@@ -298,6 +300,7 @@ void tcet_scorer_score(tcet_scorer *sc, uint64_t cand_id, const tcet_arch *arch,
     ctx.net = &sc->net;
     ctx.aux = &sc->aux;
     ctx.golden = sc->golden;
+    ctx.scratch = &sc->scratch;
 
     if (sc->prof_on) tcet_prof_current = &sc->prof;
     double tp = tcet_prof_begin();

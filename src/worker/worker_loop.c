@@ -12,6 +12,7 @@
 #include "common/msg.h"
 #include "common/mpi_util.h"
 #include "master/signals.h"
+#include "worker/lanes.h"
 #include "worker/latency.h"
 
 void tcet_worker_init(tcet_worker *w, tcet_scorer *sc, tcet_backend *be, const tcet_search_config *cfg)
@@ -46,11 +47,8 @@ void tcet_worker_score_one(tcet_worker *w, uint64_t id, const char *structure, i
     }
     /* Test hook: TCET_TEST_SCORE_DELAY_US slows every candidate down so that
      * the integration tests can interrupt a run in the middle. */
-    static long delay_us = -1;
-    if (delay_us < 0) {
-        const char *d = getenv("TCET_TEST_SCORE_DELAY_US");
-        delay_us = d ? atol(d) : 0;
-    }
+    const char *delay = getenv("TCET_TEST_SCORE_DELAY_US");
+    long delay_us = delay ? atol(delay) : 0;
     if (delay_us > 0) tcet_sleep_us(delay_us);
     double t0 = tcet_now();
     if (w->cfg && w->cfg->budget_latency > 0) {
@@ -89,11 +87,19 @@ static int stop_pending(void)
     return flag;
 }
 
-int tcet_worker_loop(tcet_worker *w)
+/* How often a worker waiting for its lanes looks for a STOP from the
+ * master: often enough that a stop is prompt, rarely enough to cost nothing
+ * (the lanes wake the waiter as soon as the batch is done). */
+#define STOP_POLL_S 0.002
+
+int tcet_worker_loop(tcet_lanes *lanes)
 {
     tcet_buf out = {0};
     unsigned char *in = NULL;
     size_t incap = 0;
+    tcet_lane_task *tasks = NULL;
+    tcet_worker_result *results = NULL;
+    size_t cap = 0;
     tcet_idle idle = {0};
     for (;;) {
         int flag = 0;
@@ -118,37 +124,49 @@ int tcet_worker_loop(tcet_worker *w)
         size_t pos;
         uint32_t n;
         if (tcet_msg_read_count(in, (size_t)count, &pos, &n)) tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
-        tcet_msg_begin(&out);
-        int stopped = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            if (stop_pending()) { /* drop the rest: the master no longer waits for them */
-                stopped = 1;
-                break;
-            }
+        if (n > cap) {
+            cap = n;
+            tasks = xrealloc(tasks, cap * sizeof *tasks);
+            results = xrealloc(results, cap * sizeof *results);
+        }
+        for (uint32_t i = 0; i < n; i++) { /* the structures stay in `in` until the batch is done */
             tcet_msg_task t;
             if (tcet_msg_next_task(in, (size_t)count, &pos, &t))
                 tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
-            tcet_msg_result r;
-            memset(&r, 0, sizeof r);
-            r.id = t.id;
-            tcet_worker_result wr;
-            tcet_worker_score_one(w, t.id, t.structure, t.len, &wr);
-            r.score = wr.score;
-            r.raw = wr.raw;
-            r.status = wr.status;
-            r.seconds = wr.seconds;
-            r.latency = wr.latency;
-            snprintf(r.reason, sizeof r.reason, "%s", wr.reason);
-            tcet_msg_add_result(&out, &r);
+            tasks[i] = (tcet_lane_task){.id = t.id, .structure = t.structure, .len = t.len};
+        }
+        tcet_lanes_start(lanes, tasks, (int)n, results);
+        int stopped = 0;
+        while (!tcet_lanes_wait(lanes, STOP_POLL_S)) {
+            if (!stopped && stop_pending()) { /* drop the rest: the master no longer waits for them */
+                stopped = 1;
+                tcet_lanes_cancel(lanes);
+            }
         }
         if (stopped) {
             CHECK_MPI(MPI_Recv(NULL, 0, MPI_BYTE, 0, TCET_TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
             break;
+        }
+        tcet_msg_begin(&out);
+        for (uint32_t i = 0; i < n; i++) {
+            const tcet_worker_result *wr = &results[i];
+            tcet_msg_result r;
+            memset(&r, 0, sizeof r);
+            r.id = tasks[i].id;
+            r.score = wr->score;
+            r.raw = wr->raw;
+            r.status = wr->status;
+            r.seconds = wr->seconds;
+            r.latency = wr->latency;
+            snprintf(r.reason, sizeof r.reason, "%s", wr->reason);
+            tcet_msg_add_result(&out, &r);
         }
         CHECK_MPI(MPI_Send(out.p, (int)out.len, MPI_BYTE, 0, TCET_TAG_RESULT, MPI_COMM_WORLD));
     }
     CHECK_MPI(MPI_Send(NULL, 0, MPI_BYTE, 0, TCET_TAG_BYE, MPI_COMM_WORLD));
     tcet_buf_free(&out);
     free(in);
+    free(tasks);
+    free(results);
     return 0;
 }

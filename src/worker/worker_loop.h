@@ -24,8 +24,11 @@ typedef struct {
 
 void tcet_worker_init(tcet_worker *w, tcet_scorer *sc, tcet_backend *be, const tcet_search_config *cfg);
 void tcet_worker_free(tcet_worker *w);
-/* Returns 0 after a STOP from the master. */
-int tcet_worker_loop(tcet_worker *w);
+/* The receive/score/reply loop of a worker rank, scoring each task batch
+ * on the lanes (worker/lanes.h); called by the MPI thread.  Returns 0 after
+ * a STOP from the master. */
+typedef struct tcet_lanes tcet_lanes;
+int tcet_worker_loop(tcet_lanes *lanes);
 /* Score one task given as a structure string (also used by the in-process
  * mode of the master): the latency filter first when a latency budget is set
  * (over budget: TCET_CAND_REJ_LATENCY, not scored), then the proxy; parse

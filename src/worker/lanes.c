@@ -1,0 +1,202 @@
+/* Worker lanes: one thread + backend + scorer per candidate in flight (lanes.h). */
+#include "worker/lanes.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+
+typedef struct {
+    tcet_lanes *pool;
+    int index;
+    pthread_t thread;
+    int started;
+    tcet_backend *be;
+    tcet_scorer *sc;
+    tcet_worker w;
+} lane;
+
+struct tcet_lanes {
+    int k;
+    lane *lanes;
+    pthread_mutex_t mu;
+    pthread_cond_t work;  /* lanes wait here for tasks or quit */
+    pthread_cond_t done;  /* the owner waits here for the batch */
+    /* the current batch, guarded by mu */
+    const tcet_lane_task *tasks;
+    tcet_worker_result *results;
+    int n, next, finished, cancel, quit;
+};
+
+#define LOCK(p) tcet_pthread_check(pthread_mutex_lock(&(p)->mu), "pthread_mutex_lock")
+#define UNLOCK(p) tcet_pthread_check(pthread_mutex_unlock(&(p)->mu), "pthread_mutex_unlock")
+
+static void tcet_pthread_check(int rc, const char *call)
+{
+    /* These fail only on programming errors (EINVAL, EDEADLK). */
+    if (rc) tcet_die(__FILE__, __LINE__, "%s failed: %s", call, strerror(rc));
+}
+
+static void fail_result(tcet_worker_result *r, const char *why)
+{
+    memset(r, 0, sizeof *r);
+    r->score = r->raw = TCET_FAIL_SCORE;
+    r->latency = INFINITY;
+    r->status = TCET_SCORE_FAILED;
+    snprintf(r->reason, sizeof r->reason, "%s", why);
+}
+
+static void *lane_main(void *arg)
+{
+    lane *l = arg;
+    tcet_lanes *p = l->pool;
+    /* A GPU backend is bound to its device per host thread. */
+    char bind_error[160] = "";
+    if (tcet_backend_bind_thread(l->be)) {
+        snprintf(bind_error, sizeof bind_error, "lane %d: %s", l->index, tcet_error_message());
+        tcet_error_clear();
+    }
+    LOCK(p);
+    for (;;) {
+        while (!p->quit && (p->cancel || p->next >= p->n))
+            tcet_pthread_check(pthread_cond_wait(&p->work, &p->mu), "pthread_cond_wait");
+        if (p->quit) break;
+        int i = p->next++;
+        const tcet_lane_task t = p->tasks[i];
+        tcet_worker_result *r = &p->results[i];
+        UNLOCK(p);
+        if (bind_error[0])
+            fail_result(r, bind_error);
+        else
+            tcet_worker_score_one(&l->w, t.id, t.structure, t.len, r);
+        LOCK(p);
+        p->finished++;
+        if (p->finished == (p->cancel ? p->next : p->n))
+            tcet_pthread_check(pthread_cond_signal(&p->done), "pthread_cond_signal");
+    }
+    UNLOCK(p);
+    return NULL;
+}
+
+int tcet_lanes_create(int k, const char *backend, int local_rank, int threads,
+                      const tcet_score_config *sc_cfg, const tcet_search_config *search_cfg,
+                      tcet_lanes **out)
+{
+    *out = NULL;
+    if (k < 1 || k > TCET_MAX_LANES)
+        return TCET_FAIL(TCET_ERR_USAGE, "--lanes must be between 1 and %d (got %d)", TCET_MAX_LANES, k);
+    tcet_lanes *p = xcalloc(1, sizeof *p);
+    p->lanes = xcalloc((size_t)k, sizeof *p->lanes);
+    tcet_pthread_check(pthread_mutex_init(&p->mu, NULL), "pthread_mutex_init");
+    tcet_pthread_check(pthread_cond_init(&p->work, NULL), "pthread_cond_init");
+    tcet_pthread_check(pthread_cond_init(&p->done, NULL), "pthread_cond_init");
+    int rc = 0;
+    for (int i = 0; i < k && !rc; i++) {
+        lane *l = &p->lanes[i];
+        l->pool = p;
+        l->index = i;
+        p->k = i + 1; /* destroy frees exactly what was made */
+        rc = tcet_backend_create(backend, local_rank, threads, &l->be);
+        if (!rc) rc = tcet_scorer_create(sc_cfg, l->be, &l->sc);
+        if (!rc) tcet_worker_init(&l->w, l->sc, l->be, search_cfg);
+        if (!rc) {
+            int e = pthread_create(&l->thread, NULL, lane_main, l);
+            if (e) rc = TCET_FAIL(TCET_ERR_NOMEM, "cannot start worker lane %d: pthread_create: %s "
+                                  "(hint: lower --lanes)", i, strerror(e));
+            else l->started = 1;
+        }
+    }
+    if (rc) {
+        tcet_lanes_destroy(p);
+        return tcet_trace(rc, __FILE__, __LINE__, "creating the worker lanes");
+    }
+    *out = p;
+    return 0;
+}
+
+void tcet_lanes_destroy(tcet_lanes *p)
+{
+    if (!p) return;
+    LOCK(p);
+    p->quit = 1;
+    tcet_pthread_check(pthread_cond_broadcast(&p->work), "pthread_cond_broadcast");
+    UNLOCK(p);
+    for (int i = 0; i < p->k; i++) {
+        lane *l = &p->lanes[i];
+        if (l->started) tcet_pthread_check(pthread_join(l->thread, NULL), "pthread_join");
+        tcet_worker_free(&l->w); /* the latency network lives on l->be */
+        if (l->sc) tcet_scorer_destroy(l->sc);
+        if (l->be) l->be->destroy(l->be);
+    }
+    pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->done);
+    pthread_mutex_destroy(&p->mu);
+    free(p->lanes);
+    free(p);
+}
+
+int tcet_lanes_count(const tcet_lanes *p) { return p->k; }
+tcet_backend *tcet_lanes_backend(tcet_lanes *p, int lane_index) { return p->lanes[lane_index].be; }
+tcet_scorer *tcet_lanes_scorer(tcet_lanes *p, int lane_index) { return p->lanes[lane_index].sc; }
+
+void tcet_lanes_start(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_worker_result *results)
+{
+    LOCK(p);
+    if (p->finished != (p->cancel ? p->next : p->n))
+        tcet_die(__FILE__, __LINE__, "tcet_lanes_start while a batch is running");
+    p->tasks = tasks;
+    p->results = results;
+    p->n = n;
+    p->next = p->finished = p->cancel = 0;
+    tcet_pthread_check(pthread_cond_broadcast(&p->work), "pthread_cond_broadcast");
+    UNLOCK(p);
+}
+
+int tcet_lanes_wait(tcet_lanes *p, double timeout_s)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    double whole = floor(timeout_s);
+    until.tv_sec += (time_t)whole;
+    until.tv_nsec += (long)((timeout_s - whole) * 1e9);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    LOCK(p);
+    int done = 0;
+    for (;;) {
+        done = p->finished == (p->cancel ? p->next : p->n);
+        if (done) break;
+        int e = pthread_cond_timedwait(&p->done, &p->mu, &until);
+        if (e == ETIMEDOUT) {
+            done = p->finished == (p->cancel ? p->next : p->n);
+            break;
+        }
+        if (e) tcet_pthread_check(e, "pthread_cond_timedwait");
+    }
+    UNLOCK(p);
+    return done;
+}
+
+void tcet_lanes_cancel(tcet_lanes *p)
+{
+    LOCK(p);
+    p->cancel = 1;
+    /* the lanes already running finish; the done condition is now next */
+    if (p->finished == p->next) tcet_pthread_check(pthread_cond_signal(&p->done), "pthread_cond_signal");
+    UNLOCK(p);
+}
+
+int tcet_lanes_finished(tcet_lanes *p)
+{
+    LOCK(p);
+    int f = p->next < p->finished ? p->next : p->finished;
+    UNLOCK(p);
+    return f;
+}

@@ -1,0 +1,62 @@
+/* Several candidates in flight inside one worker rank ("lanes").
+ *
+ * A lane is one thread with its own backend instance (on a GPU: its own
+ * stream, cuDNN and cuBLAS handles on the rank's device; on the CPU: its own
+ * scratch space), its own scorer and its own latency network.  A task batch
+ * is shared out dynamically: each lane takes the next unscored candidate, so
+ * a slow candidate does not hold the others back.  Scores depend only on
+ * (seed, candidate id) and every lane computes exactly what a single lane
+ * would, so results are bit-identical whatever the number of lanes.
+ *
+ * Only the thread that created the pool calls MPI (MPI_THREAD_FUNNELED); the
+ * lanes never do.  The dataset is shared read-only by the lanes (lazy HDF5
+ * reads are serialised inside common/data). */
+#ifndef TCET_LANES_H
+#define TCET_LANES_H
+
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/data.h"
+#include "worker/scorer.h"
+#include "worker/worker_loop.h"
+
+#define TCET_MAX_LANES 64
+
+typedef struct tcet_lanes tcet_lanes;
+
+typedef struct {
+    uint64_t id;
+    const char *structure;  /* not NUL-terminated: len bytes */
+    int len;
+} tcet_lane_task;
+
+/* k lanes, each with a backend from tcet_backend_create(backend, local_rank,
+ * threads) and a scorer of sc_cfg (sc_cfg->data shared).  search_cfg
+ * (nullable) enables the latency filter as in tcet_worker_score_one.
+ * Errors: USAGE (k out of range), BACKEND, NOMEM. */
+int tcet_lanes_create(int k, const char *backend, int local_rank, int threads,
+                      const tcet_score_config *sc_cfg, const tcet_search_config *search_cfg,
+                      tcet_lanes **out);
+void tcet_lanes_destroy(tcet_lanes *p);
+
+int tcet_lanes_count(const tcet_lanes *p);
+/* Lane 0's backend (for its name and device description). */
+tcet_backend *tcet_lanes_backend(tcet_lanes *p, int lane);
+/* Lane i's scorer (e.g. to enable profiling). */
+tcet_scorer *tcet_lanes_scorer(tcet_lanes *p, int lane);
+
+/* Start scoring tasks[0..n) into results[0..n) (both must stay valid until
+ * tcet_lanes_wait returns 1).  One batch at a time. */
+void tcet_lanes_start(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_worker_result *results);
+/* Wait up to timeout_s for the batch: 1 when every started task is done
+ * (after a cancel: every task a lane had taken), 0 on timeout. */
+int tcet_lanes_wait(tcet_lanes *p, double timeout_s);
+/* No lane takes another task of the current batch; returns at once (wait
+ * for the candidates being scored with tcet_lanes_wait). */
+void tcet_lanes_cancel(tcet_lanes *p);
+/* Tasks are taken in index order: after tcet_lanes_wait returned 1,
+ * results[0 .. tcet_lanes_finished) are valid (all n unless cancelled). */
+int tcet_lanes_finished(tcet_lanes *p);
+
+#endif
