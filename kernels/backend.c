@@ -36,7 +36,15 @@ int tcet_backend_create(const char *which, int local_rank, int threads, tcet_bac
         return TCET_FAIL(TCET_ERR_USAGE, "--backend must be auto, cpu or cuda, not '%s'", which);
 #ifdef TCET_HAVE_CUDA
     if (strcmp(which, "cpu")) {
-        if (tcet_cuda_device_count() > 0) return tcet_backend_cuda_create(local_rank, out);
+        if (tcet_cuda_device_count() > 0) {
+            int rc = tcet_backend_cuda_create(local_rank, out);
+            if (rc == 0 || !strcmp(which, "cuda")) return rc;
+            /* auto: a visible but unusable GPU (exclusive-process mode and
+             * taken, no kernel image for its architecture) means the CPU */
+            fprintf(stderr, "tcet: notice: the visible GPU is not usable (%s); using the CPU backend\n",
+                    tcet_error_message());
+            tcet_error_clear();
+        }
         if (!strcmp(which, "cuda"))
             fprintf(stderr, "tcet: notice: --backend cuda but no usable GPU is visible "
                             "(check CUDA_VISIBLE_DEVICES and the driver); using the CPU backend\n");

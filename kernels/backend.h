@@ -5,15 +5,25 @@
  * (linear weights), contiguous, in device memory of the backend, and of the
  * dtype passed to the op (TCET_F32, or TCET_F64 for Synflow).  Ops return 0 or
  * a tcet_status code with the error recorded (TCET_FAIL).  Ops never allocate
- * per call in steady state: scratch space is grown once and kept. */
+ * per call in steady state: scratch space is grown once and kept.
+ *
+ * TCET_F16 (IEEE binary16, for the fp16 eval-mode latency forward of the
+ * budget network, spec §5.2 / §11.8) exists only where be->has_f16 = 1, and
+ * only for the ops of an eval-mode forward: conv_fwd (bias included),
+ * bn_fwd / bn_relu_fwd with train = 0, relu_fwd, add, gap_fwd, linear_fwd.
+ * Every tensor of such a call is half, parameters and running statistics
+ * included (as PyTorch's module.half()); arithmetic is float inside (cuDNN /
+ * cuBLAS with a float compute type, float in the hand-written kernels), only
+ * storage is half.  Every other op, train-mode BN, and every op of a backend
+ * with has_f16 = 0 refuses TCET_F16 with TCET_ERR_BACKEND. */
 #ifndef TCET_BACKEND_H
 #define TCET_BACKEND_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { TCET_F32 = 0, TCET_F64 = 1 } tcet_dtype;
-static inline size_t tcet_dtype_size(int dt) { return dt == TCET_F64 ? 8 : 4; }
+typedef enum { TCET_F32 = 0, TCET_F64 = 1, TCET_F16 = 2 } tcet_dtype;
+static inline size_t tcet_dtype_size(int dt) { return dt == TCET_F64 ? 8 : dt == TCET_F16 ? 2 : 4; }
 
 typedef struct {
     int n;                    /* batch */
@@ -27,6 +37,7 @@ struct tcet_backend {
     const char *name;         /* "cpu" or "cuda" */
     char device[128];         /* human description, e.g. "CPU (OpenBLAS, 1 thread)" */
     void *impl;
+    int has_f16;              /* 1: the eval-mode forward ops accept TCET_F16 (see above) */
 
     /* memory: alloc returns NULL only after recording an error */
     void *(*alloc)(tcet_backend *be, size_t bytes);
@@ -115,8 +126,10 @@ struct tcet_backend {
 
 /* Backends. `which` is "auto", "cpu" or "cuda"; auto picks CUDA when a device
  * is visible. local_rank picks the GPU (modulo the visible devices).
- * A CUDA request on a machine without a usable GPU falls back to the CPU
- * with a notice on stderr (notice = 1) or fails (strict = 1). */
+ * "cuda" with no visible GPU (no driver, no device, CUDA_VISIBLE_DEVICES=)
+ * falls back to the CPU with a notice on stderr; "cuda" with a visible GPU
+ * that cannot be set up fails (TCET_ERR_BACKEND); "auto" falls back to the
+ * CPU in both cases, with a notice. */
 int tcet_backend_create(const char *which, int local_rank, int threads, tcet_backend **out);
 tcet_backend *tcet_backend_cpu_create(int threads);
 /* Make be usable from the calling thread (a GPU backend sets the thread's

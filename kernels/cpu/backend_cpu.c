@@ -50,6 +50,9 @@ void tcet_cpu_set_conv_tiling(tcet_backend *be, size_t tile_n, size_t col_max, s
 
 int cpu_check_dtype(int dt)
 {
+    if (dt == TCET_F16)   /* be->has_f16 = 0: callers should not get here */
+        return TCET_FAIL(TCET_ERR_BACKEND, "CPU backend: no fp16 (TCET_F16) support; fp16 networks "
+                         "run on a backend with has_f16 = 1 (CUDA), the CPU computes in float32");
     if (dt != TCET_F32 && dt != TCET_F64)
         return TCET_FAIL(TCET_ERR_USAGE, "CPU backend: unknown dtype %d (TCET_F32 or TCET_F64)", dt);
     return 0;
@@ -126,6 +129,7 @@ tcet_backend *tcet_backend_cpu_create(int threads)
     openblas_set_num_threads(c->threads);
     be->name = "cpu";
     be->impl = c;
+    be->has_f16 = 0;   /* every op refuses TCET_F16 (cpu_check_dtype) */
     tcet_cpu_set_conv_tiling(be, 0, 0, 0);
     char blas[64];
     blas_name(blas, sizeof blas);

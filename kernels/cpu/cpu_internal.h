@@ -32,7 +32,9 @@ void *cpu_scratch(tcet_backend *be, size_t bytes);
 /* Round a byte count up to the alignment (for carving several regions). */
 static inline size_t cpu_align_up(size_t b) { return (b + TCET_CPU_ALIGN - 1) & ~(size_t)(TCET_CPU_ALIGN - 1); }
 
-/* 0, or TCET_ERR_USAGE when dt is neither TCET_F32 nor TCET_F64. */
+/* 0; TCET_ERR_BACKEND for TCET_F16 (the CPU backend has no fp16);
+ * TCET_ERR_USAGE for any other dtype than TCET_F32 / TCET_F64.  Every op
+ * that takes a dtype calls it first. */
 int cpu_check_dtype(int dt);
 /* 0, or TCET_ERR_USAGE when the descriptor is inconsistent. */
 int cpu_check_conv(const tcet_conv_desc *d);

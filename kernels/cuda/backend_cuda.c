@@ -7,6 +7,10 @@
  * owns the grow-only cuDNN workspace and the reduction scratch, so steady-
  * state scoring does no cudaMalloc at all. */
 #include "kernels/cuda/cuda_internal.h"
+#include "kernels/cuda/cuda_kernels.h"
+
+_Static_assert(TCET_CUK_F32 == TCET_F32 && TCET_CUK_F64 == TCET_F64 && TCET_CUK_F16 == TCET_F16,
+               "kernels.cu dtype codes must match tcet_dtype");
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +91,15 @@ int tcet_cublas_fail(cublasStatus_t e, const char *call, const char *file, int l
     }
     return tcet_fail(TCET_ERR_BACKEND, file, line, "cuBLAS call %s failed: %s (status %d); hint: %s",
                      call, cublasGetStatusString(e), (int)e, hint);
+}
+
+int tcet_cuda_check_dtype(int dt, int f16_ok, const char *op)
+{
+    if (dt == TCET_F32 || dt == TCET_F64 || (dt == TCET_F16 && f16_ok)) return 0;
+    if (dt == TCET_F16)
+        return TCET_FAIL(TCET_ERR_BACKEND, "CUDA backend: %s has no fp16 (TCET_F16) version; fp16 "
+                         "is for eval-mode forwards only (kernels/backend.h)", op);
+    return TCET_FAIL(TCET_ERR_USAGE, "CUDA backend: %s: unknown dtype %d", op, dt);
 }
 
 /* ---- grow-only buffers -------------------------------------------------- */
@@ -332,6 +345,7 @@ int tcet_backend_cuda_create(int local_rank, tcet_backend **out)
     tcet_cuda *cu = xcalloc(1, sizeof *cu);
     be->name = "cuda";
     be->impl = cu;
+    be->has_f16 = 1;   /* fp16 eval forward: conv, BN eval, ReLU, add, GAP, linear */
     cu->device = local_rank % count;
     const char *tf = getenv("TCET_TF32");
     cu->tf32 = tf && !strcmp(tf, "1");

@@ -26,8 +26,10 @@ int tcet_cuda_get_stats(const tcet_backend *be, tcet_cuda_stats *out);
  * forward, time / batch): calls forward(ctx) `warmups` times, then once more
  * between two CUDA events on the backend stream, and returns the seconds per
  * image.  forward must enqueue its work on this backend (e.g. a tcet_net
- * forward in eval mode).  The fp16 budget network itself is future work
- * (docs/cuda.md); this is the timing half. */
+ * forward in eval mode, fp16 or float32).  src/worker/latency.c times the
+ * budget network with be->sync + CLOCK_MONOTONIC instead (the same on every
+ * backend, as the reference's synchronize + time.time()); this event timer
+ * is for tests and tools. */
 int tcet_cuda_latency(tcet_backend *be, int (*forward)(void *ctx), void *ctx, int warmups,
                       int batch, double *seconds_per_image);
 /* Select be's device in the calling thread (tcet_backend_bind_thread). */

@@ -1,4 +1,8 @@
 /* cuBLAS paths: linear layer forward/backward and the NASWOT Gram of sign codes.
+ * The linear forward also runs in fp16 (eval-mode latency forward):
+ * cublasGemmEx with half A, B, C and CUBLAS_COMPUTE_32F (float accumulation
+ * and float alpha/beta, as PyTorch's half GEMM); the handle's default math
+ * mode lets cuBLAS use tensor cores for it.
  *
  * Row-major trick: a row-major [r, c] matrix is the column-major [c, r]
  * matrix with the same leading dimension c, so row-major Y = X Wᵀ becomes the
@@ -7,11 +11,17 @@
 
 #include "kernels/cuda/cuda_kernels.h"
 
-/* C = alpha op(A) op(B) + beta C in column-major, float or double. */
+/* C = alpha op(A) op(B) + beta C in column-major, float, double or half
+ * (half: float compute, alpha and beta are floats for CUBLAS_COMPUTE_32F). */
 static int gemm(tcet_cuda *cu, int dt, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
                 int k, const void *A, int lda, const void *B, int ldb, double beta, void *C, int ldc)
 {
-    if (dt == TCET_F64) {
+    if (dt == TCET_F16) {
+        const float one = 1.0f, b = (float)beta;
+        CHECK_CUBLAS(cublasGemmEx(cu->cublas, ta, tb, m, n, k, &one, A, CUDA_R_16F, lda, B,
+                                  CUDA_R_16F, ldb, &b, C, CUDA_R_16F, ldc, CUBLAS_COMPUTE_32F,
+                                  CUBLAS_GEMM_DEFAULT));
+    } else if (dt == TCET_F64) {
         const double one = 1.0, b = beta;
         CHECK_CUBLAS(cublasDgemm(cu->cublas, ta, tb, m, n, k, &one, (const double *)A, lda,
                                  (const double *)B, ldb, &b, (double *)C, ldc));
@@ -27,6 +37,7 @@ int tcet_cuda_linear_fwd(tcet_backend *be, int dt, int n, int in, int out, const
                          const void *w, const void *b, void *y)
 {
     tcet_cuda *cu = tcet_cuda_of(be);
+    TCET_TRY(tcet_cuda_check_dtype(dt, 1, "linear_fwd"));
     if (n <= 0 || in <= 0 || out <= 0)
         return TCET_FAIL(TCET_ERR_USAGE, "bad linear shape n=%d in=%d out=%d", n, in, out);
     /* y := bias rows, then y += x wᵀ (beta = 1): one GEMM, no separate add. */
@@ -40,6 +51,7 @@ int tcet_cuda_linear_bwd(tcet_backend *be, int dt, int n, int in, int out, const
                          const void *w, const void *dy, void *dx, void *dw, void *db)
 {
     tcet_cuda *cu = tcet_cuda_of(be);
+    TCET_TRY(tcet_cuda_check_dtype(dt, 0, "linear_bwd"));
     if (n <= 0 || in <= 0 || out <= 0)
         return TCET_FAIL(TCET_ERR_USAGE, "bad linear shape n=%d in=%d out=%d", n, in, out);
     /* dx[n, in] = dy[n, out] w[out, in]:  dxᵀ_cm[in, n] = w_cm[in, out] · dyᵀ_cm[out, n] */

@@ -1,6 +1,9 @@
 /* Convolutions through cuDNN's legacy API (cudnnConvolutionForward /
  * BackwardData / BackwardFilter), float32 and float64, grouped and depthwise
- * via cudnnSetConvolutionGroupCount.
+ * via cudnnSetConvolutionGroupCount; the forward also in fp16 (eval-mode
+ * latency forward): half tensors, float compute type in the convolution
+ * descriptor (cuDNN's PSEUDO_HALF_CONFIG, what PyTorch does for half) and
+ * tensor-op math allowed (PyTorch sets CUDNN_TENSOR_OP_MATH for half).
  *
  * Descriptors and the algorithm of each direction are cached per shape in a
  * small open-addressing table (a search meets a few hundred distinct conv
@@ -15,12 +18,21 @@
 
 #include "kernels/cuda/cuda_kernels.h"
 
-static cudnnDataType_t cudnn_type(int dt) { return dt == TCET_F64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT; }
+/* Storage type of the tensors and filter. */
+static cudnnDataType_t cudnn_type(int dt)
+{
+    return dt == TCET_F64 ? CUDNN_DATA_DOUBLE : dt == TCET_F16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
+}
 
-/* Math type wanted for this dtype: TF32 allowed or plain FMA. */
+/* Compute type of the convolution descriptor: float for half storage
+ * (PSEUDO_HALF_CONFIG: float accumulation; TRUE_HALF would accumulate in half). */
+static cudnnDataType_t cudnn_compute_type(int dt) { return dt == TCET_F64 ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT; }
+
+/* Math type wanted for this dtype: TF32 allowed or plain FMA; fp16 tensor cores. */
 static cudnnMathType_t wanted_math(const tcet_cuda *cu, int dt)
 {
     if (dt == TCET_F64) return CUDNN_DEFAULT_MATH;  /* FP64 tensor cores (DMMA) are IEEE double */
+    if (dt == TCET_F16) return CUDNN_TENSOR_OP_MATH;
     return cu->tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
 }
 
@@ -29,6 +41,7 @@ static cudnnMathType_t wanted_math(const tcet_cuda *cu, int dt)
  * with FMA math forced, but skip the ones that need tensor-op math. */
 static int math_ok(const tcet_cuda *cu, int dt, cudnnMathType_t m)
 {
+    if (dt == TCET_F16) return 1;         /* the data are half already: any math type */
     if (m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) return 0;   /* would round to fp16 */
     if (dt == TCET_F64 || cu->tf32) return 1;     /* doubles never use TF32 */
     return m == CUDNN_FMA_MATH || m == CUDNN_DEFAULT_MATH;
@@ -96,7 +109,7 @@ static int check_desc(const tcet_conv_desc *d)
 
 static int entry_init(tcet_conv_entry *e, int dt, const tcet_conv_desc *d)
 {
-    cudnnDataType_t t = cudnn_type(dt);
+    cudnnDataType_t t = cudnn_type(dt), ct = cudnn_compute_type(dt);
     CHECK_CUDNN(cudnnCreateTensorDescriptor(&e->x));
     CHECK_CUDNN(cudnnCreateTensorDescriptor(&e->y));
     CHECK_CUDNN(cudnnCreateTensorDescriptor(&e->bias));
@@ -108,7 +121,7 @@ static int entry_init(tcet_conv_entry *e, int dt, const tcet_conv_desc *d)
     CHECK_CUDNN(cudnnSetFilter4dDescriptor(e->w, t, CUDNN_TENSOR_NCHW, d->cout, d->cin / d->groups,
                                            d->k, d->k));
     CHECK_CUDNN(cudnnSetConvolution2dDescriptor(e->conv, d->pad, d->pad, d->stride, d->stride, 1, 1,
-                                                CUDNN_CROSS_CORRELATION, t));
+                                                CUDNN_CROSS_CORRELATION, ct));
     CHECK_CUDNN(cudnnSetConvolutionGroupCount(e->conv, d->groups));
     int on, oc, oh, ow;
     CHECK_CUDNN(cudnnGetConvolution2dForwardOutputDim(e->conv, e->x, e->w, &on, &oc, &oh, &ow));
@@ -278,7 +291,8 @@ static int choose_bwd_filter(tcet_cuda *cu, int dt, tcet_conv_entry *e)
     return 0;
 }
 
-/* alpha = 1, beta = 0 (or 1) in the dtype cuDNN expects for the scaling factors. */
+/* alpha = 1, beta = 0 (or 1) in the dtype cuDNN expects for the scaling
+ * factors: double for double tensors, float for float AND half tensors. */
 typedef struct {
     float f[2];
     double d[2];
@@ -354,6 +368,7 @@ int tcet_cuda_conv_fwd(tcet_backend *be, int dt, const tcet_conv_desc *d, const 
 {
     tcet_cuda *cu = tcet_cuda_of(be);
     tcet_conv_entry *e;
+    TCET_TRY(tcet_cuda_check_dtype(dt, 1, "conv_fwd"));
     TCET_TRY(lookup(cu, dt, d, &e));
     if (!e->have_fwd) TCET_TRY(choose_fwd(cu, dt, e));
     TCET_TRY(run_dir(cu, dt, e, DIR_FWD, x, w, y));
@@ -368,6 +383,7 @@ int tcet_cuda_conv_bwd_data(tcet_backend *be, int dt, const tcet_conv_desc *d, c
 {
     tcet_cuda *cu = tcet_cuda_of(be);
     tcet_conv_entry *e;
+    TCET_TRY(tcet_cuda_check_dtype(dt, 0, "conv_bwd_data"));
     TCET_TRY(lookup(cu, dt, d, &e));
     if (!e->have_bwd_data) TCET_TRY(choose_bwd_data(cu, dt, e));
     return run_dir(cu, dt, e, DIR_BWD_DATA, w, dy, dx);
@@ -378,6 +394,7 @@ int tcet_cuda_conv_bwd_filter(tcet_backend *be, int dt, const tcet_conv_desc *d,
 {
     tcet_cuda *cu = tcet_cuda_of(be);
     tcet_conv_entry *e;
+    TCET_TRY(tcet_cuda_check_dtype(dt, 0, "conv_bwd_filter"));
     TCET_TRY(lookup(cu, dt, d, &e));
     if (!e->have_bwd_filter) TCET_TRY(choose_bwd_filter(cu, dt, e));
     TCET_TRY(run_dir(cu, dt, e, DIR_BWD_FILTER, x, dy, dw));

@@ -103,6 +103,12 @@ typedef struct {
 
 static inline tcet_cuda *tcet_cuda_of(tcet_backend *be) { return (tcet_cuda *)be->impl; }
 
+/* Every op checks its dtype first: TCET_F32 / TCET_F64 always; TCET_F16 only
+ * when f16_ok (the eval-forward ops, kernels/backend.h), else
+ * TCET_ERR_BACKEND naming op; any other value TCET_ERR_USAGE.  (The
+ * launchers of kernels.cu would otherwise read a half tensor as float.) */
+int tcet_cuda_check_dtype(int dt, int f16_ok, const char *op);
+
 /* Grow-only device buffers (contents are not preserved on growth). */
 int tcet_cuda_workspace(tcet_cuda *cu, size_t bytes, void **out);
 int tcet_cuda_scratch(tcet_cuda *cu, size_t bytes, void **out);

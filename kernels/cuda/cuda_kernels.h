@@ -2,9 +2,11 @@
  *
  * Every launcher enqueues on `stream` and returns cudaGetLastError() of the
  * launch, so the C side wraps it in CHECK_CUDA like any runtime call.
- * `dt` is TCET_F32 or TCET_F64; pointers are device pointers of that dtype
- * unless the name says otherwise.  Reductions are deterministic: fixed grid
- * and block sizes, fixed summation order, double accumulators. */
+ * `dt` is TCET_F32 or TCET_F64 (TCET_F16 too where a comment says so; any
+ * other dtype: cudaErrorInvalidValue, nothing launched); pointers are device
+ * pointers of that dtype unless the name says otherwise.  Reductions are
+ * deterministic: fixed grid and block sizes, fixed summation order, double
+ * accumulators. */
 #ifndef TCET_CUDA_KERNELS_H
 #define TCET_CUDA_KERNELS_H
 
@@ -17,9 +19,16 @@
 extern "C" {
 #endif
 
+/* The tcet_dtype codes of kernels/backend.h, for the .cu side (which does not
+ * include it); backend_cuda.c checks that they agree. */
+#define TCET_CUK_F32 0
+#define TCET_CUK_F64 1
+#define TCET_CUK_F16 2
+
 /* Blocks of the fixed-grid reductions (saliency partial sums). */
 #define TCET_CUK_REDUCE_BLOCKS 256
 
+/* relu_fwd, add, gap_fwd, fill_rows and bn_eval_fwd also take TCET_F16. */
 cudaError_t tcet_cuk_relu_fwd(cudaStream_t s, int dt, size_t count, const void *x, void *y);
 cudaError_t tcet_cuk_relu_bwd(cudaStream_t s, int dt, size_t count, const void *y,
                               const void *dy, void *dx);

@@ -5,10 +5,19 @@
  *
  * Determinism: no atomics.  Reductions use fixed block sizes and a fixed
  * tree order in shared memory, so a result does not depend on scheduling,
- * and they accumulate in double whatever the storage type. */
+ * and they accumulate in double whatever the storage type.
+ *
+ * fp16 (TCET_CUK_F16, eval-mode forward only: ReLU, add, GAP, BN eval and
+ * the linear layer's bias rows): half storage, float arithmetic (one
+ * rounding to half per output, as PyTorch's half kernels with their float
+ * "opmath"); ReLU and add read and write __half2 pairs when the pointers
+ * allow it. */
 #include "kernels/cuda/cuda_kernels.h"
 
 #include <math.h>
+#include <stdint.h>
+
+#include <cuda_fp16.h>
 
 namespace {
 
@@ -268,11 +277,104 @@ __global__ void saliency_partial_k(size_t count, const T *w, const T *g, double 
     if (threadIdx.x == 0) partial[blockIdx.x] = s;
 }
 
+// ---- fp16 (eval forward) ------------------------------------------------
+// Grid-stride loops as above.  The pair kernels cover count / 2 __half2
+// pairs; thread 0 of block 0 also does the last element of an odd count.
+
+__device__ __forceinline__ float relu_f(float v) { return v < 0.0f ? 0.0f : v; }   // NaN stays NaN
+
+__global__ void relu_fwd_h(size_t count, const __half *x, __half *y)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < count;
+         i += (size_t)gridDim.x * blockDim.x)
+        y[i] = __float2half_rn(relu_f(__half2float(x[i])));
+}
+
+__global__ void relu_fwd_h2(size_t count, const __half2 *x, __half2 *y)
+{
+    const size_t pairs = count / 2;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < pairs;
+         i += (size_t)gridDim.x * blockDim.x) {
+        float2 v = __half22float2(x[i]);
+        y[i] = __floats2half2_rn(relu_f(v.x), relu_f(v.y));
+    }
+    if ((count & 1) && blockIdx.x == 0 && threadIdx.x == 0) {
+        const __half *xs = reinterpret_cast<const __half *>(x);
+        __half *ys = reinterpret_cast<__half *>(y);
+        ys[count - 1] = __float2half_rn(relu_f(__half2float(xs[count - 1])));
+    }
+}
+
+__global__ void add_h(size_t count, const __half *a, const __half *b, __half *y)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < count;
+         i += (size_t)gridDim.x * blockDim.x)
+        y[i] = __float2half_rn(__half2float(a[i]) + __half2float(b[i]));
+}
+
+__global__ void add_h2(size_t count, const __half2 *a, const __half2 *b, __half2 *y)
+{
+    const size_t pairs = count / 2;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < pairs;
+         i += (size_t)gridDim.x * blockDim.x) {
+        float2 u = __half22float2(a[i]), v = __half22float2(b[i]);
+        y[i] = __floats2half2_rn(u.x + v.x, u.y + v.y);
+    }
+    if ((count & 1) && blockIdx.x == 0 && threadIdx.x == 0) {
+        const __half *as = reinterpret_cast<const __half *>(a);
+        const __half *bs = reinterpret_cast<const __half *>(b);
+        __half *ys = reinterpret_cast<__half *>(y);
+        ys[count - 1] = __float2half_rn(__half2float(as[count - 1]) + __half2float(bs[count - 1]));
+    }
+}
+
+// One block per (sample, channel) plane; float partial sums per thread, the
+// block's fixed tree in double, one rounding of the mean to half.
+__global__ void gap_fwd_h(int hw, const __half *x, __half *y)
+{
+    __shared__ double sh[kThreads];
+    const __half *p = x + (size_t)blockIdx.x * hw;
+    float s = 0.0f;
+    for (int i = threadIdx.x; i < hw; i += kThreads) s += __half2float(p[i]);
+    double t = block_sum((double)s, sh);
+    if (threadIdx.x == 0) y[blockIdx.x] = __float2half_rn((float)(t / hw));
+}
+
+// Eval-mode BN: y = (x - mean) / sqrt(var + eps) * gamma + beta in float
+// (PyTorch's half BN kernel computes in float the same way).
+__global__ void bn_eval_fwd_h(size_t count, int c, int hw, float eps, const __half *x,
+                              const __half *gamma, const __half *beta, const __half *rmean,
+                              const __half *rvar, __half *y)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < count;
+         i += (size_t)gridDim.x * blockDim.x) {
+        int ch = (int)((i / hw) % c);
+        float g = gamma ? __half2float(gamma[ch]) : 1.0f;
+        float b = beta ? __half2float(beta[ch]) : 0.0f;
+        float invstd = 1.0f / sqrtf(__half2float(rvar[ch]) + eps);
+        y[i] = __float2half_rn((__half2float(x[i]) - __half2float(rmean[ch])) * invstd * g + b);
+    }
+}
+
+// __half2 access needs 4-byte alignment of every pointer.
+bool pair_aligned(const void *a, const void *b, const void *c)
+{
+    return (((uintptr_t)a | (uintptr_t)b | (uintptr_t)c) & 3u) == 0;
+}
+
 }  // namespace
 
-#define TCET_DISPATCH(dt, KERNEL_CALL_F32, KERNEL_CALL_F64) \
-    do {                                                   \
-        if ((dt) == 1) { KERNEL_CALL_F64; } else { KERNEL_CALL_F32; } \
+// dt: TCET_CUK_F32 or TCET_CUK_F64 (anything else is refused: a half tensor
+// must never be read as float).  Used inside launchers returning cudaError_t.
+#define TCET_DISPATCH(dt, KERNEL_CALL_F32, KERNEL_CALL_F64)          \
+    do {                                                            \
+        if ((dt) == TCET_CUK_F64) {                                 \
+            KERNEL_CALL_F64;                                        \
+        } else if ((dt) == TCET_CUK_F32) {                          \
+            KERNEL_CALL_F32;                                        \
+        } else {                                                    \
+            return cudaErrorInvalidValue;                           \
+        }                                                           \
     } while (0)
 
 extern "C" {
@@ -280,6 +382,14 @@ extern "C" {
 cudaError_t tcet_cuk_relu_fwd(cudaStream_t s, int dt, size_t count, const void *x, void *y)
 {
     if (count == 0) return cudaSuccess;
+    if (dt == TCET_CUK_F16) {
+        if (pair_aligned(x, y, y))
+            relu_fwd_h2<<<blocks_for(count / 2 + 1), kThreads, 0, s>>>(
+                count, (const __half2 *)x, (__half2 *)y);
+        else
+            relu_fwd_h<<<blocks_for(count), kThreads, 0, s>>>(count, (const __half *)x, (__half *)y);
+        return cudaGetLastError();
+    }
     unsigned g = blocks_for(count);
     TCET_DISPATCH(dt, (relu_fwd_k<float><<<g, kThreads, 0, s>>>(count, (const float *)x, (float *)y)),
                   (relu_fwd_k<double><<<g, kThreads, 0, s>>>(count, (const double *)x, (double *)y)));
@@ -302,6 +412,15 @@ cudaError_t tcet_cuk_relu_bwd(cudaStream_t s, int dt, size_t count, const void *
 cudaError_t tcet_cuk_add(cudaStream_t s, int dt, size_t count, const void *a, const void *b, void *y)
 {
     if (count == 0) return cudaSuccess;
+    if (dt == TCET_CUK_F16) {
+        if (pair_aligned(a, b, y))
+            add_h2<<<blocks_for(count / 2 + 1), kThreads, 0, s>>>(
+                count, (const __half2 *)a, (const __half2 *)b, (__half2 *)y);
+        else
+            add_h<<<blocks_for(count), kThreads, 0, s>>>(count, (const __half *)a, (const __half *)b,
+                                                         (__half *)y);
+        return cudaGetLastError();
+    }
     unsigned g = blocks_for(count);
     TCET_DISPATCH(dt,
                   (add_k<float><<<g, kThreads, 0, s>>>(count, (const float *)a, (const float *)b,
@@ -316,6 +435,10 @@ cudaError_t tcet_cuk_gap_fwd(cudaStream_t s, int dt, int n, int c, int hw, const
     size_t planes = (size_t)n * c;
     if (planes == 0) return cudaSuccess;
     if (planes > 0x7fffffffu) return cudaErrorInvalidValue;
+    if (dt == TCET_CUK_F16) {
+        gap_fwd_h<<<(unsigned)planes, kThreads, 0, s>>>(hw, (const __half *)x, (__half *)y);
+        return cudaGetLastError();
+    }
     TCET_DISPATCH(dt, (gap_fwd_k<float><<<(unsigned)planes, kThreads, 0, s>>>(hw, (const float *)x, (float *)y)),
                   (gap_fwd_k<double><<<(unsigned)planes, kThreads, 0, s>>>(hw, (const double *)x, (double *)y)));
     return cudaGetLastError();
@@ -336,6 +459,10 @@ cudaError_t tcet_cuk_fill_rows(cudaStream_t s, int dt, int rows, int cols, const
     size_t count = (size_t)rows * cols;
     if (count == 0) return cudaSuccess;
     unsigned g = blocks_for(count);
+    if (dt == TCET_CUK_F16) {
+        fill_rows_k<__half><<<g, kThreads, 0, s>>>(count, cols, (const __half *)b, (__half *)y);
+        return cudaGetLastError();
+    }
     TCET_DISPATCH(dt, (fill_rows_k<float><<<g, kThreads, 0, s>>>(count, cols, (const float *)b, (float *)y)),
                   (fill_rows_k<double><<<g, kThreads, 0, s>>>(count, cols, (const double *)b, (double *)y)));
     return cudaGetLastError();
@@ -385,6 +512,13 @@ cudaError_t tcet_cuk_bn_eval_fwd(cudaStream_t s, int dt, int n, int c, int hw, d
     size_t count = (size_t)n * c * hw;
     if (count == 0) return cudaSuccess;
     unsigned g = blocks_for(count);
+    if (dt == TCET_CUK_F16) {
+        bn_eval_fwd_h<<<g, kThreads, 0, s>>>(count, c, hw, (float)eps, (const __half *)x,
+                                             (const __half *)gamma, (const __half *)beta,
+                                             (const __half *)running_mean,
+                                             (const __half *)running_var, (__half *)y);
+        return cudaGetLastError();
+    }
     TCET_DISPATCH(dt,
                   (bn_eval_fwd_k<float><<<g, kThreads, 0, s>>>(
                       count, c, hw, eps, (const float *)x, (const float *)gamma, (const float *)beta,

@@ -1,24 +1,20 @@
 /* Element-wise, normalisation, pooling, loss and saliency ops of the CUDA
- * backend: thin checked wrappers over the kernels of kernels.cu. */
+ * backend: thin checked wrappers over the kernels of kernels.cu.  The ops of
+ * an eval-mode forward (BN with train = 0, ReLU, add, GAP) also take
+ * TCET_F16; the others refuse it (tcet_cuda_check_dtype). */
 #include "kernels/cuda/cuda_internal.h"
 
 #include <math.h>
 
 #include "kernels/cuda/cuda_kernels.h"
 
-static int check_dt(int dt)
-{
-    if (dt != TCET_F32 && dt != TCET_F64)
-        return TCET_FAIL(TCET_ERR_USAGE, "CUDA backend: unknown dtype %d", dt);
-    return 0;
-}
 
 static int cu_bn_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
                      double momentum, const void *x, const void *gamma, const void *beta,
                      void *running_mean, void *running_var, int update_running, void *y,
                      void *save_mean, void *save_invstd)
 {
-    TCET_TRY(check_dt(dt));
+    TCET_TRY(tcet_cuda_check_dtype(dt, !train, train ? "bn_fwd (train mode)" : "bn_fwd"));
     cudaStream_t s = tcet_cuda_of(be)->stream;
     if (n < 1 || c < 1 || hw < 1)
         return TCET_FAIL(TCET_ERR_USAGE, "bn_fwd: invalid shape n=%d c=%d hw=%d", n, c, hw);
@@ -44,7 +40,7 @@ static int cu_bn_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void 
                      const void *gamma, const void *save_mean, const void *save_invstd, void *dx,
                      void *dgamma, void *dbeta)
 {
-    TCET_TRY(check_dt(dt));
+    TCET_TRY(tcet_cuda_check_dtype(dt, 0, "bn_bwd"));
     if (n < 1 || c < 1 || hw < 1)
         return TCET_FAIL(TCET_ERR_USAGE, "bn_bwd: invalid shape n=%d c=%d hw=%d", n, c, hw);
     CHECK_CUDA(tcet_cuk_bn_bwd(tcet_cuda_of(be)->stream, dt, n, c, hw, x, dy, gamma, save_mean,
@@ -54,7 +50,7 @@ static int cu_bn_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void 
 
 static int cu_relu_fwd(tcet_backend *be, int dt, size_t count, const void *x, void *y)
 {
-    TCET_TRY(check_dt(dt));
+    TCET_TRY(tcet_cuda_check_dtype(dt, 1, "relu_fwd"));
     CHECK_CUDA(tcet_cuk_relu_fwd(tcet_cuda_of(be)->stream, dt, count, x, y));
     return 0;
 }
@@ -62,28 +58,28 @@ static int cu_relu_fwd(tcet_backend *be, int dt, size_t count, const void *x, vo
 static int cu_relu_bwd(tcet_backend *be, int dt, size_t count, const void *y, const void *dy,
                        void *dx)
 {
-    TCET_TRY(check_dt(dt));
+    TCET_TRY(tcet_cuda_check_dtype(dt, 0, "relu_bwd"));
     CHECK_CUDA(tcet_cuk_relu_bwd(tcet_cuda_of(be)->stream, dt, count, y, dy, dx));
     return 0;
 }
 
 static int cu_add(tcet_backend *be, int dt, size_t count, const void *a, const void *b, void *y)
 {
-    TCET_TRY(check_dt(dt));
+    TCET_TRY(tcet_cuda_check_dtype(dt, 1, "add"));
     CHECK_CUDA(tcet_cuk_add(tcet_cuda_of(be)->stream, dt, count, a, b, y));
     return 0;
 }
 
 static int cu_gap_fwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x, void *y)
 {
-    TCET_TRY(check_dt(dt));
+    TCET_TRY(tcet_cuda_check_dtype(dt, 1, "gap_fwd"));
     CHECK_CUDA(tcet_cuk_gap_fwd(tcet_cuda_of(be)->stream, dt, n, c, hw, x, y));
     return 0;
 }
 
 static int cu_gap_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *dy, void *dx)
 {
-    TCET_TRY(check_dt(dt));
+    TCET_TRY(tcet_cuda_check_dtype(dt, 0, "gap_bwd"));
     CHECK_CUDA(tcet_cuk_gap_bwd(tcet_cuda_of(be)->stream, dt, n, c, hw, dy, dx));
     return 0;
 }
@@ -136,7 +132,7 @@ static int saliency_pass(tcet_cuda *cu, int dt, size_t count, const void *w, con
 static int cu_saliency_stats(tcet_backend *be, int dt, size_t count, const void *w, const void *g,
                              double *sum, double *std)
 {
-    TCET_TRY(check_dt(dt));
+    TCET_TRY(tcet_cuda_check_dtype(dt, 0, "saliency_stats"));
     tcet_cuda *cu = tcet_cuda_of(be);
     if (count == 0) {
         *sum = 0.0;

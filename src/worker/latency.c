@@ -40,7 +40,9 @@ int tcet_measure_latency(tcet_latency_cache *c, tcet_backend *be, const tcet_arc
     tcet_plan plan;
     tcet_plan_opts o = {.reslink = 1, .bn = 1, .num_classes = num_classes, .resolution = resolution};
     TCET_TRY(tcet_plan_build(a, &o, &plan));
-    int rc = tcet_net_build(&c->net, be, &plan, TCET_F32, batch);
+    /* fp16 as the reference where the backend can (CUDA), else float32 */
+    int dtype = be->has_f16 ? TCET_F16 : TCET_F32;
+    int rc = tcet_net_build(&c->net, be, &plan, dtype, batch);
     tcet_plan_free(&plan);
     if (rc) return tcet_trace(rc, __FILE__, __LINE__, "building the latency network");
 

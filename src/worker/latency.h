@@ -3,12 +3,16 @@
  * The budget network is the residual network (reslink = 1, projections and
  * BN present), run in eval mode on a random input [batch, 3, R, R]: three
  * warm-up forwards, then one forward timed with CLOCK_MONOTONIC between two
- * be->sync calls.  latency = time / batch, in seconds per image.
+ * be->sync calls (as the reference's synchronize + time.time()).
+ * latency = time / batch, in seconds per image.
  *
- * The reference times fp16 on its GPU; tcet times the worker's backend in
- * float32 (the backend interface has no fp16), so GPU numbers are larger
- * than fp16 ones and CPU numbers are not comparable to the published GPU
- * budgets at all.  Timings are not deterministic. */
+ * Precision: fp16 where the backend has it (be->has_f16: CUDA), as the
+ * reference's model.half() on its GPU — every tensor half, float
+ * arithmetic inside cuDNN/cuBLAS/the kernels; float32 elsewhere (the CPU
+ * backend has no fp16), so CPU numbers are not comparable to the published
+ * GPU budgets at all.  Differences to the reference on a GPU: cuDNN's
+ * heuristic algorithm choice instead of cudnn.benchmark autotuning, and
+ * tcet's own BN/ReLU/add kernels.  Timings are not deterministic. */
 #ifndef TCET_LATENCY_H
 #define TCET_LATENCY_H
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "common/half.h"
 #include "worker/net.h"
 
 #define NET_ALIGN 256
@@ -30,6 +31,9 @@ static int net_has_residual(const tcet_net *net)
 static size_t layout(tcet_net *net, char *base)
 {
     size_t off = 0, es = tcet_dtype_size(net->dtype);
+    /* an fp16 net runs eval-mode forwards only: no gradients, no saved
+     * batch statistics, no gradient buffers (their pointers stay NULL) */
+    const size_t g = net->dtype == TCET_F16 ? 0 : 1;
 #define TAKE(ptr, elems)                                                    \
     do {                                                                    \
         size_t bytes_ = align_up((size_t)(elems) * es);                     \
@@ -50,10 +54,10 @@ static size_t layout(tcet_net *net, char *base)
         case TCET_OP_CONV:
         case TCET_OP_LINEAR:
             TAKE(o->w, o->w_count);
-            TAKE(o->gw, o->w_count);
+            TAKE(o->gw, g * o->w_count);
             if (o->b_count) {
                 TAKE(o->b, o->b_count);
-                TAKE(o->gb, o->b_count);
+                TAKE(o->gb, g * o->b_count);
             }
             break;
         case TCET_OP_BN:
@@ -61,20 +65,20 @@ static size_t layout(tcet_net *net, char *base)
             TAKE(o->b, o->b_count);
             TAKE(o->rm, o->w_count);
             TAKE(o->rv, o->w_count);
-            TAKE(o->gw, o->w_count);
-            TAKE(o->gb, o->b_count);
-            TAKE(o->save_mean, o->w_count);
-            TAKE(o->save_invstd, o->w_count);
+            TAKE(o->gw, g * o->w_count);
+            TAKE(o->gb, g * o->b_count);
+            TAKE(o->save_mean, g * o->w_count);
+            TAKE(o->save_invstd, g * o->w_count);
             break;
         default:
             break;
         }
         TAKE(o->y, o->out_count);
     }
-    TAKE(net->dlogits, n * (size_t)net->num_classes);
-    TAKE(net->grad_a, net->max_act);
-    TAKE(net->grad_b, net->max_act);
-    TAKE(net->grad_c, net_has_residual(net) ? net->max_act : 0);
+    TAKE(net->dlogits, g * n * (size_t)net->num_classes);
+    TAKE(net->grad_a, g * net->max_act);
+    TAKE(net->grad_b, g * net->max_act);
+    TAKE(net->grad_c, net_has_residual(net) ? g * net->max_act : 0);
     /* labels are int32: 4 bytes per element whatever the dtype */
     if (base) net->labels = (int32_t *)(void *)(base + off);
     off += align_up(n * sizeof(int32_t));
@@ -85,6 +89,11 @@ static size_t layout(tcet_net *net, char *base)
 int tcet_net_build(tcet_net *net, tcet_backend *be, const tcet_plan *plan, int dtype, int batch)
 {
     if (batch < 1) return TCET_FAIL(TCET_ERR_USAGE, "batch size must be >= 1 (got %d)", batch);
+    if (dtype != TCET_F32 && dtype != TCET_F64 && dtype != TCET_F16)
+        return TCET_FAIL(TCET_ERR_USAGE, "network dtype %d is not TCET_F32, TCET_F64 or TCET_F16", dtype);
+    if (dtype == TCET_F16 && !be->has_f16)
+        return TCET_FAIL(TCET_ERR_BACKEND, "the %s backend has no fp16 (TCET_F16) forward; build the "
+                         "network in float32 there", be->name);
     if (net->be && net->be != be) {
         tcet_net_free(net);
     }
@@ -302,16 +311,41 @@ static double *host_scratch(tcet_net *net, size_t count)
     return net->host_tmp;
 }
 
+/* Host values (double) <-> device bytes of dtype dt.  fp16 goes through
+ * float (tcet_half_from_float: round to nearest even); every value that
+ * reaches it is a float already (draws, inputs, loaded arrays, another
+ * net's parameters), so nothing is rounded twice. */
+static void f64_to_raw(int dt, const double *vals, void *raw, size_t count)
+{
+    if (dt == TCET_F64) {
+        memcpy(raw, vals, count * sizeof(double));
+    } else if (dt == TCET_F16) {
+        uint16_t *h = raw;
+        for (size_t i = 0; i < count; i++) h[i] = tcet_half_from_float((float)vals[i]);
+    } else {
+        float *f = raw;
+        for (size_t i = 0; i < count; i++) f[i] = (float)vals[i];
+    }
+}
+
+static void raw_to_f64(int dt, const void *raw, double *vals, size_t count)
+{
+    if (dt == TCET_F64) {
+        memcpy(vals, raw, count * sizeof(double));
+    } else if (dt == TCET_F16) {
+        const uint16_t *h = raw;
+        for (size_t i = 0; i < count; i++) vals[i] = (double)tcet_half_to_float(h[i]);
+    } else {
+        const float *f = raw;
+        for (size_t i = 0; i < count; i++) vals[i] = (double)f[i];
+    }
+}
+
 /* Upload `count` doubles (already in host_tmp[0..count)) to dev in the net's dtype. */
 static int upload_values(tcet_net *net, void *dev, const double *vals, size_t count)
 {
     double *raw = net->host_tmp + count;
-    if (net->dtype == TCET_F64) {
-        memcpy(raw, vals, count * sizeof(double));
-    } else {
-        float *f = (float *)(void *)raw;
-        for (size_t i = 0; i < count; i++) f[i] = (float)vals[i];
-    }
+    f64_to_raw(net->dtype, vals, raw, count);
     return net->be->upload(net->be, dev, raw, count * tcet_dtype_size(net->dtype));
 }
 
@@ -320,12 +354,7 @@ int tcet_net_download_f64(tcet_net *net, const void *dev, size_t count, const do
     double *vals = host_scratch(net, count);
     double *raw = vals + count;
     TCET_TRY(net->be->download(net->be, raw, dev, count * tcet_dtype_size(net->dtype)));
-    if (net->dtype == TCET_F64) {
-        memcpy(vals, raw, count * sizeof(double));
-    } else {
-        const float *f = (const float *)(const void *)raw;
-        for (size_t i = 0; i < count; i++) vals[i] = (double)f[i];
-    }
+    raw_to_f64(net->dtype, raw, vals, count);
     *out = vals;
     return 0;
 }
@@ -456,11 +485,7 @@ static int copy_tensor(tcet_net *dst, void *ddev, const tcet_net *src, const voi
     double *vals = host_scratch(dst, count);
     double *raw = vals + count;
     TCET_TRY(src->be->download(src->be, raw, sdev, count * tcet_dtype_size(src->dtype)));
-    if (src->dtype == TCET_F64) memcpy(vals, raw, count * sizeof(double));
-    else {
-        const float *f = (const float *)(const void *)raw;
-        for (size_t i = 0; i < count; i++) vals[i] = (double)f[i];
-    }
+    raw_to_f64(src->dtype, raw, vals, count);
     if (absval)
         for (size_t i = 0; i < count; i++) vals[i] = fabs(vals[i]);
     return upload_values(dst, ddev, vals, count);
@@ -525,13 +550,24 @@ int tcet_net_set_labels(tcet_net *net, const int32_t *labels_host)
     return net->be->upload(net->be, net->labels, labels_host, (size_t)net->batch * sizeof(int32_t));
 }
 
+/* fp16 nets have no gradient buffers (forward only) */
+static int refuse_f16(const tcet_net *net, const char *what)
+{
+    if (net->dtype == TCET_F16)
+        return TCET_FAIL(TCET_ERR_USAGE, "%s: fp16 networks run eval-mode forwards only "
+                         "(the latency filter); gradients need a float32/float64 network", what);
+    return 0;
+}
+
 int tcet_net_dlogits_ones(tcet_net *net)
 {
+    TCET_TRY(refuse_f16(net, "dlogits"));
     return fill_const(net, net->dlogits, (size_t)net->batch * (size_t)net->num_classes, 1.0);
 }
 
 int tcet_net_set_dlogits(tcet_net *net, const void *host)
 {
+    TCET_TRY(refuse_f16(net, "dlogits"));
     return net->be->upload(net->be, net->dlogits, host,
                            (size_t)net->batch * (size_t)net->num_classes * tcet_dtype_size(net->dtype));
 }
@@ -546,6 +582,7 @@ int tcet_net_forward(tcet_net *net, int train, int update_running)
     tcet_backend *be = net->be;
     int dt = net->dtype, n = net->batch;
     const void *in = net->x;
+    if (train) TCET_TRY(refuse_f16(net, "train-mode forward"));
     /* residual wrapper: the remembered input, and the inner output once a
      * projection has started (the projection reads `res`, not `in`) */
     const void *res = NULL, *inner = NULL;
@@ -664,6 +701,7 @@ int tcet_net_backward(tcet_net *net, int skip_input_grad)
 {
     tcet_backend *be = net->be;
     int dt = net->dtype, n = net->batch;
+    TCET_TRY(refuse_f16(net, "backward"));
     if (net->last_train < 0)
         return TCET_FAIL(TCET_ERR_USAGE, "backward before any forward");
     if (net->has_bn && net->last_train == 0)

@@ -43,7 +43,7 @@ typedef struct {
 
 typedef struct {
     tcet_backend *be;
-    int dtype;             /* TCET_F32 / TCET_F64 */
+    int dtype;             /* TCET_F32 / TCET_F64, or TCET_F16 (forward only, see tcet_net_build) */
     int batch;             /* images per forward */
     int resolution, num_classes, has_bn;
     int nops;
@@ -73,7 +73,13 @@ typedef struct {
 /* A zero-initialised tcet_net is "empty"; build() may be called repeatedly
  * on the same net (buffers are reused).  Fails with TCET_ERR_USAGE for
  * inconsistent plans, TCET_ERR_BACKEND/NOMEM when the arena cannot grow.
- * Residual plans (reslink = 1) run forward and backward. */
+ * Residual plans (reslink = 1) run forward and backward.
+ * dtype TCET_F16 (the fp16 latency network, spec §5.2): only on a backend
+ * with has_f16 (else TCET_ERR_BACKEND), and only for eval-mode forwards:
+ * every tensor is half (parameters and running statistics too, as PyTorch's
+ * .half()), host values are converted on upload (round to nearest even) and
+ * on download; no gradient buffers are allocated, and a train-mode forward,
+ * backward, cross-entropy or dlogits on it fail with TCET_ERR_USAGE. */
 int tcet_net_build(tcet_net *net, tcet_backend *be, const tcet_plan *plan, int dtype, int batch);
 /* Convenience: expand arch (reslink 0, bn as given) and build. */
 int tcet_net_build_arch(tcet_net *net, tcet_backend *be, const tcet_arch *arch, int bn,
@@ -111,7 +117,8 @@ int tcet_net_copy_params(tcet_net *dst, const tcet_net *src, int absval);
 /* Replace every parameter and buffer by its absolute value. */
 int tcet_net_abs_params(tcet_net *net);
 
-/* Input from host float32 [batch,3,R,R] (converted to the dtype), labels int32 [batch]. */
+/* Input from host float32 [batch,3,R,R] (converted to the dtype, fp16 rounded
+ * to nearest even), labels int32 [batch]. */
 int tcet_net_set_input(tcet_net *net, const float *x_host);
 int tcet_net_set_input_ones(tcet_net *net);
 int tcet_net_set_labels(tcet_net *net, const int32_t *labels_host);

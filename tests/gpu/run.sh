@@ -8,7 +8,10 @@
 #        a) `tcet score ... --backend cuda|cpu`, REPEATS processes, medians of
 #           the wall time and of the scorer's own per-candidate seconds;
 #        b) in one process (test_cuda_golden --time): first candidate (cold)
-#           and the median of the others (steady state, as in a search).
+#           and the median of the others (steady state, as in a search);
+#        c) the latency filter (test_cuda_f16 --latency): budget network, eval,
+#           fp16 on the GPU (as a search measures it), float32 on the GPU and
+#           on the CPU, seconds per image.
 #   5. a table on stdout and in $OUT/gpu_table.txt (when $OUT is set), the
 #      full log in $OUT/gpu_log.txt.
 # Usage: tests/gpu/run.sh   (from anywhere; env: REPEATS=5, ARCH=90, BUILD=build-gpu, WERROR=ON)
@@ -81,13 +84,13 @@ if ! step "build" 240 cmake --build "$BUILD" -j "$NPROC" -- -k 0 && [ "$WERROR" 
     step "build without -Werror (retry)" 240 cmake --build "$BUILD" -j "$NPROC" -- -k 0
 fi
 TCET="$BUILD/tcet"
-for f in "$TCET" "$BUILD/tests/test_cuda_ops" "$BUILD/tests/test_cuda_golden"; do
+for f in "$TCET" "$BUILD/tests/test_cuda_ops" "$BUILD/tests/test_cuda_golden" "$BUILD/tests/test_cuda_f16"; do
     [ -x "$f" ] || { row "missing after the build: $f"; exit 1; }
 done
 row "$(printf '%-34s %s' "tcet --version" "$("$TCET" --version 2>&1)")"
-step "ctest -L gpu" 150 ctest --test-dir "$BUILD" -L gpu --output-on-failure -V
+step "ctest -L gpu" 200 ctest --test-dir "$BUILD" -L gpu --output-on-failure -V
 grep -E "Test +#[0-9]+: gpu\." "$LOG" | sed 's/^ *[0-9]*\/[0-9]* *//; s/^/    /' >>"$TABLE"
-grep -E "T-CET|Gram:|cuda .* official|^[0-9]*: CUDA backend: " "$LOG" | sed 's/^[0-9]*: //' | awk '!seen[$0]++' | head -40 \
+grep -E "T-CET|Gram:|cuda .* official|^[0-9]*: CUDA backend: |ZenNet-1M (budget net|latency)" "$LOG" | sed 's/^[0-9]*: //' | awk '!seen[$0]++' | head -40 \
     | sed 's/^/    /' >>"$TABLE"
 step "ctest golden (CPU)" 150 ctest --test-dir "$BUILD" -R "golden" -LE gpu --output-on-failure
 
@@ -132,3 +135,14 @@ timeout 240 "$BUILD/tests/test_cuda_golden" --time "$ZENNET_1M" "$REPEATS" "$NPR
 cat "$LOG.time" >>"$LOG"
 grep -E "^#|^TIMING" "$LOG.time" | sed 's/^TIMING /    /; s/^# /    /' >>"$TABLE"
 rm -f "$LOG.time"
+
+# ---- timing c): the latency filter, fp16 as a search measures it ------------
+row ""
+row "latency filter: ZenNet-1M budget network, batch 64, res 32, eval, 3 warm-ups + 1 timed forward"
+say "latency filter"
+timeout 120 "$BUILD/tests/test_cuda_f16" --latency "$ZENNET_1M" 64 32 "$REPEATS" >"$LOG.lat" 2>&1
+lat_rc=$?
+cat "$LOG.lat" >>"$LOG"
+grep -E "^LATENCY" "$LOG.lat" | sed 's/^LATENCY /    /' >>"$TABLE"
+[ $lat_rc -ne 0 ] && row "    test_cuda_f16 --latency FAILED (exit $lat_rc, see the log)"
+rm -f "$LOG.lat"

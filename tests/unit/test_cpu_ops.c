@@ -122,7 +122,10 @@ static void test_device_and_memory(void **state)
     for (int i = 0; i < 5; i++) assert_true(back[i] == 0.0);
     assert_int_equal(be->sync(be), 0);
     be->release(be, p);
-    assert_int_equal(be->relu_fwd(be, 2, 1, host, back), TCET_ERR_USAGE);
+    assert_int_equal(be->relu_fwd(be, 7, 1, host, back), TCET_ERR_USAGE);   /* no such dtype */
+    tcet_error_clear();
+    /* fp16 exists but not on the CPU backend (tests/unit/test_f16_refusal.c) */
+    assert_int_equal(be->relu_fwd(be, TCET_F16, 1, host, back), TCET_ERR_BACKEND);
     tcet_error_clear();
 }
 
