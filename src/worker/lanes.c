@@ -24,6 +24,7 @@ typedef struct {
 struct tcet_lanes {
     int k;
     lane *lanes;
+    tcet_lane_sync sync; /* latency timing alone (worker_loop.h) */
     pthread_mutex_t mu;
     pthread_cond_t work;  /* lanes wait here for tasks or quit */
     pthread_cond_t done;  /* the owner waits here for the batch */
@@ -95,6 +96,16 @@ int tcet_lanes_create(int k, const char *backend, int local_rank, int threads,
     tcet_pthread_check(pthread_mutex_init(&p->mu, NULL), "pthread_mutex_init");
     tcet_pthread_check(pthread_cond_init(&p->work, NULL), "pthread_cond_init");
     tcet_pthread_check(pthread_cond_init(&p->done, NULL), "pthread_cond_init");
+    /* Writer preference: a lane waiting to time a latency must not starve
+     * behind a stream of candidates being scored. */
+    pthread_rwlockattr_t ra;
+    tcet_pthread_check(pthread_rwlockattr_init(&ra), "pthread_rwlockattr_init");
+    tcet_pthread_check(pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP),
+                       "pthread_rwlockattr_setkind_np");
+    tcet_pthread_check(pthread_rwlock_init(&p->sync.lock, &ra), "pthread_rwlock_init");
+    pthread_rwlockattr_destroy(&ra);
+    atomic_init(&p->sync.scoring, 0);
+    atomic_init(&p->sync.busy_at_latency, 0);
     int rc = 0;
     for (int i = 0; i < k && !rc; i++) {
         lane *l = &p->lanes[i];
@@ -103,7 +114,10 @@ int tcet_lanes_create(int k, const char *backend, int local_rank, int threads,
         p->k = i + 1; /* destroy frees exactly what was made */
         rc = tcet_backend_create(backend, local_rank, threads, &l->be);
         if (!rc) rc = tcet_scorer_create(sc_cfg, l->be, &l->sc);
-        if (!rc) tcet_worker_init(&l->w, l->sc, l->be, search_cfg);
+        if (!rc) {
+            tcet_worker_init(&l->w, l->sc, l->be, search_cfg);
+            if (k > 1) l->w.sync = &p->sync;
+        }
         if (!rc) {
             int e = pthread_create(&l->thread, NULL, lane_main, l);
             if (e) rc = TCET_FAIL(TCET_ERR_NOMEM, "cannot start worker lane %d: pthread_create: %s "
@@ -133,6 +147,7 @@ void tcet_lanes_destroy(tcet_lanes *p)
         if (l->sc) tcet_scorer_destroy(l->sc);
         if (l->be) l->be->destroy(l->be);
     }
+    pthread_rwlock_destroy(&p->sync.lock);
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->done);
     pthread_mutex_destroy(&p->mu);
@@ -200,3 +215,5 @@ int tcet_lanes_finished(tcet_lanes *p)
     UNLOCK(p);
     return f;
 }
+
+int tcet_lanes_busy_at_latency(tcet_lanes *p) { return atomic_load(&p->sync.busy_at_latency); }

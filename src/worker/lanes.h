@@ -8,6 +8,12 @@
  * (seed, candidate id) and every lane computes exactly what a single lane
  * would, so results are bit-identical whatever the number of lanes.
  *
+ * The latency filter is a wall-clock timing: a lane times a budget network
+ * only while no other lane of the rank is scoring (a writer-preferring
+ * read/write lock: scoring shares it, timing takes it alone), so lanes do
+ * not inflate each other's latencies.  (Other ranks on the same GPU still
+ * can: give each worker rank its own GPU when a latency budget is set.)
+ *
  * Only the thread that created the pool calls MPI (MPI_THREAD_FUNNELED); the
  * lanes never do.  The dataset is shared read-only by the lanes (lazy HDF5
  * reads are serialised inside common/data). */
@@ -58,5 +64,9 @@ void tcet_lanes_cancel(tcet_lanes *p);
 /* Tasks are taken in index order: after tcet_lanes_wait returned 1,
  * results[0 .. tcet_lanes_finished) are valid (all n unless cancelled). */
 int tcet_lanes_finished(tcet_lanes *p);
+
+/* The most candidates other lanes were scoring while a latency was being
+ * timed (0: the latency filter times alone, as it must; for tests). */
+int tcet_lanes_busy_at_latency(tcet_lanes *p);
 
 #endif

@@ -29,6 +29,11 @@ void tcet_worker_free(tcet_worker *w)
     memset(w, 0, sizeof *w);
 }
 
+static void lock_check(int rc)
+{
+    if (rc) tcet_die(__FILE__, __LINE__, "pthread rwlock operation failed: %s", strerror(rc));
+}
+
 void tcet_worker_score_one(tcet_worker *w, uint64_t id, const char *structure, int len, tcet_worker_result *out)
 {
     char s[TCET_MAX_STRUCT + 1];
@@ -53,9 +58,17 @@ void tcet_worker_score_one(tcet_worker *w, uint64_t id, const char *structure, i
     double t0 = tcet_now();
     if (w->cfg && w->cfg->budget_latency > 0) {
         tcet_error_clear();
-        /* spec §5.2: budget network, eval, 3 warm-ups + 1 timed forward (worker/latency.h) */
-        if (tcet_measure_latency(&w->latency, w->be, &a, w->cfg->batch_size, w->cfg->resolution, w->cfg->num_classes,
-                                 w->cfg->seed, &out->latency)) {
+        /* spec §5.2: budget network, eval, 3 warm-ups + 1 timed forward
+         * (worker/latency.h), timed while no other lane of this rank runs. */
+        if (w->sync) lock_check(pthread_rwlock_wrlock(&w->sync->lock));
+        if (w->sync) {
+            int busy = atomic_load(&w->sync->scoring), seen = atomic_load(&w->sync->busy_at_latency);
+            if (busy > seen) atomic_store(&w->sync->busy_at_latency, busy);
+        }
+        int lat_rc = tcet_measure_latency(&w->latency, w->be, &a, w->cfg->batch_size, w->cfg->resolution,
+                                          w->cfg->num_classes, w->cfg->seed, &out->latency);
+        if (w->sync) lock_check(pthread_rwlock_unlock(&w->sync->lock));
+        if (lat_rc) {
             out->score = out->raw = TCET_FAIL_SCORE;
             out->status = TCET_SCORE_FAILED;
             snprintf(out->reason, sizeof out->reason, "latency measurement failed: %s", tcet_error_message());
@@ -72,7 +85,15 @@ void tcet_worker_score_one(tcet_worker *w, uint64_t id, const char *structure, i
     }
     tcet_score_result res;
     memset(&res, 0, sizeof res);
+    if (w->sync) {
+        lock_check(pthread_rwlock_rdlock(&w->sync->lock));
+        atomic_fetch_add(&w->sync->scoring, 1);
+    }
     tcet_scorer_score(w->sc, id, &a, &res);
+    if (w->sync) {
+        atomic_fetch_sub(&w->sync->scoring, 1);
+        lock_check(pthread_rwlock_unlock(&w->sync->lock));
+    }
     out->score = res.score;
     out->raw = res.raw_score;
     out->status = res.status;

@@ -3,17 +3,31 @@
 #ifndef TCET_WORKER_LOOP_H
 #define TCET_WORKER_LOOP_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "common/config.h"
 #include "worker/latency.h"
 #include "worker/scorer.h"
 
+/* Shared by the lanes of one worker rank (worker/lanes.h): a latency
+ * measurement is a wall-clock timing, so it runs alone (write lock) while
+ * scoring holds the read lock; `scoring` counts the candidates being scored
+ * and `busy_at_latency` the most seen during a timed measurement (0 when
+ * the exclusion works; for tests). */
+typedef struct {
+    pthread_rwlock_t lock;
+    atomic_int scoring;
+    atomic_int busy_at_latency;
+} tcet_lane_sync;
+
 typedef struct {
     tcet_scorer *sc;
     tcet_backend *be;
     const tcet_search_config *cfg;
     tcet_latency_cache latency;   /* the budget network, kept between candidates */
+    tcet_lane_sync *sync;         /* NULL: a single scorer, nothing to exclude */
 } tcet_worker;
 
 typedef struct {

@@ -133,6 +133,37 @@ static void test_cancel(void **s)
     tcet_lanes_destroy(p);
 }
 
+/* The latency filter is a wall-clock timing: with several lanes, a lane
+ * times its budget network only while no other lane is scoring; scores are
+ * unchanged by the latency step (huge budget: everything passes). */
+static void test_latency_times_alone(void **s)
+{
+    (void)s;
+    tcet_worker_result ref[NT];
+    sequential(TCET_PROXY_TCET_SNIP, ref);
+    tcet_search_config scfg;
+    tcet_config_defaults(&scfg);
+    scfg.budget_latency = 1e9;
+    scfg.batch_size = 8;
+    scfg.resolution = 16;
+    scfg.num_classes = 10;
+    tcet_score_config c = score_cfg(TCET_PROXY_TCET_SNIP);
+    tcet_lane_task t[NT];
+    make_tasks(t);
+    tcet_lanes *p = NULL;
+    assert_int_equal(tcet_lanes_create(3, "cpu", 0, 1, &c, &scfg, &p), 0);
+    for (int rep = 0; rep < 3; rep++) {
+        tcet_worker_result got[NT];
+        tcet_lanes_start(p, t, NT, got);
+        while (!tcet_lanes_wait(p, 0.01)) {}
+        assert_same(ref, got);
+        for (int i = 0; i < NT; i++)
+            if (i != 3) assert_true(got[i].latency > 0 && isfinite(got[i].latency));
+    }
+    assert_int_equal(tcet_lanes_busy_at_latency(p), 0);
+    tcet_lanes_destroy(p);
+}
+
 static void test_usage(void **s)
 {
     (void)s;
@@ -158,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_zico_identical),
         cmocka_unit_test(test_tenas_identical),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_latency_times_alone),
         cmocka_unit_test(test_usage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
