@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,29 @@ static void *lane_main(void *arg)
     return NULL;
 }
 
+/* CPUs this process may run on (its affinity mask); 0 if unknown. */
+int tcet_lanes_cpus_available(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+    return CPU_COUNT(&set);
+}
+
+/* Lanes are threads of one process: a launcher that binds each rank to one
+ * core (mpirun does for -np <= 2, srun without --cpus-per-task) makes them
+ * take turns on it and the lanes gain nothing.  Say so, with the fix. */
+static void warn_if_bound(int k, int threads)
+{
+    int cpus = tcet_lanes_cpus_available();
+    if (cpus <= 0 || cpus >= k * threads) return;
+    fprintf(stderr,
+            "tcet: WARNING: %d lane(s) x %d BLAS thread(s) in a process bound to %d CPU(s): the lanes will "
+            "share %s. Give each worker rank %d CPUs: `mpirun --bind-to none` or `--map-by slot:PE=%d`, "
+            "`srun --cpus-per-task=%d`\n",
+            k, threads, cpus, cpus == 1 ? "one core" : "those cores", k * threads, k * threads, k * threads);
+}
+
 int tcet_lanes_create(int k, const char *backend, int local_rank, int threads,
                       const tcet_score_config *sc_cfg, const tcet_search_config *search_cfg,
                       tcet_lanes **out)
@@ -91,6 +115,7 @@ int tcet_lanes_create(int k, const char *backend, int local_rank, int threads,
     *out = NULL;
     if (k < 1 || k > TCET_MAX_LANES)
         return TCET_FAIL(TCET_ERR_USAGE, "--lanes must be between 1 and %d (got %d)", TCET_MAX_LANES, k);
+    if (k > 1) warn_if_bound(k, threads > 0 ? threads : 1);
     tcet_lanes *p = xcalloc(1, sizeof *p);
     p->lanes = xcalloc((size_t)k, sizeof *p->lanes);
     tcet_pthread_check(pthread_mutex_init(&p->mu, NULL), "pthread_mutex_init");

@@ -65,6 +65,10 @@ void tcet_lanes_cancel(tcet_lanes *p);
  * results[0 .. tcet_lanes_finished) are valid (all n unless cancelled). */
 int tcet_lanes_finished(tcet_lanes *p);
 
+/* CPUs this process may run on (sched_getaffinity); 0 if unknown.  With
+ * k > 1 lanes, tcet_lanes_create warns when this is below k x threads. */
+int tcet_lanes_cpus_available(void);
+
 /* The most candidates other lanes were scoring while a latency was being
  * timed (0: the latency filter times alone, as it must; for tests). */
 int tcet_lanes_busy_at_latency(tcet_lanes *p);

@@ -36,7 +36,18 @@ no_ranks_left "$R"
 mpirun -np 2 "$TCET_BIN" search --resume "$R" --lanes 1 > "$WORK/out" 2>&1 || { cat "$WORK/out"; fail "resume with 1 lane"; }
 same_run "$WORK/p-1" "$R"
 
-# 5. Out of range.
+# 5. A rank bound to one core cannot run its lanes in parallel: tcet says so, with the fix.
+mpirun -np 2 --bind-to core "$TCET_BIN" search --save-dir "$WORK/bound" --proxy params --evolution-max-iter 20 \
+    --budget-model-size 5e5 --lanes 2 > "$WORK/out" 2>&1 || { cat "$WORK/out"; fail "bound run"; }
+grep -q "WARNING: 2 lane(s) x 1 BLAS thread(s) in a process bound to 1 CPU(s).*--bind-to none" "$WORK/out" \
+    || { cat "$WORK/out"; fail "no warning for lanes bound to one core"; }
+if [ "$(nproc)" -ge 2 ]; then
+    mpirun -np 2 --bind-to none "$TCET_BIN" search --save-dir "$WORK/unbound" --proxy params --evolution-max-iter 20 \
+        --budget-model-size 5e5 --lanes 2 > "$WORK/out" 2>&1 || { cat "$WORK/out"; fail "unbound run"; }
+    grep -q "WARNING: .* lane" "$WORK/out" && { cat "$WORK/out"; fail "lane warning without a binding"; }
+fi
+
+# 6. Out of range.
 "$TCET_BIN" search --save-dir "$WORK/bad" --lanes 0 > "$WORK/out" 2>&1; rc=$?
 [ "$rc" = 2 ] || fail "--lanes 0: exit $rc, expected 2"
 grep -q -- "--lanes" "$WORK/out" || fail "--lanes 0: message does not name the flag"
