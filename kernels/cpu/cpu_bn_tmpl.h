@@ -18,9 +18,11 @@ static inline size_t S(bn_bwd_ws_bytes)(int c, int hw)
  * per-channel sums see the same terms in the same order as a channel-major
  * loop (images ascending, pixels ascending per lane), so the results do not
  * depend on the walk. */
-/* alpha = invstd * gamma, shift = beta - mean * alpha, in T.  One compiled
- * copy (noinline, explicit fma below) for the forward and for the mask that
- * S(bn_relu_bwd) recomputes, so both see bit-identical values. */
+/* alpha = invstd * gamma, shift = beta - mean * alpha, in T, each step
+ * rounded separately (C17 mode: GCC does not contract a*b+c into an fma).
+ * One compiled copy (noinline) for the forward and for the mask that
+ * S(bn_relu_bwd) recomputes, so both see bit-identical values; the CUDA
+ * kernels do the same arithmetic (kernels/cuda/bn_math.h). */
 CPU_NOINLINE static void S(bn_affine)(T mean_t, T invstd_t, T g, T b, T *alpha, T *shift)
 {
     const T a = invstd_t * g;
@@ -161,7 +163,7 @@ static void S(relu_mask_plane)(const T *restrict dy, const T *restrict x, size_t
 
 /* bn_bwd; with relu (bn_relu_bwd) dy is the gradient of relu(bn(x)) and the
  * ReLU mask bn(x) > 0 is recomputed from x exactly as S(bn_fwd) computed
- * bn(x) (same S(bn_affine), same fma), which saves relu_bwd's pass over three
+ * bn(x) (same S(bn_affine), same roundings), which saves relu_bwd's pass over three
  * tensors (issue 7); beta is only read then. */
 static int S(bn_bwd_any)(int n, int c, int hw, const T *x, const T *dy, const T *gamma, const T *beta,
                          int relu, const T *save_mean, const T *save_invstd, T *dx, T *dgamma, T *dbeta,

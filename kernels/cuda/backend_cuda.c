@@ -165,6 +165,13 @@ static void *cuda_alloc(tcet_backend *be, size_t bytes)
 static void cuda_release(tcet_backend *be, void *p)
 {
     if (!p) return;
+    /* cudaFree only "may" synchronise (CUDA runtime API): work queued on our
+     * non-blocking stream may still read or write p.  Releases are rare (arena
+     * regrowth, teardown), so the wait costs nothing in steady state. */
+    cudaError_t s = cudaStreamSynchronize(tcet_cuda_of(be)->stream);
+    if (s != cudaSuccess)
+        fprintf(stderr, "tcet: warning: stream synchronisation before cudaFree failed: %s\n",
+                cudaGetErrorString(s));
     cudaError_t e = cudaFree(p);
     if (e != cudaSuccess)  /* nothing to propagate; report once, keep going */
         fprintf(stderr, "tcet: warning: cudaFree failed: %s\n", cudaGetErrorString(e));

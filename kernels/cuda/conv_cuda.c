@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "kernels/cuda/bn_math.h"
 #include "kernels/cuda/cuda_kernels.h"
 
 /* Storage type of the tensors and filter. */
@@ -400,7 +401,11 @@ int tcet_cuda_conv_bwd_filter(tcet_backend *be, int dt, const tcet_conv_desc *d,
     TCET_TRY(run_dir(cu, dt, e, DIR_BWD_FILTER, x, dy, dw));
     /* dbias by our own deterministic reduction (double accumulation) rather
      * than the deprecated cudnnConvolutionBackwardBias */
-    if (dbias)
-        CHECK_CUDA(tcet_cuk_channel_sum(cu->stream, dt, d->n, d->cout, d->ho * d->wo, dy, dbias));
+    if (dbias) {
+        const int hw = d->ho * d->wo;
+        void *scratch;
+        TCET_TRY(tcet_cuda_scratch(cu, tcet_bn_scratch_bytes(d->n, d->cout, hw), &scratch));
+        CHECK_CUDA(tcet_cuk_channel_sum(cu->stream, dt, d->n, d->cout, hw, dy, dbias, scratch));
+    }
     return 0;
 }

@@ -43,24 +43,42 @@ cudaError_t tcet_cuk_fill_rows(cudaStream_t s, int dt, int rows, int cols, const
 /* out[j] = Σ_i x[i, j] (column sums of a row-major rows x cols matrix). */
 cudaError_t tcet_cuk_col_sum(cudaStream_t s, int dt, int rows, int cols, const void *x, void *out);
 
-/* out[ch] = Σ over n and hw of x[n, ch, hw] (NCHW), one block per channel:
- * the conv bias gradient. */
-cudaError_t tcet_cuk_channel_sum(cudaStream_t s, int dt, int n, int c, int hw, const void *x,
-                                 void *out);
+/* Per-channel reductions and batch norm (split reduction, see
+ * kernels/cuda/bn_math.h, whose functions do all the BN arithmetic): each
+ * takes `scratch`, device memory of at least tcet_bn_scratch_bytes(n, c, hw)
+ * bytes that nothing else uses until the launches have run (stream order).
+ * Shapes must be positive (else cudaErrorInvalidValue, nothing launched). */
 
-/* Batch norm, training mode: one block per channel; statistics in double
- * (two passes: mean, then biased variance). gamma/beta may be NULL (1 / 0).
- * When update_running, running stats get the unbiased variance. */
+/* out[ch] = T(Σ over n and hw of double(x[n, ch, hw])) (NCHW): the conv bias
+ * gradient. */
+cudaError_t tcet_cuk_channel_sum(cudaStream_t s, int dt, int n, int c, int hw, const void *x,
+                                 void *out, double *scratch);
+
+/* Batch norm, training mode, bit for bit the CPU backend's arithmetic (see
+ * bn_math.h for the one place where the summation order can matter).
+ * gamma/beta may be NULL (1 / 0); save_mean / save_invstd may be NULL; when
+ * update_running, running stats get the unbiased variance.  Outputs: y (may
+ * alias x) and/or y_relu = relu(y) (the fused bn_relu_fwd); either may be
+ * NULL. */
 cudaError_t tcet_cuk_bn_train_fwd(cudaStream_t s, int dt, int n, int c, int hw, double eps,
                                   double momentum, const void *x, const void *gamma,
                                   const void *beta, void *running_mean, void *running_var,
-                                  int update_running, void *y, void *save_mean, void *save_invstd);
+                                  int update_running, void *y, void *y_relu, void *save_mean,
+                                  void *save_invstd, double *scratch);
+/* Eval mode (also TCET_F16: float arithmetic, scratch unused and may be NULL);
+ * y and/or y_relu as above. */
 cudaError_t tcet_cuk_bn_eval_fwd(cudaStream_t s, int dt, int n, int c, int hw, double eps,
                                  const void *x, const void *gamma, const void *beta,
-                                 const void *running_mean, const void *running_var, void *y);
+                                 const void *running_mean, const void *running_var, void *y,
+                                 void *y_relu, double *scratch);
+/* Backward through the batch statistics; relu = 1: of relu(bn(x)) (the
+ * fused bn_relu_bwd, mask bn(x) > 0 recomputed from x, gamma, beta and the
+ * saved statistics exactly as the forward computed bn(x)); beta is read only
+ * then.  dx (may alias dy), dgamma, dbeta may be NULL. */
 cudaError_t tcet_cuk_bn_bwd(cudaStream_t s, int dt, int n, int c, int hw, const void *x,
-                            const void *dy, const void *gamma, const void *save_mean,
-                            const void *save_invstd, void *dx, void *dgamma, void *dbeta);
+                            const void *dy, const void *gamma, const void *beta, int relu,
+                            const void *save_mean, const void *save_invstd, void *dx,
+                            void *dgamma, void *dbeta, double *scratch);
 
 /* Softmax cross-entropy rows: loss_rows[i] (double) = -log softmax(x_i)[label_i],
  * or -1 when label_i is outside [0, classes); dlogits = (softmax - onehot) / n. */

@@ -1,38 +1,95 @@
 /* Element-wise, normalisation, pooling, loss and saliency ops of the CUDA
- * backend: thin checked wrappers over the kernels of kernels.cu.  The ops of
- * an eval-mode forward (BN with train = 0, ReLU, add, GAP) also take
- * TCET_F16; the others refuse it (tcet_cuda_check_dtype). */
+ * backend: thin checked wrappers over the kernels of kernels.cu, with the CPU
+ * backend's argument checks.  The ops of an eval-mode forward (BN and the
+ * fused BN + ReLU with train = 0, ReLU, add, GAP) also take TCET_F16; the
+ * others refuse it (tcet_cuda_check_dtype). */
 #include "kernels/cuda/cuda_internal.h"
 
 #include <math.h>
 
+#include "kernels/cuda/bn_math.h"
 #include "kernels/cuda/cuda_kernels.h"
 
+
+/* Batch norm: the checks of the CPU backend (kernels/cpu/cpu_bn.c), in the
+ * same order, then the launchers of kernels.cu (arithmetic: bn_math.h). */
+static int bn_shape_check(const char *op, int n, int c, int hw)
+{
+    if (n < 1 || c < 1 || hw < 1)
+        return TCET_FAIL(TCET_ERR_USAGE, "%s: invalid batch norm shape n=%d c=%d hw=%d", op, n, c, hw);
+    return 0;
+}
+
+static int bn_scratch(tcet_cuda *cu, int n, int c, int hw, double **out)
+{
+    void *p;
+    TCET_TRY(tcet_cuda_scratch(cu, tcet_bn_scratch_bytes(n, c, hw), &p));
+    *out = p;
+    return 0;
+}
+
+/* bn_fwd (y_relu NULL) and the fused bn_relu_fwd (y may be NULL then) */
+static int bn_fwd_any(tcet_backend *be, const char *op, int dt, int train, int n, int c, int hw,
+                      double eps, double momentum, const void *x, const void *gamma,
+                      const void *beta, void *running_mean, void *running_var, int update_running,
+                      void *y, void *y_relu, void *save_mean, void *save_invstd)
+{
+    TCET_TRY(tcet_cuda_check_dtype(dt, !train, train ? "bn_fwd (train mode)" : op));
+    TCET_TRY(bn_shape_check(op, n, c, hw));
+    if (train && (size_t)n * hw < 2)   /* as the CPU backend and PyTorch: no unbiased variance */
+        return TCET_FAIL(TCET_ERR_RUNTIME, "batch norm in training mode needs more than one "
+                         "value per channel (batch %d, %d pixels)", n, hw);
+    if ((!train || update_running) && (!running_mean || !running_var))
+        return TCET_FAIL(TCET_ERR_USAGE, "%s: running statistics are required here", op);
+    tcet_cuda *cu = tcet_cuda_of(be);
+    double *scratch = NULL;
+    if (dt != TCET_F16) TCET_TRY(bn_scratch(cu, n, c, hw, &scratch));
+    if (train)
+        CHECK_CUDA(tcet_cuk_bn_train_fwd(cu->stream, dt, n, c, hw, eps, momentum, x, gamma, beta,
+                                         running_mean, running_var, update_running, y, y_relu,
+                                         save_mean, save_invstd, scratch));
+    else
+        CHECK_CUDA(tcet_cuk_bn_eval_fwd(cu->stream, dt, n, c, hw, eps, x, gamma, beta, running_mean,
+                                        running_var, y, y_relu, scratch));
+    return 0;
+}
 
 static int cu_bn_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
                      double momentum, const void *x, const void *gamma, const void *beta,
                      void *running_mean, void *running_var, int update_running, void *y,
                      void *save_mean, void *save_invstd)
 {
-    TCET_TRY(tcet_cuda_check_dtype(dt, !train, train ? "bn_fwd (train mode)" : "bn_fwd"));
-    cudaStream_t s = tcet_cuda_of(be)->stream;
-    if (n < 1 || c < 1 || hw < 1)
-        return TCET_FAIL(TCET_ERR_USAGE, "bn_fwd: invalid shape n=%d c=%d hw=%d", n, c, hw);
-    if (train) {
-        if ((size_t)n * hw < 2)   /* as the CPU backend and PyTorch: no unbiased variance */
-            return TCET_FAIL(TCET_ERR_RUNTIME, "batch norm in training mode needs more than one "
-                             "value per channel (batch %d, %d pixels)", n, hw);
-        if (update_running && (!running_mean || !running_var))
-            return TCET_FAIL(TCET_ERR_USAGE, "bn_fwd: update_running without running buffers");
-        CHECK_CUDA(tcet_cuk_bn_train_fwd(s, dt, n, c, hw, eps, momentum, x, gamma, beta,
-                                         running_mean, running_var, update_running, y, save_mean,
-                                         save_invstd));
-    } else {
-        if (!running_mean || !running_var)
-            return TCET_FAIL(TCET_ERR_USAGE, "bn_fwd: eval mode needs running statistics");
-        CHECK_CUDA(tcet_cuk_bn_eval_fwd(s, dt, n, c, hw, eps, x, gamma, beta, running_mean,
-                                        running_var, y));
-    }
+    if (!y) return TCET_FAIL(TCET_ERR_USAGE, "bn_fwd: no output");
+    return bn_fwd_any(be, "bn_fwd", dt, train, n, c, hw, eps, momentum, x, gamma, beta, running_mean,
+                      running_var, update_running, y, NULL, save_mean, save_invstd);
+}
+
+static int cu_bn_relu_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
+                          double momentum, const void *x, const void *gamma, const void *beta,
+                          void *running_mean, void *running_var, int update_running, void *y,
+                          void *y_relu, void *save_mean, void *save_invstd)
+{
+    if (!y_relu) return TCET_FAIL(TCET_ERR_USAGE, "bn_relu_fwd: no ReLU output");
+    /* y == NULL: the BN output is not wanted (tcet_net.skip_bn_out) */
+    return bn_fwd_any(be, "bn_relu_fwd", dt, train, n, c, hw, eps, momentum, x, gamma, beta,
+                      running_mean, running_var, update_running, y, y_relu, save_mean, save_invstd);
+}
+
+static int bn_bwd_any(tcet_backend *be, const char *op, int dt, int n, int c, int hw, const void *x,
+                      const void *dy, const void *gamma, const void *beta, int relu,
+                      const void *save_mean, const void *save_invstd, void *dx, void *dgamma,
+                      void *dbeta)
+{
+    TCET_TRY(tcet_cuda_check_dtype(dt, 0, op));
+    TCET_TRY(bn_shape_check(op, n, c, hw));
+    /* (the CPU would crash here; a kernel would fault and poison the context) */
+    if (!save_mean || !save_invstd)
+        return TCET_FAIL(TCET_ERR_USAGE, "%s: the saved batch statistics are required", op);
+    tcet_cuda *cu = tcet_cuda_of(be);
+    double *scratch = NULL;
+    TCET_TRY(bn_scratch(cu, n, c, hw, &scratch));
+    CHECK_CUDA(tcet_cuk_bn_bwd(cu->stream, dt, n, c, hw, x, dy, gamma, beta, relu, save_mean,
+                               save_invstd, dx, dgamma, dbeta, scratch));
     return 0;
 }
 
@@ -40,12 +97,17 @@ static int cu_bn_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void 
                      const void *gamma, const void *save_mean, const void *save_invstd, void *dx,
                      void *dgamma, void *dbeta)
 {
-    TCET_TRY(tcet_cuda_check_dtype(dt, 0, "bn_bwd"));
-    if (n < 1 || c < 1 || hw < 1)
-        return TCET_FAIL(TCET_ERR_USAGE, "bn_bwd: invalid shape n=%d c=%d hw=%d", n, c, hw);
-    CHECK_CUDA(tcet_cuk_bn_bwd(tcet_cuda_of(be)->stream, dt, n, c, hw, x, dy, gamma, save_mean,
-                               save_invstd, dx, dgamma, dbeta));
-    return 0;
+    return bn_bwd_any(be, "bn_bwd", dt, n, c, hw, x, dy, gamma, NULL, 0, save_mean, save_invstd, dx,
+                      dgamma, dbeta);
+}
+
+static int cu_bn_relu_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
+                          const void *dy, const void *gamma, const void *beta,
+                          const void *save_mean, const void *save_invstd, void *dx, void *dgamma,
+                          void *dbeta)
+{
+    return bn_bwd_any(be, "bn_relu_bwd", dt, n, c, hw, x, dy, gamma, beta, 1, save_mean, save_invstd,
+                      dx, dgamma, dbeta);
 }
 
 static int cu_relu_fwd(tcet_backend *be, int dt, size_t count, const void *x, void *y)
@@ -70,9 +132,19 @@ static int cu_add(tcet_backend *be, int dt, size_t count, const void *a, const v
     return 0;
 }
 
+/* as the CPU backend's shape_check: hw = 0 would divide by zero */
+static int gap_shape_check(int n, int c, int hw)
+{
+    if (n < 1 || c < 1 || hw < 1)
+        return TCET_FAIL(TCET_ERR_USAGE, "CUDA backend: invalid global average pooling shape %d x %d x %d",
+                         n, c, hw);
+    return 0;
+}
+
 static int cu_gap_fwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x, void *y)
 {
     TCET_TRY(tcet_cuda_check_dtype(dt, 1, "gap_fwd"));
+    TCET_TRY(gap_shape_check(n, c, hw));
     CHECK_CUDA(tcet_cuk_gap_fwd(tcet_cuda_of(be)->stream, dt, n, c, hw, x, y));
     return 0;
 }
@@ -80,6 +152,7 @@ static int cu_gap_fwd(tcet_backend *be, int dt, int n, int c, int hw, const void
 static int cu_gap_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *dy, void *dx)
 {
     TCET_TRY(tcet_cuda_check_dtype(dt, 0, "gap_bwd"));
+    TCET_TRY(gap_shape_check(n, c, hw));
     CHECK_CUDA(tcet_cuk_gap_bwd(tcet_cuda_of(be)->stream, dt, n, c, hw, dy, dx));
     return 0;
 }
@@ -155,6 +228,8 @@ void tcet_cuda_bind_ops(tcet_backend *be)
 {
     be->bn_fwd = cu_bn_fwd;
     be->bn_bwd = cu_bn_bwd;
+    be->bn_relu_fwd = cu_bn_relu_fwd;
+    be->bn_relu_bwd = cu_bn_relu_bwd;
     be->relu_fwd = cu_relu_fwd;
     be->relu_bwd = cu_relu_bwd;
     be->add = cu_add;

@@ -147,7 +147,17 @@ static void gaussian_proxies_on_gpu(void **state)
             tcet_scorer *sc;
             tcet_score_result res;
             golden_score(be, g, k[p].proxy, &res, &sc);
-            if (res.status == TCET_SCORE_OK && isfinite(want)) {
+            if (res.status == TCET_SCORE_FAILED)
+                print_message("%-18s %-15s FAILED on the GPU: %s\n", g->case_name, tcet_proxy_name(k[p].proxy),
+                              res.reason);
+            if (!isfinite(want)) {
+                /* as on the CPU (test_golden_baselines.c): a non-finite official value
+                 * must come out as a non-finite score, not a failure */
+                assert_int_equal(res.status, TCET_SCORE_NONFINITE);
+                assert_true(res.raw_score == want);
+            } else {
+                /* a GPU proxy that fails (e.g. a cuDNN error) must fail the test */
+                assert_int_equal(res.status, TCET_SCORE_OK);
                 print_message("%-18s %-15s cuda %.10g  official %.10g\n", g->case_name,
                               tcet_proxy_name(k[p].proxy), res.raw_score, want);
                 /* adv_synflow_const's Syncflow is -3.9e-38 (a float32 denormal,

@@ -4,8 +4,13 @@
  *
  * Tolerances: float32 max-abs-error / max-abs-reference < 1e-4 with TF32 off
  * (TF32 would give ~1e-3 and fail), float64 < 1e-12, the NASWOT Gram exact
- * (also checked against a direct count of agreeing signs).  A second pass
- * over the same shapes must reuse every cached descriptor and buffer.
+ * (also checked against a direct count of agreeing signs).  Batch norm and
+ * the fused BN + ReLU ops in float32: BIT-IDENTICAL to the CPU backend
+ * (kernels/cuda/bn_math.h; tests/unit/test_cuda_bn_math.c proves the same
+ * arithmetic on the host).  A second pass over the same shapes must reuse
+ * every cached descriptor and buffer.  Large cases run the grid-stride loops
+ * past their first sweep, the Gram in several chunks, and the convolutions
+ * with a 1 MiB cuDNN workspace limit (fallback algorithms).
  * Skipped (exit 77) without a usable GPU or without CUDA in the build;
  * TCET_GPU_TESTS_ON_CPU=1 runs it CPU against CPU (a self-check of the harness). */
 #include "test_support.h"
@@ -112,6 +117,35 @@ static double rel_err(const tensor *t, const char *what)
 
 #define EXPECT_CLOSE(t, what) assert_true(rel_err(&(t), (what)) < tol_of((t).dt))
 
+/* Bit equality with the CPU backend (the first differing element is printed). */
+static void expect_bitwise(const tensor *t, const char *what)
+{
+    const size_t es = tcet_dtype_size(t->dt), bytes = t->count * es;
+    char *a = malloc(bytes + 1), *b = malloc(bytes + 1);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(g_cpu->download(g_cpu, a, t->cpu, bytes), 0);
+    assert_int_equal(g_gpu->download(g_gpu, b, t->gpu, bytes), 0);
+    for (size_t i = 0; i < t->count; i++)
+        if (memcmp(a + i * es, b + i * es, es)) {
+            fprintf(stderr, "%s (%zu values): element %zu is %.17g on the CPU, %.17g on the GPU\n", what,
+                    t->count, i, get(a, t->dt, i), get(b, t->dt, i));
+            free(a);
+            free(b);
+            fail_msg("%s: not bit-identical to the CPU backend", what);
+        }
+    free(a);
+    free(b);
+}
+
+/* float32 BN outputs: bit for bit; float64: to 1e-12 (its double sums are
+ * associated differently, which reaches the last bits, see bn_math.h) */
+static void expect_bn(const tensor *t, const char *what)
+{
+    if (t->dt == TCET_F32) expect_bitwise(t, what);
+    else EXPECT_CLOSE(*t, what);
+}
+
 /* ---- convolution ------------------------------------------------------ */
 
 typedef struct { int n, cin, cout, k, stride, groups, h; } conv_case;
@@ -200,53 +234,153 @@ static void conv_bad_descriptor_is_usage_error(void **state)
 
 /* ---- batch norm ---------------------------------------------------------- */
 
+/* Normal-ish values with a per-channel offset and scale (as activations):
+ * the CPU order and the GPU's split order of the double sums really differ
+ * on such data (they would not on small dyadic values). */
+static void bn_fill(tensor *t, int n, int c, int hw)
+{
+    for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++) {
+            const double mu = 0.3 * (ch % 7) - 0.9, sd = 0.2 + 0.1 * (ch % 5);
+            for (int j = 0; j < hw; j++) {
+                double u = 0;
+                for (int r = 0; r < 4; r++) u += tcet_rng_uniform(&g_rng) - 0.5;   /* sd 0.58 */
+                set(t->host, t->dt, ((size_t)i * c + ch) * hw + j, mu + sd * 1.7 * u);
+            }
+        }
+    const size_t bytes = t->count * tcet_dtype_size(t->dt);
+    assert_int_equal(g_cpu->upload(g_cpu, t->cpu, t->host, bytes), 0);
+    assert_int_equal(g_gpu->upload(g_gpu, t->gpu, t->host, bytes), 0);
+}
+
+/* bn_fwd / bn_bwd and the fused bn_relu_fwd / bn_relu_bwd against the CPU
+ * backend: train (with the running update), eval, with and without
+ * gamma/beta, the fused forward with and without the BN output. */
+static void run_bn_case(int dt, int n, int c, int hw, int affine)
+{
+    size_t cnt = (size_t)n * c * hw;
+    char what[160];
+    tensor x = tensor_rand(dt, cnt, -2, 3), dy = tensor_rand(dt, cnt, -1, 1);
+    bn_fill(&x, n, c, hw);
+    tensor g = tensor_rand(dt, (size_t)c, 0.5, 1.5), b = tensor_rand(dt, (size_t)c, -1, 1);
+    tensor rm = tensor_rand(dt, (size_t)c, -0.1, 0.1), rv = tensor_rand(dt, (size_t)c, 0.5, 2);
+    tensor y = tensor_const(dt, cnt, 0), yr = tensor_const(dt, cnt, 0), dx = tensor_const(dt, cnt, 0);
+    tensor sm = tensor_const(dt, (size_t)c, 0), si = tensor_const(dt, (size_t)c, 0);
+    tensor dg = tensor_const(dt, (size_t)c, 0), dbt = tensor_const(dt, (size_t)c, 0);
+    const char *tag = dt == TCET_F32 ? "f32" : "f64";
+#define P(t) (k ? (t).gpu : (t).cpu)
+#define PA(t) (affine ? P(t) : NULL)
+#define NAME(s) (snprintf(what, sizeof what, "bn %s n%d c%d hw%d%s: %s", tag, n, c, hw, \
+                          affine ? "" : " (no gamma/beta)", (s)), what)
+    /* plain BN: train forward with the running update, backward, eval */
+    for (int k = 0; k < 2; k++) {
+        tcet_backend *be = k ? g_gpu : g_cpu;
+        assert_int_equal(be->bn_fwd(be, dt, 1, n, c, hw, 1e-3, 0.1, P(x), PA(g), PA(b), P(rm), P(rv), 1,
+                                    P(y), P(sm), P(si)), 0);
+        assert_int_equal(be->bn_bwd(be, dt, n, c, hw, P(x), P(dy), PA(g), P(sm), P(si), P(dx), P(dg),
+                                    P(dbt)), 0);
+    }
+    expect_bn(&y, NAME("train y"));
+    expect_bn(&sm, NAME("save_mean"));
+    expect_bn(&si, NAME("save_invstd"));
+    expect_bn(&rm, NAME("running_mean"));
+    expect_bn(&rv, NAME("running_var (unbiased)"));
+    expect_bn(&dx, NAME("dx"));
+    expect_bn(&dg, NAME("dgamma"));
+    expect_bn(&dbt, NAME("dbeta"));
+    for (int k = 0; k < 2; k++) {
+        tcet_backend *be = k ? g_gpu : g_cpu;
+        assert_int_equal(be->bn_fwd(be, dt, 0, n, c, hw, 1e-3, 0.1, P(x), PA(g), PA(b), P(rm), P(rv), 0,
+                                    P(y), NULL, NULL), 0);
+    }
+    expect_bn(&y, NAME("eval y"));
+    /* fused: train bn_relu_fwd (no running update), bn_relu_bwd; y and y_relu
+     * first, then only y_relu (net.c's skip_bn_out) */
+    for (int with_y = 1; with_y >= 0; with_y--) {
+        for (int k = 0; k < 2; k++) {
+            tcet_backend *be = k ? g_gpu : g_cpu;
+            assert_int_equal(be->bn_relu_fwd(be, dt, 1, n, c, hw, 1e-3, 0.1, P(x), PA(g), PA(b), NULL, NULL, 0,
+                                             with_y ? P(y) : NULL, P(yr), P(sm), P(si)), 0);
+            assert_int_equal(be->bn_relu_bwd(be, dt, n, c, hw, P(x), P(dy), PA(g), PA(b), P(sm), P(si), P(dx),
+                                             P(dg), P(dbt)), 0);
+        }
+        if (with_y) expect_bn(&y, NAME("bn_relu_fwd y"));
+        expect_bn(&yr, NAME(with_y ? "bn_relu_fwd y_relu" : "bn_relu_fwd y_relu (y NULL)"));
+        expect_bn(&sm, NAME("bn_relu_fwd save_mean"));
+        expect_bn(&si, NAME("bn_relu_fwd save_invstd"));
+        expect_bn(&dx, NAME("bn_relu_bwd dx"));
+        expect_bn(&dg, NAME("bn_relu_bwd dgamma"));
+        expect_bn(&dbt, NAME("bn_relu_bwd dbeta"));
+    }
+    /* fused eval forward (the NASWOT / latency path), y_relu only */
+    for (int k = 0; k < 2; k++) {
+        tcet_backend *be = k ? g_gpu : g_cpu;
+        assert_int_equal(be->bn_relu_fwd(be, dt, 0, n, c, hw, 1e-3, 0.1, P(x), PA(g), PA(b), P(rm), P(rv), 0,
+                                         NULL, P(yr), NULL, NULL), 0);
+    }
+    expect_bn(&yr, NAME("eval bn_relu_fwd y_relu"));
+#undef NAME
+#undef PA
+#undef P
+    tensor *all[] = {&x, &dy, &g, &b, &rm, &rv, &y, &yr, &dx, &sm, &si, &dg, &dbt};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) tensor_free(all[i]);
+}
+
 static void bn_matches_cpu(void **state)
 {
-    const int shapes[][3] = {{4, 16, 256}, {8, 24, 64}, {2, 40, 16}, {64, 8, 1}};
+    /* search-space shapes: m = n hw from 64 (one block per channel) to 65536
+     * (S = 32 blocks per channel), odd planes (49, 9), c from 3 to 512 */
+    const int shapes[][3] = {{4, 16, 256}, {8, 24, 64}, {2, 40, 16}, {64, 8, 1},  {64, 16, 1024},
+                             {8, 40, 49},  {16, 96, 9}, {64, 512, 1}, {8, 3, 1024}, {48, 8, 121}};
     for (int dt = TCET_F32; dt <= TCET_F64; dt++)
-        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
-            int n = shapes[s][0], c = shapes[s][1], hw = shapes[s][2];
-            size_t cnt = (size_t)n * c * hw;
-            tensor x = tensor_rand(dt, cnt, -2, 3), dy = tensor_rand(dt, cnt, -1, 1);
-            tensor g = tensor_rand(dt, (size_t)c, 0.5, 1.5), b = tensor_rand(dt, (size_t)c, -1, 1);
-            tensor rm = tensor_rand(dt, (size_t)c, -0.1, 0.1), rv = tensor_rand(dt, (size_t)c, 0.5, 2);
-            tensor y = tensor_const(dt, cnt, 0), dx = tensor_const(dt, cnt, 0);
-            tensor sm = tensor_const(dt, (size_t)c, 0), si = tensor_const(dt, (size_t)c, 0);
-            tensor dg = tensor_const(dt, (size_t)c, 0), dbt = tensor_const(dt, (size_t)c, 0);
-            for (int k = 0; k < 2; k++) {
-                tcet_backend *be = k ? g_gpu : g_cpu;
-#define P(t) (k ? (t).gpu : (t).cpu)
-                assert_int_equal(be->bn_fwd(be, dt, 1, n, c, hw, 1e-5, 0.1, P(x), P(g), P(b), P(rm),
-                                            P(rv), 1, P(y), P(sm), P(si)), 0);
-                assert_int_equal(be->bn_bwd(be, dt, n, c, hw, P(x), P(dy), P(g), P(sm), P(si), P(dx),
-                                            P(dg), P(dbt)), 0);
-            }
-            EXPECT_CLOSE(y, "bn train y");
-            EXPECT_CLOSE(sm, "bn save_mean");
-            EXPECT_CLOSE(si, "bn save_invstd");
-            EXPECT_CLOSE(rm, "bn running_mean");
-            EXPECT_CLOSE(rv, "bn running_var (unbiased)");
-            EXPECT_CLOSE(dx, "bn dx");
-            EXPECT_CLOSE(dg, "bn dgamma");
-            EXPECT_CLOSE(dbt, "bn dbeta");
-            for (int k = 0; k < 2; k++) {
-                tcet_backend *be = k ? g_gpu : g_cpu;
-                assert_int_equal(be->bn_fwd(be, dt, 0, n, c, hw, 1e-5, 0.1, P(x), P(g), P(b), P(rm),
-                                            P(rv), 0, P(y), NULL, NULL), 0);
-#undef P
-            }
-            EXPECT_CLOSE(y, "bn eval y");
-            tensor *all[] = {&x, &dy, &g, &b, &rm, &rv, &y, &dx, &sm, &si, &dg, &dbt};
-            for (size_t i = 0; i < sizeof all / sizeof *all; i++) tensor_free(all[i]);
-        }
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            run_bn_case(dt, shapes[s][0], shapes[s][1], shapes[s][2], (int)(s % 3 != 2));
+}
+
+/* More than one sweep of the element kernels' grid-stride loops (8192 blocks
+ * x 256 threads x 4 elements = 8.4 M): 9.4 M values, float32. */
+static void bn_large_grid_stride(void **state)
+{
+    run_bn_case(TCET_F32, 64, 144, 1024, 1);
+}
+
+/* The usage errors of the CPU backend, before anything is launched. */
+static void bn_and_gap_argument_checks(void **state)
+{
+    tensor x = tensor_const(TCET_F32, 64, 1), y = tensor_const(TCET_F32, 64, 0);
+    tensor r = tensor_const(TCET_F32, 4, 1);
+    assert_int_equal(g_gpu->bn_fwd(g_gpu, TCET_F32, 1, 4, 4, 4, 1e-3, 0.1, x.gpu, NULL, NULL, r.gpu, r.gpu, 1,
+                                   NULL, NULL, NULL), TCET_ERR_USAGE);   /* no output */
+    assert_int_equal(g_gpu->bn_fwd(g_gpu, TCET_F32, 1, 4, 0, 4, 1e-3, 0.1, x.gpu, NULL, NULL, r.gpu, r.gpu, 1,
+                                   y.gpu, NULL, NULL), TCET_ERR_USAGE);
+    assert_int_equal(g_gpu->bn_fwd(g_gpu, TCET_F32, 1, 1, 4, 1, 1e-3, 0.1, x.gpu, NULL, NULL, r.gpu, r.gpu, 1,
+                                   y.gpu, NULL, NULL), TCET_ERR_RUNTIME);   /* one value per channel */
+    assert_int_equal(g_gpu->bn_fwd(g_gpu, TCET_F32, 0, 4, 4, 4, 1e-3, 0.1, x.gpu, NULL, NULL, NULL, NULL, 0,
+                                   y.gpu, NULL, NULL), TCET_ERR_USAGE);   /* eval without running stats */
+    assert_int_equal(g_gpu->bn_relu_fwd(g_gpu, TCET_F32, 1, 4, 4, 4, 1e-3, 0.1, x.gpu, NULL, NULL, NULL, NULL,
+                                        0, y.gpu, NULL, NULL, NULL), TCET_ERR_USAGE);   /* no ReLU output */
+    assert_int_equal(g_gpu->bn_bwd(g_gpu, TCET_F32, 4, 4, 0, x.gpu, x.gpu, NULL, r.gpu, r.gpu, y.gpu, NULL,
+                                   NULL), TCET_ERR_USAGE);
+    assert_int_equal(g_gpu->bn_relu_bwd(g_gpu, TCET_F32, 0, 4, 4, x.gpu, x.gpu, NULL, NULL, r.gpu, r.gpu, y.gpu,
+                                        NULL, NULL), TCET_ERR_USAGE);
+    assert_int_equal(g_gpu->gap_fwd(g_gpu, TCET_F32, 4, 4, 0, x.gpu, y.gpu), TCET_ERR_USAGE);
+    assert_int_equal(g_gpu->gap_bwd(g_gpu, TCET_F32, 4, 0, 4, x.gpu, y.gpu), TCET_ERR_USAGE);
+    tcet_error_clear();
+    assert_int_equal(g_gpu->sync(g_gpu), 0);   /* nothing faulted */
+    tensor_free(&x);
+    tensor_free(&y);
+    tensor_free(&r);
 }
 
 /* ---- element-wise, pooling, linear ---------------------------------------- */
 
+/* 9,408 values, and 3,008,000 (float32: past the 8192 x 256 = 2,097,152
+ * threads of the grid-stride loops' first sweep). */
 static void elementwise_and_gap_match_cpu(void **state)
 {
-    for (int dt = TCET_F32; dt <= TCET_F64; dt++) {
-        const int n = 8, c = 24, hw = 49;
+    static const int shapes[][4] = {{TCET_F32, 8, 24, 49}, {TCET_F64, 8, 24, 49}, {TCET_F32, 64, 47, 1000}};
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+        const int dt = shapes[si][0], n = shapes[si][1], c = shapes[si][2], hw = shapes[si][3];
         size_t cnt = (size_t)n * c * hw;
         tensor a = tensor_rand(dt, cnt, -1, 1), b = tensor_rand(dt, cnt, -1, 1);
         tensor y = tensor_const(dt, cnt, 0), dx = tensor_const(dt, cnt, 0), s = tensor_const(dt, cnt, 0);
@@ -336,9 +470,11 @@ static void softmax_xent_matches_cpu(void **state)
 
 static void gram_codes_exact(void **state)
 {
-    const int ns[] = {64, 5};
-    const size_t ds[] = {16 * 32 * 32 + 7, 3};
-    for (int t = 0; t < 2; t++) {
+    /* d = 600000 > 524288 columns per chunk for n = 64 (blas_cuda.c
+     * gram_chunk): two chunks summed on the host */
+    const int ns[] = {64, 5, 64};
+    const size_t ds[] = {16 * 32 * 32 + 7, 3, 600000};
+    for (int t = 0; t < 3; t++) {
         int n = ns[t];
         size_t d = ds[t];
         tensor x = tensor_rand(TCET_F32, (size_t)n * d, -1, 1);   /* includes exact zeros */
@@ -396,6 +532,37 @@ static void saliency_stats_match_cpu(void **state)
         }
 }
 
+/* ---- cuDNN with a 1 MiB workspace limit ------------------------------------- */
+
+/* TCET_CUDNN_WORKSPACE_MB=1 (read when a backend is created): every
+ * algorithm asking for more is skipped, so the heuristics' later choices and
+ * the fixed fallback algorithms run, and the workspace grows shape by shape
+ * from nothing.  Results must still match the CPU. */
+static void conv_small_workspace_matches_cpu(void **state)
+{
+    if (!tcet_backend_is_cuda(g_gpu)) skip();
+    tcet_backend *small = NULL, *saved = g_gpu;
+    assert_int_equal(setenv("TCET_CUDNN_WORKSPACE_MB", "1", 1), 0);
+    int rc = tcet_backend_cuda_create(0, &small);
+    unsetenv("TCET_CUDNN_WORKSPACE_MB");
+    assert_int_equal(rc, 0);
+    assert_int_equal(tcet_cuda_set_tf32(small, 0), 0);
+    g_gpu = small;   /* run_conv_case allocates and runs through g_gpu */
+    static const conv_case big[] = {
+        {16, 64, 64, 3, 1, 1, 32}, {8, 32, 64, 5, 2, 1, 32}, {8, 64, 64, 7, 1, 1, 16}};
+    for (int dt = TCET_F32; dt <= TCET_F64; dt++) {
+        for (size_t i = 0; i < sizeof k_conv_cases / sizeof *k_conv_cases; i++)
+            run_conv_case(dt, &k_conv_cases[i], (int)(i % 2));
+        for (size_t i = 0; i < sizeof big / sizeof *big; i++) run_conv_case(dt, &big[i], 1);
+    }
+    tcet_cuda_stats st;
+    assert_int_equal(tcet_cuda_get_stats(small, &st), 0);
+    print_message("1 MiB cuDNN limit: workspace %zu bytes, %ld buffer growths\n", st.workspace_bytes,
+                  st.buffer_grows);
+    g_gpu = saved;
+    small->destroy(small);
+}
+
 /* ---- latency timer ---------------------------------------------------------- */
 
 typedef struct {
@@ -436,6 +603,45 @@ static void latency_timer(void **state)
     tensor_free(&c.y);
 }
 
+/* Prints (asserts nothing but success) the time of a train-mode fused BN +
+ * ReLU forward and backward at ZenNet-like shapes and the effective
+ * bandwidth (forward: x read twice for the statistics, once more with y_relu
+ * written; backward: x and dy read twice, dx written: 4 + 5 tensor passes). */
+typedef struct {
+    int n, c, hw;
+    tensor x, dy, y, sm, si, dx, dg, db;
+} bn_time_ctx;
+
+static int bn_step(void *p)
+{
+    bn_time_ctx *t = p;
+    TCET_TRY(g_gpu->bn_relu_fwd(g_gpu, TCET_F32, 1, t->n, t->c, t->hw, 1e-3, 0.1, t->x.gpu, NULL, NULL, NULL,
+                                NULL, 0, NULL, t->y.gpu, t->sm.gpu, t->si.gpu));
+    return g_gpu->bn_relu_bwd(g_gpu, TCET_F32, t->n, t->c, t->hw, t->x.gpu, t->dy.gpu, NULL, NULL, t->sm.gpu,
+                              t->si.gpu, t->dx.gpu, t->dg.gpu, t->db.gpu);
+}
+
+static void bn_timing(void **state)
+{
+    if (!tcet_backend_is_cuda(g_gpu)) skip();
+    static const int shapes[][3] = {{64, 16, 1024}, {64, 64, 256}, {64, 512, 16}, {64, 1024, 1}};
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        bn_time_ctx t = {.n = shapes[i][0], .c = shapes[i][1], .hw = shapes[i][2]};
+        const size_t cnt = (size_t)t.n * t.c * t.hw, c = (size_t)t.c;
+        t.x = tensor_rand(TCET_F32, cnt, -1, 1), t.dy = tensor_rand(TCET_F32, cnt, -1, 1);
+        t.y = tensor_const(TCET_F32, cnt, 0), t.dx = tensor_const(TCET_F32, cnt, 0);
+        t.sm = tensor_const(TCET_F32, c, 0), t.si = tensor_const(TCET_F32, c, 0);
+        t.dg = tensor_const(TCET_F32, c, 0), t.db = tensor_const(TCET_F32, c, 0);
+        double spi = -1;
+        assert_int_equal(tcet_cuda_latency(g_gpu, bn_step, &t, 3, 1, &spi), 0);
+        assert_true(isfinite(spi) && spi > 0);
+        print_message("bn_relu fwd+bwd f32 n%d c%d hw%d: %.1f us, %.0f GB/s effective\n", t.n, t.c, t.hw,
+                      spi * 1e6, 9.0 * 4.0 * (double)cnt / spi / 1e9);
+        tensor *all[] = {&t.x, &t.dy, &t.y, &t.dx, &t.sm, &t.si, &t.dg, &t.db};
+        for (size_t k = 0; k < sizeof all / sizeof *all; k++) tensor_free(all[k]);
+    }
+}
+
 int main(void)
 {
     const int on_cpu = getenv("TCET_GPU_TESTS_ON_CPU") != NULL;
@@ -460,12 +666,16 @@ int main(void)
         cmocka_unit_test(conv_second_pass_reuses_everything),
         cmocka_unit_test(conv_bad_descriptor_is_usage_error),
         cmocka_unit_test(bn_matches_cpu),
+        cmocka_unit_test(bn_large_grid_stride),
+        cmocka_unit_test(bn_and_gap_argument_checks),
         cmocka_unit_test(elementwise_and_gap_match_cpu),
         cmocka_unit_test(linear_matches_cpu),
         cmocka_unit_test(softmax_xent_matches_cpu),
         cmocka_unit_test(gram_codes_exact),
         cmocka_unit_test(saliency_stats_match_cpu),
+        cmocka_unit_test(conv_small_workspace_matches_cpu),
         cmocka_unit_test(latency_timer),
+        cmocka_unit_test(bn_timing),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     g_gpu->destroy(g_gpu);
