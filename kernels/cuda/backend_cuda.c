@@ -181,9 +181,25 @@ static int cuda_upload(tcet_backend *be, void *dst, const void *host_src, size_t
 {
     if (!bytes) return 0;
     tcet_cuda *cu = tcet_cuda_of(be);
-    CHECK_CUDA(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, cu->stream));
-    /* The caller may reuse host_src at once: wait for the copy. */
-    CHECK_CUDA(cudaStreamSynchronize(cu->stream));
+    const size_t need = (bytes + 255) & ~(size_t)255; /* keep every region 256-byte aligned */
+    if (need > cu->stage_cap) {
+        /* Unstaged: the caller may reuse host_src at once, and an async copy
+         * from pageable memory is not guaranteed to have read it on return. */
+        cu->unstaged_uploads++;
+        CHECK_CUDA(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, cu->stream));
+        CHECK_CUDA(cudaStreamSynchronize(cu->stream));
+        return 0;
+    }
+    if (cu->stage_head + need > cu->stage_cap) {
+        /* Wrap: every copy queued from the ring must have completed. */
+        CHECK_CUDA(cudaStreamSynchronize(cu->stream));
+        cu->stage_head = 0;
+        cu->stage_wraps++;
+    }
+    unsigned char *slot = cu->stage + cu->stage_head;
+    memcpy(slot, host_src, bytes);
+    CHECK_CUDA(cudaMemcpyAsync(dst, slot, bytes, cudaMemcpyHostToDevice, cu->stream));
+    cu->stage_head += need;
     return 0;
 }
 
@@ -223,6 +239,7 @@ static void cuda_destroy(tcet_backend *be)
         if (cu->cublas) (void)cublasDestroy(cu->cublas);
         if (cu->cudnn) (void)cudnnDestroy(cu->cudnn);
         if (cu->stream) (void)cudaStreamDestroy(cu->stream);
+        if (cu->stage) (void)cudaFreeHost(cu->stage);
         free(cu->host);
         free(cu);
     }
@@ -255,6 +272,9 @@ int tcet_cuda_get_stats(const tcet_backend *be, tcet_cuda_stats *out)
     out->conv_cache_misses = cu->cache_misses;
     out->conv_cache_hits = cu->cache_hits;
     out->conv_cache_evictions = cu->cache_evictions;
+    out->staging_bytes = cu->stage_cap;
+    out->staging_wraps = cu->stage_wraps;
+    out->unstaged_uploads = cu->unstaged_uploads;
     return 0;
 }
 
@@ -334,6 +354,18 @@ static int create_on(tcet_backend *be, tcet_cuda *cu, int device)
     CHECK_CUBLAS(cublasSetStream(cu->cublas, cu->stream));
     CHECK_CUBLAS(cublasSetPointerMode(cu->cublas, CUBLAS_POINTER_MODE_HOST));
     TCET_TRY(apply_math(cu));
+    if (cu->stage_cap) {
+        void *p = NULL;
+        cudaError_t e = cudaMallocHost(&p, cu->stage_cap);
+        if (e != cudaSuccess) { /* pinned memory is a speed-up, not a requirement */
+            (void)cudaGetLastError();
+            fprintf(stderr, "tcet: notice: no %zu MiB of pinned memory for upload staging (%s); uploads "
+                            "wait for each copy instead\n", cu->stage_cap >> 20, cudaGetErrorString(e));
+            cu->stage_cap = 0;
+        } else {
+            cu->stage = p;
+        }
+    }
     snprintf(be->device, sizeof be->device, "CUDA device %d: %.60s (sm_%d%d, %.0f GiB, cuDNN %zu)",
              device, prop.name, prop.major, prop.minor,
              (double)prop.totalGlobalMem / (1024.0 * 1024.0 * 1024.0), cudnnGetVersion());
@@ -357,6 +389,8 @@ int tcet_backend_cuda_create(int local_rank, tcet_backend **out)
     const char *tf = getenv("TCET_TF32");
     cu->tf32 = tf && !strcmp(tf, "1");
     cu->ws_limit = env_size_mib("TCET_CUDNN_WORKSPACE_MB", 1024);
+    const char *st = getenv("TCET_CUDA_STAGING_MB");
+    cu->stage_cap = st && !strcmp(st, "0") ? 0 : env_size_mib("TCET_CUDA_STAGING_MB", 32);
     cu->cache = xcalloc(TCET_CONV_CACHE_SLOTS, sizeof *cu->cache);
 
     int rc = create_on(be, cu, cu->device);

@@ -20,6 +20,10 @@ int tcet_cuda_set_tf32(tcet_backend *be, int on);
 typedef struct {
     size_t workspace_bytes, scratch_bytes;
     long buffer_grows, conv_cache_misses, conv_cache_hits, conv_cache_evictions;
+    /* pinned upload ring (0 bytes: disabled), times it wrapped (each a
+     * stream synchronisation), uploads too large for it (each synchronous) */
+    size_t staging_bytes;
+    long staging_wraps, unstaged_uploads;
 } tcet_cuda_stats;
 int tcet_cuda_get_stats(const tcet_backend *be, tcet_cuda_stats *out);
 /* Latency of a forward pass (spec §5 / §11.8: 3 warm-ups, then one timed

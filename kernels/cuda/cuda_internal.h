@@ -96,6 +96,14 @@ typedef struct {
     size_t scratch_cap;
     void *host;                     /* host scratch, grow-only */
     size_t host_cap;
+    /* Upload staging: pinned ring (cudaMallocHost, TCET_CUDA_STAGING_MB,
+     * default 32; 0 or a failed allocation: unstaged uploads).  An upload is
+     * copied into [stage_head, +bytes) and its DMA enqueued without a wait;
+     * the ring wraps only after a stream synchronisation, so no queued copy
+     * ever reads a region being rewritten. */
+    unsigned char *stage;
+    size_t stage_cap, stage_head;
+    long stage_wraps, unstaged_uploads;
     tcet_conv_entry *cache;         /* TCET_CONV_CACHE_SLOTS entries */
     long cache_hits, cache_misses, cache_evictions;
     long buffer_grows;              /* cudaMalloc calls for ws / scratch */
