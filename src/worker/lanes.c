@@ -102,9 +102,9 @@ static void warn_if_bound(int k, int threads)
     int cpus = tcet_lanes_cpus_available();
     if (cpus <= 0 || cpus >= k * threads) return;
     fprintf(stderr,
-            "tcet: WARNING: %d lane(s) x %d BLAS thread(s) in a process bound to %d CPU(s): the lanes will "
-            "share %s. Give each worker rank %d CPUs: `mpirun --bind-to none` or `--map-by slot:PE=%d`, "
-            "`srun --cpus-per-task=%d`\n",
+            "tcet: WARNING: %d lane(s) x %d BLAS thread(s), but this process may use only %d CPU(s): the "
+            "lanes will share %s. Give each worker rank %d CPUs: `mpirun --bind-to none` or "
+            "`--map-by slot:PE=%d`, `srun --cpus-per-task=%d`\n",
             k, threads, cpus, cpus == 1 ? "one core" : "those cores", k * threads, k * threads, k * threads);
 }
 
