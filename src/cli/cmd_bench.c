@@ -30,6 +30,7 @@
 #include "worker/lanes.h"
 #include "worker/profile.h"
 #include "worker/scorer.h"
+#include "worker/selfcheck.h"
 
 #define BENCH_MAX_ITEMS 32
 #define BENCH_MAX_LANE_COUNTS 8
@@ -456,7 +457,7 @@ int cmd_bench(int argc, char **argv)
         for (int k = 0; k < nk; k++)
             if ((rc = arg_int("--lanes", items[k], 1, TCET_MAX_LANES, &klist[k])) != 0) goto out;
     }
-    if ((rc = tcet_backend_create(backend, 0, threads, &be)) != 0) goto out;
+    if ((rc = tcet_backend_create_checked(backend, 0, threads, &be)) != 0) goto out;
     double sgemm = do_sgemm ? sgemm_rate() : 0.0;
     rows = xcalloc((size_t)ns * (size_t)np, sizeof *rows);
     int any_failed = 0;

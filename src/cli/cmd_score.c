@@ -16,6 +16,7 @@
 #include "kernels/backend.h"
 #include "worker/proxies.h"
 #include "worker/scorer.h"
+#include "worker/selfcheck.h"
 
 static void usage(FILE *f)
 {
@@ -185,7 +186,7 @@ int cmd_score(int argc, char **argv)
         }
     }
     tcet_arch_print(&arch, sbuf, sizeof sbuf);
-    if ((rc = tcet_backend_create(backend, 0, threads, &be)) != 0) goto out;
+    if ((rc = tcet_backend_create_checked(backend, 0, threads, &be)) != 0) goto out;
     if ((rc = tcet_scorer_create(&cfg, be, &sc)) != 0) goto out;
     if (g) tcet_scorer_set_golden(sc, g);
     tcet_score_result res;

@@ -21,6 +21,7 @@
 #include "worker/scorer.h"
 #include "worker/lanes.h"
 #include "worker/worker_loop.h"
+#include "worker/selfcheck.h"
 
 enum { EXIT_QUIETLY = -1 }; /* help shown, or the run is already finished */
 
@@ -180,7 +181,7 @@ static int make_scoring(const tcet_search_config *cfg, const tcet_mpi *mpi, tcet
     if (cfg->lanes > 1)
         fprintf(stderr, "tcet: notice: --lanes %d applies to worker ranks; a single-rank run scores one "
                         "candidate at a time (run under mpirun -n 2 or more to use lanes)\n", cfg->lanes);
-    TCET_TRY(tcet_backend_create(cfg->backend, mpi->local_rank, cfg->threads, be));
+    TCET_TRY(tcet_backend_create_checked(cfg->backend, mpi->local_rank, cfg->threads, be));
     return tcet_scorer_create(&sc_cfg, *be, sc);
 }
 

@@ -1,5 +1,6 @@
 /* Worker lanes: one thread + backend + scorer per candidate in flight (lanes.h). */
 #include "worker/lanes.h"
+#include "worker/selfcheck.h"
 
 #include <errno.h>
 #include <math.h>
@@ -137,7 +138,7 @@ int tcet_lanes_create(int k, const char *backend, int local_rank, int threads,
         l->pool = p;
         l->index = i;
         p->k = i + 1; /* destroy frees exactly what was made */
-        rc = tcet_backend_create(backend, local_rank, threads, &l->be);
+        rc = tcet_backend_create_checked(backend, local_rank, threads, &l->be);
         if (!rc) rc = tcet_scorer_create(sc_cfg, l->be, &l->sc);
         if (!rc) {
             tcet_worker_init(&l->w, l->sc, l->be, search_cfg);
