@@ -110,6 +110,24 @@ static int check_eval_and_gram(side *g, side *c)
     return 0;
 }
 
+/* Per scored layer: saliency sum (and std when with_std) of both nets. */
+static int compare_saliency(tcet_backend *bg, tcet_net *ng, tcet_backend *bc, tcet_net *nc, int dt,
+                            const char *kind, double tol, int with_std)
+{
+    for (int l = 0; l < nc->nscored; l++) {
+        tcet_net_op *og = tcet_net_layer(ng, l), *oc = tcet_net_layer(nc, l);
+        double sg, dg, sc, dc;
+        TCET_TRY(bg->saliency_stats(bg, dt, og->w_count, og->w, og->gw, &sg, &dg));
+        TCET_TRY(bc->saliency_stats(bc, dt, oc->w_count, oc->w, oc->gw, &sc, &dc));
+        char what[192];
+        snprintf(what, sizeof what, "the %s saliency sum of layer %d (%s)", kind, l, oc->op.name);
+        if (!(rel_diff(sg, sc, 0) <= tol)) return disagree(what, sg, sc, rel_diff(sg, sc, 0), tol);
+        snprintf(what, sizeof what, "the %s saliency std of layer %d (%s)", kind, l, oc->op.name);
+        if (with_std && !(rel_diff(dg, dc, 0) <= tol)) return disagree(what, dg, dc, rel_diff(dg, dc, 0), tol);
+    }
+    return 0;
+}
+
 static int check_snip(side *g, side *c)
 {
     double lossg, lossc;
@@ -121,19 +139,8 @@ static int check_snip(side *g, side *c)
         return disagree("the train-mode cross-entropy", lossg, lossc, rel_diff(lossg, lossc, 0), TOL_F32);
     TCET_TRY(tcet_net_backward(&g->net, 0));
     TCET_TRY(tcet_net_backward(&c->net, 0));
-    for (int l = 0; l < c->net.nscored; l++) {
-        tcet_net_op *og = tcet_net_layer(&g->net, l), *oc = tcet_net_layer(&c->net, l);
-        double sg, dg, sc, dc;
-        TCET_TRY(g->be->saliency_stats(g->be, TCET_F32, og->w_count, og->w, og->gw, &sg, &dg));
-        TCET_TRY(c->be->saliency_stats(c->be, TCET_F32, oc->w_count, oc->w, oc->gw, &sc, &dc));
-        char what[160];
-        snprintf(what, sizeof what, "the SNIP saliency sum of layer %d (%s)", l, oc->op.name);
-        if (!(rel_diff(sg, sc, 0) <= TOL_SAL)) return disagree(what, sg, sc, rel_diff(sg, sc, 0), TOL_SAL);
-        snprintf(what, sizeof what, "the SNIP saliency std of layer %d (%s)", l, oc->op.name);
-        if (!(rel_diff(dg, dc, 0) <= TOL_SAL)) return disagree(what, dg, dc, rel_diff(dg, dc, 0), TOL_SAL);
-    }
     /* the first conv's data gradient ran too (skip_input_grad = 0) */
-    return 0;
+    return compare_saliency(g->be, &g->net, c->be, &c->net, TCET_F32, "SNIP", TOL_SAL, 1);
 }
 
 static int check_synflow(side *g, side *c, const tcet_arch *arch)
@@ -147,16 +154,7 @@ static int check_synflow(side *g, side *c, const tcet_arch *arch)
         TCET_TRY(tcet_net_dlogits_ones(&s[i]->net64));
         TCET_TRY(tcet_net_backward(&s[i]->net64, 1));
     }
-    for (int l = 0; l < c->net64.nscored; l++) {
-        tcet_net_op *og = tcet_net_layer(&g->net64, l), *oc = tcet_net_layer(&c->net64, l);
-        double sg, dg, sc, dc;
-        TCET_TRY(g->be->saliency_stats(g->be, TCET_F64, og->w_count, og->w, og->gw, &sg, &dg));
-        TCET_TRY(c->be->saliency_stats(c->be, TCET_F64, oc->w_count, oc->w, oc->gw, &sc, &dc));
-        char what[160];
-        snprintf(what, sizeof what, "the float64 Synflow saliency sum of layer %d (%s)", l, oc->op.name);
-        if (!(rel_diff(sg, sc, 0) <= TOL_F64)) return disagree(what, sg, sc, rel_diff(sg, sc, 0), TOL_F64);
-    }
-    return 0;
+    return compare_saliency(g->be, &g->net64, c->be, &c->net64, TCET_F64, "float64 Synflow", TOL_F64, 0);
 }
 
 int tcet_backend_selfcheck(tcet_backend *be)
