@@ -6,9 +6,11 @@ ARGS="--proxy params --evolution-max-iter 400 --population-size 32 --budget-mode
 # Undisturbed reference run.
 "$T" search --save-dir "$WORK/ref" $ARGS > /dev/null 2>&1 || fail "reference run failed"
 
-# First run, slowed down so that a second one starts while it is alive.
+# First run, slowed down (50 ms per candidate: several seconds even on a
+# loaded machine, where each tcet start-up under ASan takes a second or more)
+# so that the second ones start while it is alive.
 L=$WORK/locked
-TCET_TEST_SCORE_DELAY_US=20000 "$T" search --save-dir "$L" $ARGS > "$WORK/first.out" 2>&1 &
+TCET_TEST_SCORE_DELAY_US=50000 "$T" search --save-dir "$L" $ARGS > "$WORK/first.out" 2>&1 &
 FIRST=$!
 wait_file "$L/search.log"; sleep 0.3
 # A stale tmp of the first run's checkpoint must survive the second attempt.
