@@ -16,6 +16,11 @@
 #include <stdint.h>
 
 enum { TCET_TAG_TASK = 11, TCET_TAG_RESULT = 12, TCET_TAG_STOP = 13, TCET_TAG_BYE = 14 };
+/* Task messages the master keeps outstanding per worker: with two, a worker
+ * (its lanes) starts on the next batch while the master answers the last
+ * one, so neither the round trip nor a batch's slowest candidate leaves it
+ * idle.  A worker accepts up to TCET_LANES_MAX_JOBS (worker/lanes.h). */
+#define TCET_TASK_DEPTH 2
 
 typedef struct {
     uint64_t id, seed;

@@ -52,7 +52,7 @@ typedef struct {
     FILE *log, *events;
     int tty;
     int nworkers;
-    int *wbusy;
+    int *wbusy;             /* task messages outstanding per worker (<= TCET_TASK_DEPTH) */
     tcet_worker *local;
     tcet_buf sbuf;
     unsigned char *rbuf;
@@ -273,31 +273,37 @@ static void progress(master *m, int force)
 /* ---- workers ------------------------------------------------------------- */
 static void dispatch(master *m)
 {
-    int nfree = 0;
-    for (int w = 0; w < m->nworkers; w++) nfree += !m->wbusy[w];
-    for (int w = 0; w < m->nworkers && nfree > 0; w++) {
-        if (m->wbusy[w]) continue;
-        while (m->next_dispatch < m->next_iter && m->slots[m->next_dispatch % m->W].state != SLOT_QUEUED)
-            m->next_dispatch++;
-        uint64_t avail = m->next_iter - m->next_dispatch;
-        if (!avail) return;
-        uint64_t batch = (avail + (uint64_t)nfree - 1) / (uint64_t)nfree;
-        if (batch > MAX_BATCH) batch = MAX_BATCH;
-        tcet_msg_begin(&m->sbuf);
-        while (m->next_dispatch < m->next_iter && tcet_msg_count(&m->sbuf) < batch) {
-            slot *s = &m->slots[m->next_dispatch % m->W];
-            if (s->state == SLOT_QUEUED) {
-                tcet_msg_add_task(&m->sbuf, (uint64_t)s->c.id, m->cfg->seed, s->c.structure);
-                s->state = SLOT_INFLIGHT;
+    /* Up to TCET_TASK_DEPTH messages per worker: idle workers first, then a
+     * second batch for the busy ones; the available tasks are split evenly
+     * over the free places. */
+    int places = 0;
+    for (int w = 0; w < m->nworkers; w++) places += TCET_TASK_DEPTH - m->wbusy[w];
+    for (int level = 0; level < TCET_TASK_DEPTH && places > 0; level++)
+        for (int w = 0; w < m->nworkers && places > 0; w++) {
+            if (m->wbusy[w] != level) continue;
+            while (m->next_dispatch < m->next_iter && m->slots[m->next_dispatch % m->W].state != SLOT_QUEUED)
+                m->next_dispatch++;
+            uint64_t avail = m->next_iter - m->next_dispatch;
+            if (!avail) return;
+            uint64_t batch = (avail + (uint64_t)places - 1) / (uint64_t)places;
+            if (batch > MAX_BATCH) batch = MAX_BATCH;
+            tcet_msg_begin(&m->sbuf);
+            while (m->next_dispatch < m->next_iter && tcet_msg_count(&m->sbuf) < batch) {
+                slot *s = &m->slots[m->next_dispatch % m->W];
+                if (s->state == SLOT_QUEUED) {
+                    tcet_msg_add_task(&m->sbuf, (uint64_t)s->c.id, m->cfg->seed, s->c.structure);
+                    s->state = SLOT_INFLIGHT;
+                }
+                m->next_dispatch++;
             }
-            m->next_dispatch++;
+            if (!tcet_msg_count(&m->sbuf)) return;
+            m->dispatched += tcet_msg_count(&m->sbuf);
+            /* The worker never blocks on us (it answers with MPI_Isend), so
+             * this completes as soon as it looks for messages (<= 2 ms). */
+            CHECK_MPI(MPI_Send(m->sbuf.p, (int)m->sbuf.len, MPI_BYTE, w + 1, TCET_TAG_TASK, MPI_COMM_WORLD));
+            m->wbusy[w]++;
+            places--;
         }
-        if (!tcet_msg_count(&m->sbuf)) return;
-        m->dispatched += tcet_msg_count(&m->sbuf);
-        CHECK_MPI(MPI_Send(m->sbuf.p, (int)m->sbuf.len, MPI_BYTE, w + 1, TCET_TAG_TASK, MPI_COMM_WORLD));
-        m->wbusy[w] = 1;
-        nfree--;
-    }
 }
 
 /* Receive one pending message if any; returns 1 if one was handled. */
@@ -316,7 +322,8 @@ static int receive(master *m, int *tag_out)
     CHECK_MPI(MPI_Recv(m->rbuf, count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
     if (tag_out) *tag_out = st.MPI_TAG;
     if (st.MPI_TAG != TCET_TAG_RESULT) return 1;
-    if (st.MPI_SOURCE >= 1 && st.MPI_SOURCE <= m->nworkers) m->wbusy[st.MPI_SOURCE - 1] = 0;
+    if (st.MPI_SOURCE >= 1 && st.MPI_SOURCE <= m->nworkers && m->wbusy[st.MPI_SOURCE - 1] > 0)
+        m->wbusy[st.MPI_SOURCE - 1]--;
     size_t pos;
     uint32_t n;
     if (tcet_msg_read_count(m->rbuf, (size_t)count, &pos, &n)) tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());

@@ -14,6 +14,12 @@
 #include "common/error.h"
 
 typedef struct {
+    const tcet_lane_task *tasks;
+    tcet_worker_result *results;
+    int n, next, finished; /* next: tasks taken; finished: tasks done */
+} job;
+
+typedef struct {
     tcet_lanes *pool;
     int index;
     pthread_t thread;
@@ -29,11 +35,12 @@ struct tcet_lanes {
     tcet_lane_sync sync; /* latency timing alone (worker_loop.h) */
     pthread_mutex_t mu;
     pthread_cond_t work;  /* lanes wait here for tasks or quit */
-    pthread_cond_t done;  /* the owner waits here for the batch */
-    /* the current batch, guarded by mu */
-    const tcet_lane_task *tasks;
-    tcet_worker_result *results;
-    int n, next, finished, cancel, quit;
+    pthread_cond_t done;  /* the owner waits here for its oldest job */
+    /* FIFO of submitted jobs (task batches), guarded by mu: lanes take
+     * tasks from the oldest job that has any left, so a second queued batch
+     * keeps them busy while the first one's last tasks finish. */
+    job jobs[TCET_LANES_MAX_JOBS];
+    int head, count, cancel, quit;
 };
 
 #define LOCK(p) tcet_pthread_check(pthread_mutex_lock(&(p)->mu), "pthread_mutex_lock")
@@ -54,6 +61,21 @@ static void fail_result(tcet_worker_result *r, const char *why)
     snprintf(r->reason, sizeof r->reason, "%s", why);
 }
 
+/* A job is done when every task it will run has finished: all n, or after
+ * a cancel the ones already taken.  Caller holds mu. */
+static int job_done(const tcet_lanes *p, const job *j) { return j->finished == (p->cancel ? j->next : j->n); }
+
+/* The oldest job with a task left to take (none after a cancel). */
+static job *next_job(tcet_lanes *p)
+{
+    if (p->cancel) return NULL;
+    for (int q = 0; q < p->count; q++) {
+        job *j = &p->jobs[(p->head + q) % TCET_LANES_MAX_JOBS];
+        if (j->next < j->n) return j;
+    }
+    return NULL;
+}
+
 static void *lane_main(void *arg)
 {
     lane *l = arg;
@@ -66,21 +88,21 @@ static void *lane_main(void *arg)
     }
     LOCK(p);
     for (;;) {
-        while (!p->quit && (p->cancel || p->next >= p->n))
+        job *j = NULL;
+        while (!p->quit && !(j = next_job(p)))
             tcet_pthread_check(pthread_cond_wait(&p->work, &p->mu), "pthread_cond_wait");
         if (p->quit) break;
-        int i = p->next++;
-        const tcet_lane_task t = p->tasks[i];
-        tcet_worker_result *r = &p->results[i];
+        int i = j->next++;
+        const tcet_lane_task t = j->tasks[i];
+        tcet_worker_result *r = &j->results[i];
         UNLOCK(p);
         if (bind_error[0])
             fail_result(r, bind_error);
         else
             tcet_worker_score_one(&l->w, t.id, t.structure, t.len, r);
         LOCK(p);
-        p->finished++;
-        if (p->finished == (p->cancel ? p->next : p->n))
-            tcet_pthread_check(pthread_cond_signal(&p->done), "pthread_cond_signal");
+        j->finished++;
+        if (job_done(p, j)) tcet_pthread_check(pthread_cond_broadcast(&p->done), "pthread_cond_broadcast");
     }
     UNLOCK(p);
     return NULL;
@@ -185,38 +207,48 @@ int tcet_lanes_count(const tcet_lanes *p) { return p->k; }
 tcet_backend *tcet_lanes_backend(tcet_lanes *p, int lane_index) { return p->lanes[lane_index].be; }
 tcet_scorer *tcet_lanes_scorer(tcet_lanes *p, int lane_index) { return p->lanes[lane_index].sc; }
 
-void tcet_lanes_start(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_worker_result *results)
+static void deadline_in(double timeout_s, struct timespec *until)
+{
+    clock_gettime(CLOCK_REALTIME, until);
+    double whole = floor(timeout_s);
+    until->tv_sec += (time_t)whole;
+    until->tv_nsec += (long)((timeout_s - whole) * 1e9);
+    if (until->tv_nsec >= 1000000000L) {
+        until->tv_sec++;
+        until->tv_nsec -= 1000000000L;
+    }
+}
+
+void tcet_lanes_submit(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_worker_result *results)
 {
     LOCK(p);
-    if (p->finished != (p->cancel ? p->next : p->n))
-        tcet_die(__FILE__, __LINE__, "tcet_lanes_start while a batch is running");
-    p->tasks = tasks;
-    p->results = results;
-    p->n = n;
-    p->next = p->finished = p->cancel = 0;
+    if (p->count == TCET_LANES_MAX_JOBS) tcet_die(__FILE__, __LINE__, "more than %d task batches queued", TCET_LANES_MAX_JOBS);
+    if (p->count == 0) p->cancel = 0; /* a fresh start after a cancel */
+    job *j = &p->jobs[(p->head + p->count) % TCET_LANES_MAX_JOBS];
+    *j = (job){.tasks = tasks, .results = results, .n = n};
+    p->count++;
     tcet_pthread_check(pthread_cond_broadcast(&p->work), "pthread_cond_broadcast");
     UNLOCK(p);
 }
 
-int tcet_lanes_wait(tcet_lanes *p, double timeout_s)
+int tcet_lanes_queued(tcet_lanes *p)
+{
+    LOCK(p);
+    int c = p->count;
+    UNLOCK(p);
+    return c;
+}
+
+int tcet_lanes_wait_oldest(tcet_lanes *p, double timeout_s)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    double whole = floor(timeout_s);
-    until.tv_sec += (time_t)whole;
-    until.tv_nsec += (long)((timeout_s - whole) * 1e9);
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    deadline_in(timeout_s, &until);
     LOCK(p);
-    int done = 0;
-    for (;;) {
-        done = p->finished == (p->cancel ? p->next : p->n);
-        if (done) break;
+    int done = 1;
+    while (p->count > 0 && !(done = job_done(p, &p->jobs[p->head]))) {
         int e = pthread_cond_timedwait(&p->done, &p->mu, &until);
         if (e == ETIMEDOUT) {
-            done = p->finished == (p->cancel ? p->next : p->n);
+            done = job_done(p, &p->jobs[p->head]);
             break;
         }
         if (e) tcet_pthread_check(e, "pthread_cond_timedwait");
@@ -225,19 +257,68 @@ int tcet_lanes_wait(tcet_lanes *p, double timeout_s)
     return done;
 }
 
+int tcet_lanes_pop(tcet_lanes *p)
+{
+    LOCK(p);
+    if (p->count == 0 || !job_done(p, &p->jobs[p->head])) tcet_die(__FILE__, __LINE__, "tcet_lanes_pop: no finished job");
+    const job *j = &p->jobs[p->head];
+    int valid = j->next < j->finished ? j->next : j->finished;
+    p->head = (p->head + 1) % TCET_LANES_MAX_JOBS;
+    p->count--;
+    UNLOCK(p);
+    return valid;
+}
+
+int tcet_lanes_wait_all(tcet_lanes *p, double timeout_s)
+{
+    struct timespec until;
+    deadline_in(timeout_s, &until);
+    LOCK(p);
+    int done = 0;
+    for (;;) {
+        done = 1;
+        for (int q = 0; q < p->count; q++) done &= job_done(p, &p->jobs[(p->head + q) % TCET_LANES_MAX_JOBS]);
+        if (done) break;
+        int e = pthread_cond_timedwait(&p->done, &p->mu, &until);
+        if (e == ETIMEDOUT) break;
+        if (e) tcet_pthread_check(e, "pthread_cond_timedwait");
+    }
+    UNLOCK(p);
+    return done;
+}
+
+/* ---- one batch at a time (tcet bench, tests) ---- */
+
+void tcet_lanes_start(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_worker_result *results)
+{
+    /* the previous batch, if any, must be finished: drop it */
+    if (tcet_lanes_queued(p) == 1) {
+        if (!tcet_lanes_wait_oldest(p, 0)) tcet_die(__FILE__, __LINE__, "tcet_lanes_start while a batch is running");
+        tcet_lanes_pop(p);
+    }
+    if (tcet_lanes_queued(p) != 0) tcet_die(__FILE__, __LINE__, "tcet_lanes_start with batches queued");
+    tcet_lanes_submit(p, tasks, n, results);
+}
+
+int tcet_lanes_wait(tcet_lanes *p, double timeout_s) { return tcet_lanes_wait_oldest(p, timeout_s); }
+
 void tcet_lanes_cancel(tcet_lanes *p)
 {
     LOCK(p);
     p->cancel = 1;
-    /* the lanes already running finish; the done condition is now next */
-    if (p->finished == p->next) tcet_pthread_check(pthread_cond_signal(&p->done), "pthread_cond_signal");
+    /* the lanes already running finish; a job is now done at `next` */
+    tcet_pthread_check(pthread_cond_broadcast(&p->done), "pthread_cond_broadcast");
     UNLOCK(p);
 }
 
 int tcet_lanes_finished(tcet_lanes *p)
 {
     LOCK(p);
-    int f = p->next < p->finished ? p->next : p->finished;
+    int f = 0;
+    if (p->count > 0) {
+        const job *j = &p->jobs[p->head];
+        f = j->next < j->finished ? j->next : j->finished;
+    }
     UNLOCK(p);
     return f;
 }

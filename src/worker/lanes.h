@@ -52,17 +52,32 @@ tcet_backend *tcet_lanes_backend(tcet_lanes *p, int lane);
 /* Lane i's scorer (e.g. to enable profiling). */
 tcet_scorer *tcet_lanes_scorer(tcet_lanes *p, int lane);
 
-/* Start scoring tasks[0..n) into results[0..n) (both must stay valid until
- * tcet_lanes_wait returns 1).  One batch at a time. */
-void tcet_lanes_start(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_worker_result *results);
-/* Wait up to timeout_s for the batch: 1 when every started task is done
- * (after a cancel: every task a lane had taken), 0 on timeout. */
-int tcet_lanes_wait(tcet_lanes *p, double timeout_s);
-/* No lane takes another task of the current batch; returns at once (wait
- * for the candidates being scored with tcet_lanes_wait). */
+/* Task batches ("jobs") form a FIFO of at most TCET_LANES_MAX_JOBS: the lanes
+ * take tasks from the oldest job with tasks left, in index order.  tasks and
+ * results must stay valid until the job is popped.  Only the owner thread
+ * submits, waits and pops. */
+#define TCET_LANES_MAX_JOBS 4
+void tcet_lanes_submit(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_worker_result *results);
+/* Jobs submitted and not yet popped. */
+int tcet_lanes_queued(tcet_lanes *p);
+/* Wait up to timeout_s until the oldest job is done (every task it will run
+ * has finished): 1 when it is (or no job is queued), 0 on timeout. */
+int tcet_lanes_wait_oldest(tcet_lanes *p, double timeout_s);
+/* Remove the oldest job, which must be done; returns how many of its
+ * results, results[0 .. ret), are valid (all n unless cancelled). */
+int tcet_lanes_pop(tcet_lanes *p);
+/* Wait up to timeout_s until every queued job is done: 1 / 0. */
+int tcet_lanes_wait_all(tcet_lanes *p, double timeout_s);
+/* No lane takes another task of any queued job; returns at once (wait for
+ * the candidates being scored with tcet_lanes_wait_all).  The next submit
+ * into an empty queue starts afresh. */
 void tcet_lanes_cancel(tcet_lanes *p);
-/* Tasks are taken in index order: after tcet_lanes_wait returned 1,
- * results[0 .. tcet_lanes_finished) are valid (all n unless cancelled). */
+
+/* One batch at a time (tcet bench, tests): start = submit into an empty
+ * queue (a finished previous batch is dropped first); wait = wait_oldest;
+ * finished = how many results of the current batch are valid (a prefix). */
+void tcet_lanes_start(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_worker_result *results);
+int tcet_lanes_wait(tcet_lanes *p, double timeout_s);
 int tcet_lanes_finished(tcet_lanes *p);
 
 /* CPUs this process may run on (sched_getaffinity); 0 if unknown.  With

@@ -101,93 +101,135 @@ void tcet_worker_score_one(tcet_worker *w, uint64_t id, const char *structure, i
     out->seconds = tcet_now() - t0;
 }
 
-static int stop_pending(void)
+/* How long a worker with batches in progress waits for its lanes before it
+ * looks for messages again: often enough that a STOP or the next batch is
+ * seen promptly, rarely enough to cost nothing (the lanes wake it as soon
+ * as its oldest batch is done). */
+#define POLL_S 0.002
+
+/* One task message held by the worker: the received bytes (the tasks'
+ * structures point into them), the tasks and results, and the reply being
+ * sent (non-blocking, so that the worker never waits on the master while
+ * the master may be sending it the next batch). */
+typedef struct {
+    unsigned char *in;
+    size_t incap;
+    tcet_lane_task *tasks;
+    tcet_worker_result *results;
+    size_t cap;
+    uint32_t n;
+    tcet_buf out;
+    MPI_Request req;
+} batch_slot;
+
+static void receive_batch(batch_slot *b, int count, tcet_lanes *lanes)
 {
-    int flag = 0;
-    CHECK_MPI(MPI_Iprobe(0, TCET_TAG_STOP, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE));
-    return flag;
+    if ((size_t)count > b->incap) {
+        b->incap = (size_t)count + 1024;
+        b->in = xrealloc(b->in, b->incap);
+    }
+    CHECK_MPI(MPI_Recv(b->in, count, MPI_BYTE, 0, TCET_TAG_TASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+    size_t pos;
+    if (tcet_msg_read_count(b->in, (size_t)count, &pos, &b->n)) tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
+    if (b->n > b->cap) {
+        b->cap = b->n;
+        b->tasks = xrealloc(b->tasks, b->cap * sizeof *b->tasks);
+        b->results = xrealloc(b->results, b->cap * sizeof *b->results);
+    }
+    for (uint32_t i = 0; i < b->n; i++) {
+        tcet_msg_task t;
+        if (tcet_msg_next_task(b->in, (size_t)count, &pos, &t)) tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
+        b->tasks[i] = (tcet_lane_task){.id = t.id, .structure = t.structure, .len = t.len};
+    }
+    tcet_lanes_submit(lanes, b->tasks, (int)b->n, b->results);
 }
 
-/* How often a worker waiting for its lanes looks for a STOP from the
- * master: often enough that a stop is prompt, rarely enough to cost nothing
- * (the lanes wake the waiter as soon as the batch is done). */
-#define STOP_POLL_S 0.002
+static void send_results(batch_slot *b)
+{
+    tcet_msg_begin(&b->out);
+    for (uint32_t i = 0; i < b->n; i++) {
+        const tcet_worker_result *wr = &b->results[i];
+        tcet_msg_result r;
+        memset(&r, 0, sizeof r);
+        r.id = b->tasks[i].id;
+        r.score = wr->score;
+        r.raw = wr->raw;
+        r.status = wr->status;
+        r.seconds = wr->seconds;
+        r.latency = wr->latency;
+        snprintf(r.reason, sizeof r.reason, "%s", wr->reason);
+        tcet_msg_add_result(&b->out, &r);
+    }
+    CHECK_MPI(MPI_Isend(b->out.p, (int)b->out.len, MPI_BYTE, 0, TCET_TAG_RESULT, MPI_COMM_WORLD, &b->req));
+}
 
 int tcet_worker_loop(tcet_lanes *lanes)
 {
-    tcet_buf out = {0};
-    unsigned char *in = NULL;
-    size_t incap = 0;
-    tcet_lane_task *tasks = NULL;
-    tcet_worker_result *results = NULL;
-    size_t cap = 0;
+    enum { SLOTS = TCET_LANES_MAX_JOBS };
+    batch_slot slots[SLOTS];
+    memset(slots, 0, sizeof slots);
+    for (int i = 0; i < SLOTS; i++) slots[i].req = MPI_REQUEST_NULL;
+    int head = 0, held = 0; /* slots[head .. head+held) are with the lanes, oldest first */
     tcet_idle idle = {0};
     for (;;) {
-        int flag = 0;
-        MPI_Status st;
+        int progressed = 0;
+        /* Answer finished batches, oldest first (the lanes finish them in order
+         * of submission only roughly; the master does not care). */
+        while (held > 0 && tcet_lanes_wait_oldest(lanes, 0)) {
+            batch_slot *b = &slots[head];
+            int sent = 0;
+            CHECK_MPI(MPI_Test(&b->req, &sent, MPI_STATUS_IGNORE)); /* its out buffer is free */
+            if (!sent) break;
+            tcet_lanes_pop(lanes);
+            send_results(b);
+            head = (head + 1) % SLOTS;
+            held--;
+            progressed = 1;
+        }
         /* Poll + sleep instead of a blocking receive: an idle worker must not
          * take CPU from the master or a busy worker on an oversubscribed node. */
+        int flag = 0;
+        MPI_Status st;
         CHECK_MPI(MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st));
-        if (!flag) {
-            tcet_idle_wait(&idle);
-            continue;
-        }
-        tcet_idle_reset(&idle);
-        int count = 0;
-        CHECK_MPI(MPI_Get_count(&st, MPI_BYTE, &count));
-        if ((size_t)count > incap) {
-            incap = (size_t)count + 1024;
-            in = xrealloc(in, incap);
-        }
-        CHECK_MPI(MPI_Recv(in, count, MPI_BYTE, 0, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
-        if (st.MPI_TAG == TCET_TAG_STOP) break;
-        if (st.MPI_TAG != TCET_TAG_TASK) continue;
-        size_t pos;
-        uint32_t n;
-        if (tcet_msg_read_count(in, (size_t)count, &pos, &n)) tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
-        if (n > cap) {
-            cap = n;
-            tasks = xrealloc(tasks, cap * sizeof *tasks);
-            results = xrealloc(results, cap * sizeof *results);
-        }
-        for (uint32_t i = 0; i < n; i++) { /* the structures stay in `in` until the batch is done */
-            tcet_msg_task t;
-            if (tcet_msg_next_task(in, (size_t)count, &pos, &t))
-                tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
-            tasks[i] = (tcet_lane_task){.id = t.id, .structure = t.structure, .len = t.len};
-        }
-        tcet_lanes_start(lanes, tasks, (int)n, results);
-        int stopped = 0;
-        while (!tcet_lanes_wait(lanes, STOP_POLL_S)) {
-            if (!stopped && stop_pending()) { /* drop the rest: the master no longer waits for them */
-                stopped = 1;
-                tcet_lanes_cancel(lanes);
+        if (flag) {
+            progressed = 1;
+            int count = 0;
+            CHECK_MPI(MPI_Get_count(&st, MPI_BYTE, &count));
+            if (st.MPI_TAG == TCET_TAG_TASK) {
+                if (held == SLOTS)
+                    tcet_die(__FILE__, __LINE__, "the master sent more than %d task batches at once", SLOTS);
+                batch_slot *b = &slots[(head + held) % SLOTS];
+                receive_batch(b, count, lanes);
+                held++;
+            } else {
+                unsigned char *junk = count > 0 ? xmalloc((size_t)count) : NULL;
+                CHECK_MPI(MPI_Recv(junk, count, MPI_BYTE, 0, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
+                free(junk);
+                if (st.MPI_TAG == TCET_TAG_STOP) {
+                    /* drop what was not started: the master no longer waits for it */
+                    tcet_lanes_cancel(lanes);
+                    while (!tcet_lanes_wait_all(lanes, 0.1)) {}
+                    while (tcet_lanes_queued(lanes) > 0) tcet_lanes_pop(lanes);
+                    break;
+                }
             }
         }
-        if (stopped) {
-            CHECK_MPI(MPI_Recv(NULL, 0, MPI_BYTE, 0, TCET_TAG_STOP, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
-            break;
+        if (progressed) {
+            tcet_idle_reset(&idle);
+        } else if (held > 0) {
+            tcet_lanes_wait_oldest(lanes, POLL_S);
+        } else {
+            tcet_idle_wait(&idle);
         }
-        tcet_msg_begin(&out);
-        for (uint32_t i = 0; i < n; i++) {
-            const tcet_worker_result *wr = &results[i];
-            tcet_msg_result r;
-            memset(&r, 0, sizeof r);
-            r.id = tasks[i].id;
-            r.score = wr->score;
-            r.raw = wr->raw;
-            r.status = wr->status;
-            r.seconds = wr->seconds;
-            r.latency = wr->latency;
-            snprintf(r.reason, sizeof r.reason, "%s", wr->reason);
-            tcet_msg_add_result(&out, &r);
-        }
-        CHECK_MPI(MPI_Send(out.p, (int)out.len, MPI_BYTE, 0, TCET_TAG_RESULT, MPI_COMM_WORLD));
     }
+    /* replies already on their way complete as the master drains them */
+    for (int i = 0; i < SLOTS; i++) CHECK_MPI(MPI_Wait(&slots[i].req, MPI_STATUS_IGNORE));
     CHECK_MPI(MPI_Send(NULL, 0, MPI_BYTE, 0, TCET_TAG_BYE, MPI_COMM_WORLD));
-    tcet_buf_free(&out);
-    free(in);
-    free(tasks);
-    free(results);
+    for (int i = 0; i < SLOTS; i++) {
+        tcet_buf_free(&slots[i].out);
+        free(slots[i].in);
+        free(slots[i].tasks);
+        free(slots[i].results);
+    }
     return 0;
 }
