@@ -520,6 +520,9 @@ int tcet_master_run(const tcet_master_args *args)
     if (args->resume && (rc = restore(&m, args->resume))) goto out;
     m.t_start = m.last_ckpt = tcet_now();
     m.committed0 = m.committed;
+    /* Before the start line: once search.log names our pid, a SIGTERM is a
+     * clean stop (scripts and tests signal the pid they read there). */
+    tcet_signals_master();
     {
         char *text = tcet_config_to_text(cfg, 0);
         logline(&m, 0, "tcet %s search %s in %s: %d worker rank(s)%s, window %llu, pid %d\n%s", TCET_VERSION,
@@ -530,7 +533,6 @@ int tcet_master_run(const tcet_master_args *args)
             logline(&m, 1, "resuming at iteration %llu/%ld (%zu in the population)",
                     (unsigned long long)m.committed, cfg->max_iter, m.pop.n);
     }
-    tcet_signals_master();
     refill(&m);
     tcet_idle idle = {0};
     int sig = 0;

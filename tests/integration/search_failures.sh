@@ -19,15 +19,18 @@ PYEOF
 grep -q "Failed structure" "$WORK/r/search.log" || fail "failure not logged"
 # Latency budget (measured by the scoring rank on the budget network): every
 # accepted candidate is within the budget, every latency rejection above it.
+# (50 ms per image: generous, so that a loaded machine does not reject every
+# candidate and end the run with an empty population; search_latency tests
+# the all-accept / all-reject extremes.)
 mpirun -np 2 "$TCET_BIN" search --save-dir "$WORK/lat" --proxy params --evolution-max-iter 30 --population-size 8 \
-    --budget-latency 1.5e-3 --batch-size 4 --window 2 > "$WORK/out" 2>&1 || { cat "$WORK/out"; fail "latency run"; }
+    --budget-latency 5e-2 --batch-size 4 --window 2 > "$WORK/out" 2>&1 || { cat "$WORK/out"; fail "latency run"; }
 $PY - "$WORK/lat/checkpoint.h5" <<'PYEOF' || fail "latency records"
 import sys, h5py, math
 h = h5py.File(sys.argv[1], 'r')['history'][...]
 for r in h:
     assert math.isfinite(r['latency']) and r['latency'] > 0, r
-    if r['status'] == 0: assert r['latency'] <= 1.5e-3, r
-    elif r['status'] == 6: assert r['latency'] > 1.5e-3 and math.isnan(r['score']), r
+    if r['status'] == 0: assert r["latency"] <= 5e-2, r
+    elif r['status'] == 6: assert r["latency"] > 5e-2 and math.isnan(r['score']), r
     else: raise AssertionError(r)
 print('latency filter: ok', sum(h['status'] == 0), 'rejected', sum(h['status'] == 6))
 PYEOF

@@ -58,7 +58,10 @@ wait "$JOB"; rc=$?
 [ $rc = 75 ] && fail "second SIGTERM ignored: the master waited for the worker and exited 75"
 # the checkpoint written by the first signal is intact and resumable
 "$T" search --resume "$S" --evolution-max-iter 400 > "$WORK/out" 2>&1 </dev/null &
-R=$!; sleep 0.5; kill -TERM "$R" 2>/dev/null; wait "$R"; rc2=$?
+R=$!
+# signal it once it runs its loop (it logs "resuming" with its handlers installed)
+for _ in $(seq 300); do grep -q "resuming at iteration" "$WORK/out" 2>/dev/null && break; sleep 0.1; done
+kill -TERM "$R" 2>/dev/null; wait "$R"; rc2=$?
 [ $rc2 = 75 ] || [ $rc2 = 0 ] || { cat "$WORK/out"; fail "resume after a second-signal kill: exit $rc2"; }
 no_ranks_left "$S"
 echo "second SIGTERM ended the master in $ms ms (mpirun exit $rc); checkpoint still resumable"
