@@ -1,5 +1,5 @@
 /* A worker rank: receive task batches from rank 0, score them, send the
- * results back; stop on STOP (checked between candidates). */
+ * results back; on STOP, no lane starts another candidate. */
 #ifndef TCET_WORKER_LOOP_H
 #define TCET_WORKER_LOOP_H
 
