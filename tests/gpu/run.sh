@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # One-shot check of the CUDA backend on a GPU machine (H100/H200), within a
-# time budget (BUDGET seconds, default 450 < 8 minutes):
-#   1. configure (CUDA ON, sm_ARCH, Release, -Werror) and build into BUILD
-#   2. ctest -L gpu          every op CUDA vs CPU, fp16 ops, lanes, golden parity on the GPU
-#   3. CPU golden tests      the same official numbers on the reference backend
-#   4. tcet bench on the GPU ZenNet-1M / ZenNet-2M, batch 64, res 32: T-CET SNIP and Synflow
-#                            per candidate (steady state) and throughput with 1, 2, 4, 8 lanes
-#   5. tcet bench on the CPU the same for ZenNet-1M, 1 lane and one lane per core
-#   6. latency filter        budget network, fp16 on the GPU (as a search), fp32 GPU and CPU
-#   7. cold start            `tcet score --backend cuda` as separate processes (first candidate)
+# time budget (BUDGET seconds, default 450 < 8 minutes), GPU steps first:
+#   1. binaries: the prebuilt bundle .gpu/ when present (tests/gpu/pack.sh, run
+#      where tcet builds: for GPU images without cmocka/HDF5/MPI/OpenBLAS), else
+#      configure (CUDA ON, sm_ARCH, Release, -Werror) and build into BUILD
+#   2. the gpu tests     every op CUDA vs CPU (BN bitwise), fp16 ops, lanes, staging,
+#                        golden parity of every proxy on the GPU
+#   3. tcet bench on the GPU ZenNet-1M / ZenNet-2M, batch 64, res 32: T-CET SNIP and Synflow
+#                        per candidate (steady state) and throughput with 1, 2, 4, 8 lanes
+#   4. latency filter    budget network, fp16 on the GPU (as a search), fp32 GPU and CPU
+#   5. cold start        `tcet score --backend cuda` as separate processes (first candidate)
+#   6. CPU references    tcet bench on the CPU; the CPU golden tests (build mode only)
 # The table goes to stdout and is written into $OUT/gpu_table.txt AS IT GROWS
 # (with the full log in $OUT/gpu_log.txt), so a kill keeps what was measured.
 # Exit status: 0 when every step passed, 1 otherwise.
-# Usage: tests/gpu/run.sh   (env: BUDGET=450, ARCH=90, BUILD=build-gpu, WERROR=ON, REPEATS=10)
+# Usage: tests/gpu/run.sh   (env: BUDGET=450, PREBUILT=auto|0, ARCH=90, BUILD=build-gpu,
+#                            WERROR=ON, REPEATS=10)
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -75,6 +78,7 @@ run_step() {
     local verdict=ok
     [ $rc -ne 0 ] && verdict="FAILED (exit $rc)"
     [ $rc -eq 124 ] && verdict="TIMED OUT after ${limit}s"
+    [ $rc -eq 77 ] && verdict="SKIPPED: no usable GPU (exit 77)"
     [ $rc -ne 0 ] && FAILS=$((FAILS + 1))
     row "$(printf '%-34s %s' "$name" "$verdict")"
     return $rc
@@ -104,43 +108,73 @@ row "GPU: ${GPU_NAME:-unknown}; CPUs: $NPROC; budget ${BUDGET}s"
 row ""
 row "step                               result"
 
-step "configure (CUDA ON, sm_$ARCH)" 120 \
-    cmake -S "$ROOT" -B "$BUILD" -G "$GEN" -DCMAKE_BUILD_TYPE=Release -DTCET_WERROR="$WERROR" \
-    -DTCET_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" || exit 1
-TCET="$BUILD/tcet"
-NEEDED=("$TCET" "$BUILD/tests/test_cuda_ops" "$BUILD/tests/test_cuda_golden" "$BUILD/tests/test_cuda_f16"
-        "$BUILD/tests/test_cuda_lanes")
-rm -f "${NEEDED[@]}" # a failed build must not leave binaries of an earlier run to be tested
-# keep going: a broken unrelated target must not hide the GPU results; when
-# warnings-as-errors is what failed, retry once without it and say so.
-if ! step "build" 300 cmake --build "$BUILD" -j "$NPROC" -- $KEEP_GOING && [ "$WERROR" != OFF ]; then
-    step "configure without -Werror (retry)" 60 cmake -S "$ROOT" -B "$BUILD" -DTCET_WERROR=OFF
-    step "build without -Werror (retry)" 300 cmake --build "$BUILD" -j "$NPROC" -- $KEEP_GOING
+GPU_TESTS=(test_cuda_ops test_cuda_golden test_cuda_f16 test_cuda_lanes test_cuda_staging)
+if [ "${PREBUILT:-auto}" != 0 ] && [ -x "$ROOT/.gpu/bin/tcet" ]; then
+    # ---- prebuilt (tests/gpu/pack.sh): the machine has CUDA but not tcet's other
+    # build dependencies.  Use its own copy of a library where it has one (its
+    # glibc fits it), the carried one otherwise, cuDNN/cuBLAS from its pip wheels.
+    say "prebuilt bundle"
+    BIN=$ROOT/.gpu/bin
+    LIBS=$(mktemp -d /tmp/tcet-gpu-libs.XXXXXX)
+    mkdir -p "$LIBS/all" "$LIBS/use"
+    tar -C "$LIBS/all" -xJf "$ROOT/.gpu/libs.tar.xz"
+    for f in "$LIBS"/all/*; do
+        n=$(basename "$f")
+        ldconfig -p 2>/dev/null | grep -q " $n " || ln -s "$f" "$LIBS/use/$n"
+    done
+    NV=$(python3 -c 'import glob, os, nvidia
+roots = list(nvidia.__path__)
+dirs = {os.path.dirname(p) for r in roots for p in glob.glob(os.path.join(r, "**", "lib*.so*"), recursive=True)}
+print(":".join(sorted(dirs)))' 2>>"$LOG")
+    export LD_LIBRARY_PATH="$LIBS/use${NV:+:$NV}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    if ! "$BIN/tcet" --version >>"$LOG" 2>&1; then
+        # e.g. the carried Open MPI needs a newer glibc: one process needs no MPI
+        export LD_LIBRARY_PATH="$ROOT/.gpu/stub:$LD_LIBRARY_PATH"
+        row "$(printf '%-34s %s' "MPI" "single-process stub (.gpu/stub)")"
+    fi
+    { echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"; ldd "$BIN/tcet"; } >>"$LOG" 2>&1
+    missing=$(ldd "$BIN/tcet" "$BIN/test_cuda_ops" 2>&1 | grep "not found" | sort -u | tr -s ' \t\n' ' ')
+    [ -z "$missing" ] || { row "libraries not found: $missing"; FAILS=$((FAILS + 1)); exit 1; }
+else
+    # ---- build here (needs cmocka, HDF5, MPI, OpenBLAS/LAPACKE, cuDNN headers)
+    step "configure (CUDA ON, sm_$ARCH)" 120 \
+        cmake -S "$ROOT" -B "$BUILD" -G "$GEN" -DCMAKE_BUILD_TYPE=Release -DTCET_WERROR="$WERROR" \
+        -DTCET_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" || { row "(no build tools? run tests/gpu/pack.sh where tcet builds and carry .gpu)"; exit 1; }
+    BIN=$BUILD/tests
+    rm -f "$BUILD/tcet" "${GPU_TESTS[@]/#/$BIN/}" # a failed build must not leave binaries of an earlier run
+    # keep going: a broken unrelated target must not hide the GPU results; when
+    # warnings-as-errors is what failed, retry once without it and say so.
+    if ! step "build" 300 cmake --build "$BUILD" -j "$NPROC" -- $KEEP_GOING && [ "$WERROR" != OFF ]; then
+        step "configure without -Werror (retry)" 60 cmake -S "$ROOT" -B "$BUILD" -DTCET_WERROR=OFF
+        if step "build without -Werror (retry)" 300 cmake --build "$BUILD" -j "$NPROC" -- $KEEP_GOING; then
+            FAILS=$((FAILS - 1)) # the build is usable; the table says it needed the retry
+        fi
+    fi
+    cp "$BUILD/tcet" "$BIN/tcet" 2>/dev/null
 fi
-for f in "${NEEDED[@]}"; do
-    [ -x "$f" ] || { row "missing after the build: $f"; FAILS=$((FAILS + 1)); exit 1; }
+TCET=$BIN/tcet
+for f in "$TCET" "${GPU_TESTS[@]/#/$BIN/}"; do
+    [ -x "$f" ] || { row "missing: $f"; FAILS=$((FAILS + 1)); exit 1; }
 done
 row "$(printf '%-34s %s' "tcet --version" "$("$TCET" --version 2>&1)")"
 
-step "ctest -L gpu" 200 ctest --test-dir "$BUILD" -L gpu -j 2 --output-on-failure -V
-grep -E "Test +#[0-9]+: gpu\." "$LOG" | sed 's/^ *[0-9]*\/[0-9]* *//; s/^/    /' >>"$TABLE"
-grep -E "T-CET|Gram:|cuda .* official|^[0-9]*: CUDA backend: |ZenNet-1M (budget net|latency)|lanes? +[0-9.]+ candidates/s" "$LOG" \
-    | sed 's/^[0-9]*: //' | awk '!seen[$0]++' | head -60 | sed 's/^/    /' >>"$TABLE"
-step "ctest golden (CPU)" 150 ctest --test-dir "$BUILD" -R "golden" -LE gpu -j "$NPROC" --output-on-failure
+# The gpu tests, run directly (exit 77 = no usable GPU: a failure here).
+export TCET_TEST_DATA=$ROOT/tests/data TCET_SOURCE_DIR=$ROOT TCET_BIN=$TCET
+for t in "${GPU_TESTS[@]}"; do
+    step "$t" 150 "$BIN/$t"
+done
+grep -E "T-CET|Gram:|cuda .* official|CUDA backend: |ZenNet-1M (budget net|latency)|lanes? +[0-9.]+ candidates/s|staging .* MiB|bn_timing|self-check" "$LOG" \
+    | awk '!seen[$0]++' | head -60 | sed 's/^/    /' >>"$TABLE"
 
 row ""
 row "tcet bench on the GPU: per candidate (steady state, median of $REPEATS) and lanes throughput"
 capture "bench GPU" 150 "$TCET" bench --backend cuda --structures zennet-1m,zennet-2m \
     --proxies tcet-snip,tcet-synflow --repeat "$REPEATS" --lanes 1,2,4,8 --no-sgemm
-row ""
-row "tcet bench on the CPU (ZenNet-1M): 1 lane, and one lane per core"
-capture "bench CPU" 90 "$TCET" bench --backend cpu --structures zennet-1m --proxies tcet-snip,tcet-synflow \
-    --repeat 3 --warmup 1 --lanes "1,$NPROC"
 
 row ""
 row "latency filter: ZenNet-1M budget network, batch 64, res 32, eval, 3 warm-ups + 1 timed forward"
 capture "latency filter" 90 bash -o pipefail -c '"$1" --latency "$2" 64 32 5 | grep "^LATENCY" | sed "s/^LATENCY //"' _ \
-    "$BUILD/tests/test_cuda_f16" "$ZENNET_1M"
+    "$BIN/test_cuda_f16" "$ZENNET_1M"
 
 # Cold start: a fresh process per candidate (CUDA context, cuDNN heuristics, arena growth).
 row ""
@@ -159,3 +193,12 @@ for proxy in tcet-snip tcet-synflow; do
     done
     row "    $line"
 done
+
+# ---- CPU references last: the GPU numbers are what this run is for
+row ""
+row "tcet bench on the CPU (ZenNet-1M): 1 lane, and one lane per core"
+capture "bench CPU" 90 "$TCET" bench --backend cpu --structures zennet-1m --proxies tcet-snip,tcet-synflow \
+    --repeat 3 --warmup 1 --lanes "1,$NPROC"
+if [ "$BIN" = "$BUILD/tests" ]; then
+    step "ctest golden (CPU)" 150 ctest --test-dir "$BUILD" -R "golden" -LE gpu -j "$NPROC" --output-on-failure
+fi
