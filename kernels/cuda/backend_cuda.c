@@ -113,7 +113,7 @@ static int grow(tcet_cuda *cu, void **p, size_t *cap, size_t bytes)
     size_t want = round_mib(bytes);
     if (*p) {
         /* Work queued on the stream may still use the old buffer. */
-        CHECK_CUDA(cudaStreamSynchronize(cu->stream));
+        TCET_TRY(tcet_cuda_stream_sync(cu));
         CHECK_CUDA(cudaFree(*p));
         *p = NULL;
         *cap = 0;
@@ -148,6 +148,13 @@ void *tcet_cuda_host_scratch(tcet_cuda *cu, size_t bytes)
 }
 
 /* ---- memory ops --------------------------------------------------------- */
+
+int tcet_cuda_stream_sync(tcet_cuda *cu)
+{
+    CHECK_CUDA(cudaStreamSynchronize(cu->stream));
+    cu->stage_head = 0;
+    return 0;
+}
 
 static void *cuda_alloc(tcet_backend *be, size_t bytes)
 {
@@ -187,13 +194,12 @@ static int cuda_upload(tcet_backend *be, void *dst, const void *host_src, size_t
          * from pageable memory is not guaranteed to have read it on return. */
         cu->unstaged_uploads++;
         CHECK_CUDA(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, cu->stream));
-        CHECK_CUDA(cudaStreamSynchronize(cu->stream));
+        TCET_TRY(tcet_cuda_stream_sync(cu));
         return 0;
     }
     if (cu->stage_head + need > cu->stage_cap) {
         /* Wrap: every copy queued from the ring must have completed. */
-        CHECK_CUDA(cudaStreamSynchronize(cu->stream));
-        cu->stage_head = 0;
+        TCET_TRY(tcet_cuda_stream_sync(cu));
         cu->stage_wraps++;
     }
     unsigned char *slot = cu->stage + cu->stage_head;
@@ -208,7 +214,7 @@ static int cuda_download(tcet_backend *be, void *host_dst, const void *src, size
     if (!bytes) return 0;
     tcet_cuda *cu = tcet_cuda_of(be);
     CHECK_CUDA(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, cu->stream));
-    CHECK_CUDA(cudaStreamSynchronize(cu->stream));
+    TCET_TRY(tcet_cuda_stream_sync(cu));
     return 0;
 }
 
@@ -221,8 +227,7 @@ static int cuda_zero(tcet_backend *be, void *p, size_t bytes)
 
 static int cuda_sync(tcet_backend *be)
 {
-    CHECK_CUDA(cudaStreamSynchronize(tcet_cuda_of(be)->stream));
-    return 0;
+    return tcet_cuda_stream_sync(tcet_cuda_of(be));
 }
 
 static void cuda_destroy(tcet_backend *be)

@@ -100,7 +100,7 @@ int tcet_cuda_gram_codes(tcet_backend *be, int n, size_t d, const float *x, doub
         TCET_TRY(gemm(cu, TCET_F32, CUBLAS_OP_T, CUBLAS_OP_N, n, n, (int)cd, codes, (int)cd, codes,
                       (int)cd, 0.0, G, n));
         CHECK_CUDA(cudaMemcpyAsync(Gh, G, nn * sizeof(float), cudaMemcpyDeviceToHost, cu->stream));
-        CHECK_CUDA(cudaStreamSynchronize(cu->stream));
+        TCET_TRY(tcet_cuda_stream_sync(cu));
         for (size_t i = 0; i < nn; i++) K_host[i] += (double)Gh[i];
     }
     for (int i = 0; i < n; i++) positives_host[i] = (int64_t)K_host[(size_t)i * n + i];

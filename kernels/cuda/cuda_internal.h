@@ -117,6 +117,11 @@ static inline tcet_cuda *tcet_cuda_of(tcet_backend *be) { return (tcet_cuda *)be
  * launchers of kernels.cu would otherwise read a half tensor as float.) */
 int tcet_cuda_check_dtype(int dt, int f16_ok, const char *op);
 
+/* Wait for everything queued on the backend's stream.  After it no queued
+ * copy reads the upload staging ring, so the ring restarts at its beginning
+ * (every wait does this: the ring then seldom has to wait on its own). */
+int tcet_cuda_stream_sync(tcet_cuda *cu);
+
 /* Grow-only device buffers (contents are not preserved on growth). */
 int tcet_cuda_workspace(tcet_cuda *cu, size_t bytes, void **out);
 int tcet_cuda_scratch(tcet_cuda *cu, size_t bytes, void **out);

@@ -65,7 +65,8 @@ cudaError_t tcet_cuk_bn_train_fwd(cudaStream_t s, int dt, int n, int c, int hw, 
                                   const void *beta, void *running_mean, void *running_var,
                                   int update_running, void *y, void *y_relu, void *save_mean,
                                   void *save_invstd, double *scratch);
-/* Eval mode (also TCET_F16: float arithmetic, scratch unused and may be NULL);
+/* Eval mode (also TCET_F16: float arithmetic, its per-channel coefficients
+ * computed once into scratch, 16 c bytes at the base);
  * y and/or y_relu as above. */
 cudaError_t tcet_cuk_bn_eval_fwd(cudaStream_t s, int dt, int n, int c, int hw, double eps,
                                  const void *x, const void *gamma, const void *beta,

@@ -482,21 +482,29 @@ __global__ void gap_fwd_h(int hw, const __half *x, __half *y)
 // rounded explicitly (no fma contraction), one rounding to half; y_relu (the
 // fused bn_relu_fwd) = relu of that half value, as relu_fwd_h would give.
 // Either output may be NULL.
-__global__ void bn_eval_fwd_h(size_t count, int c, int hw, float eps, const __half *x,
-                              const __half *gamma, const __half *beta, const __half *rmean,
-                              const __half *rvar, __half *y, __half *y_relu)
+// fp16 eval BN, per channel once: {mean, invstd, gamma, beta} in float, with
+// the same roundings the element kernel used to repeat per element.
+__global__ void bn_eval_coef_h(int c, float eps, const __half *gamma, const __half *beta,
+                               const __half *rmean, const __half *rvar, float4 *coef)
+{
+    const int ch = blockIdx.x * blockDim.x + threadIdx.x;
+    if (ch >= c) return;
+    coef[ch] = make_float4(__half2float(rmean[ch]),
+                           __fdiv_rn(1.0f, __fsqrt_rn(__fadd_rn(__half2float(rvar[ch]), eps))),
+                           gamma ? __half2float(gamma[ch]) : 1.0f, beta ? __half2float(beta[ch]) : 0.0f);
+}
+
+__global__ void bn_eval_fwd_h(size_t count, int c, int hw, const __half *x, const float4 *coef, __half *y,
+                              __half *y_relu)
 {
     const size_t step = (size_t)gridDim.x * blockDim.x;
     size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
     if (i >= count) return;
     nchw_walk w(i, step, (size_t)hw, (size_t)c);
     for (; i < count; i += step, w.next()) {
-        const size_t ch = w.ch;
-        const float g = gamma ? __half2float(gamma[ch]) : 1.0f;
-        const float b = beta ? __half2float(beta[ch]) : 0.0f;
-        const float invstd = __fdiv_rn(1.0f, __fsqrt_rn(__fadd_rn(__half2float(rvar[ch]), eps)));
-        const float d = __fsub_rn(__half2float(x[i]), __half2float(rmean[ch]));
-        const __half h = __float2half_rn(__fadd_rn(__fmul_rn(__fmul_rn(d, invstd), g), b));
+        const float4 k = coef[w.ch];  // mean, invstd, gamma, beta
+        const float d = __fsub_rn(__half2float(x[i]), k.x);
+        const __half h = __float2half_rn(__fadd_rn(__fmul_rn(__fmul_rn(d, k.y), k.z), k.w));
         if (y) y[i] = h;
         if (y_relu) y_relu[i] = __float2half_rn(relu_f(__half2float(h)));
     }
@@ -755,9 +763,15 @@ cudaError_t tcet_cuk_bn_eval_fwd(cudaStream_t s, int dt, int n, int c, int hw, d
     if (n <= 0 || c <= 0 || hw <= 0) return cudaErrorInvalidValue;
     const size_t count = (size_t)n * c * hw;
     if (dt == TCET_CUK_F16) {
-        bn_eval_fwd_h<<<elem_blocks(count), kThreads, 0, s>>>(
-            count, c, hw, (float)eps, (const __half *)x, (const __half *)gamma, (const __half *)beta,
-            (const __half *)running_mean, (const __half *)running_var, (__half *)y, (__half *)y_relu);
+        // scratch: 16 c bytes of float4 coefficients (<= tcet_bn_scratch_bytes; the
+        // cudaMalloc'd base is 256-byte aligned)
+        float4 *coef = (float4 *)(void *)scratch;
+        bn_eval_coef_h<<<chan_blocks(c), kThreads, 0, s>>>(c, (float)eps, (const __half *)gamma,
+                                                           (const __half *)beta, (const __half *)running_mean,
+                                                           (const __half *)running_var, coef);
+        TCET_CUK_TRY(cudaGetLastError());
+        bn_eval_fwd_h<<<elem_blocks(count), kThreads, 0, s>>>(count, c, hw, (const __half *)x, coef,
+                                                             (__half *)y, (__half *)y_relu);
         return cudaGetLastError();
     }
     TCET_DISPATCH(dt,

@@ -43,7 +43,7 @@ static int bn_fwd_any(tcet_backend *be, const char *op, int dt, int train, int n
         return TCET_FAIL(TCET_ERR_USAGE, "%s: running statistics are required here", op);
     tcet_cuda *cu = tcet_cuda_of(be);
     double *scratch = NULL;
-    if (dt != TCET_F16) TCET_TRY(bn_scratch(cu, n, c, hw, &scratch));
+    TCET_TRY(bn_scratch(cu, n, c, hw, &scratch)); /* fp16 eval: 4c float coefficients */
     if (train)
         CHECK_CUDA(tcet_cuk_bn_train_fwd(cu->stream, dt, n, c, hw, eps, momentum, x, gamma, beta,
                                          running_mean, running_var, update_running, y, y_relu,
@@ -171,7 +171,7 @@ static int cu_softmax_xent(tcet_backend *be, int n, int classes, const float *lo
     double *rows = tcet_cuda_host_scratch(cu, (size_t)n * sizeof(double));
     CHECK_CUDA(cudaMemcpyAsync(rows, rows_dev, (size_t)n * sizeof(double), cudaMemcpyDeviceToHost,
                                cu->stream));
-    CHECK_CUDA(cudaStreamSynchronize(cu->stream));
+    TCET_TRY(tcet_cuda_stream_sync(cu));
     double sum = 0.0;
     for (int i = 0; i < n; i++) {
         if (rows[i] == -1.0)
@@ -193,7 +193,7 @@ static int saliency_pass(tcet_cuda *cu, int dt, size_t count, const void *w, con
     CHECK_CUDA(tcet_cuk_saliency_partial(cu->stream, dt, count, w, g, center, power, part_dev));
     double *part = tcet_cuda_host_scratch(cu, bytes);
     CHECK_CUDA(cudaMemcpyAsync(part, part_dev, bytes, cudaMemcpyDeviceToHost, cu->stream));
-    CHECK_CUDA(cudaStreamSynchronize(cu->stream));
+    TCET_TRY(tcet_cuda_stream_sync(cu));
     double s = 0.0;
     for (int b = 0; b < TCET_CUK_REDUCE_BLOCKS; b++) s += part[b];
     *out = s;
