@@ -28,6 +28,14 @@ static int bn_scratch(tcet_cuda *cu, int n, int c, int hw, double **out)
     return 0;
 }
 
+/* A NULL tensor would fault the kernel and leave the CUDA context unusable:
+ * refuse it as a usage error instead (count 0 launches nothing). */
+static int need_tensors(const char *op, size_t count, const void *a, const void *b, const void *c)
+{
+    if (count && (!a || !b || !c)) return TCET_FAIL(TCET_ERR_USAGE, "%s: a tensor is NULL", op);
+    return 0;
+}
+
 /* bn_fwd (y_relu NULL) and the fused bn_relu_fwd (y may be NULL then) */
 static int bn_fwd_any(tcet_backend *be, const char *op, int dt, int train, int n, int c, int hw,
                       double eps, double momentum, const void *x, const void *gamma,
@@ -36,6 +44,7 @@ static int bn_fwd_any(tcet_backend *be, const char *op, int dt, int train, int n
 {
     TCET_TRY(tcet_cuda_check_dtype(dt, !train, train ? "bn_fwd (train mode)" : op));
     TCET_TRY(bn_shape_check(op, n, c, hw));
+    TCET_TRY(need_tensors(op, 1, x, x, x));
     if (train && (size_t)n * hw < 2)   /* as the CPU backend and PyTorch: no unbiased variance */
         return TCET_FAIL(TCET_ERR_RUNTIME, "batch norm in training mode needs more than one "
                          "value per channel (batch %d, %d pixels)", n, hw);
@@ -113,6 +122,7 @@ static int cu_bn_relu_bwd(tcet_backend *be, int dt, int n, int c, int hw, const 
 static int cu_relu_fwd(tcet_backend *be, int dt, size_t count, const void *x, void *y)
 {
     TCET_TRY(tcet_cuda_check_dtype(dt, 1, "relu_fwd"));
+    TCET_TRY(need_tensors("relu_fwd", count, x, y, y));
     CHECK_CUDA(tcet_cuk_relu_fwd(tcet_cuda_of(be)->stream, dt, count, x, y));
     return 0;
 }
@@ -121,6 +131,7 @@ static int cu_relu_bwd(tcet_backend *be, int dt, size_t count, const void *y, co
                        void *dx)
 {
     TCET_TRY(tcet_cuda_check_dtype(dt, 0, "relu_bwd"));
+    TCET_TRY(need_tensors("relu_bwd", count, y, dy, dx));
     CHECK_CUDA(tcet_cuk_relu_bwd(tcet_cuda_of(be)->stream, dt, count, y, dy, dx));
     return 0;
 }
@@ -128,6 +139,7 @@ static int cu_relu_bwd(tcet_backend *be, int dt, size_t count, const void *y, co
 static int cu_add(tcet_backend *be, int dt, size_t count, const void *a, const void *b, void *y)
 {
     TCET_TRY(tcet_cuda_check_dtype(dt, 1, "add"));
+    TCET_TRY(need_tensors("add", count, a, b, y));
     CHECK_CUDA(tcet_cuk_add(tcet_cuda_of(be)->stream, dt, count, a, b, y));
     return 0;
 }
