@@ -306,6 +306,20 @@ static void dispatch(master *m)
         }
 }
 
+/* A candidate's result arrived (from a worker or scored in-process). */
+static void slot_done(slot *s, double score, double raw, int status, double seconds, double latency,
+                      const char *reason)
+{
+    s->c.score = score;
+    s->c.raw_score = raw;
+    s->c.status = status;
+    s->c.seconds = seconds;
+    s->c.latency = latency;
+    free(s->c.reason);
+    s->c.reason = xstrdup(reason);
+    s->state = SLOT_DONE;
+}
+
 /* Receive one pending message if any; returns 1 if one was handled. */
 static int receive(master *m, int *tag_out)
 {
@@ -333,14 +347,7 @@ static int receive(master *m, int *tag_out)
             tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
         slot *s = &m->slots[r.id % m->W];
         if (s->state != SLOT_INFLIGHT || (uint64_t)s->c.id != r.id) continue; /* stale (after a stop) */
-        s->c.score = r.score;
-        s->c.raw_score = r.raw;
-        s->c.status = r.status;
-        s->c.seconds = r.seconds;
-        s->c.latency = r.latency;
-        free(s->c.reason);
-        s->c.reason = xstrdup(r.reason);
-        s->state = SLOT_DONE;
+        slot_done(s, r.score, r.raw, r.status, r.seconds, r.latency, r.reason);
     }
     return 1;
 }
@@ -353,14 +360,7 @@ static int score_local(master *m)
     slot *s = &m->slots[m->next_dispatch++ % m->W];
     tcet_worker_result r;
     tcet_worker_score_one(m->local, (uint64_t)s->c.id, s->c.structure, (int)strlen(s->c.structure), &r);
-    s->c.score = r.score;
-    s->c.raw_score = r.raw;
-    s->c.status = r.status;
-    s->c.seconds = r.seconds;
-    s->c.latency = r.latency;
-    free(s->c.reason);
-    s->c.reason = xstrdup(r.reason);
-    s->state = SLOT_DONE;
+    slot_done(s, r.score, r.raw, r.status, r.seconds, r.latency, r.reason);
     m->dispatched++;
     return 1;
 }

@@ -239,16 +239,25 @@ int tcet_lanes_queued(tcet_lanes *p)
     return c;
 }
 
-int tcet_lanes_wait_oldest(tcet_lanes *p, double timeout_s)
+/* Every queued job (all = 1) or the oldest one (all = 0) is done.  Caller holds mu. */
+static int jobs_done(const tcet_lanes *p, int all)
+{
+    int n = all ? p->count : (p->count > 0);
+    for (int q = 0; q < n; q++)
+        if (!job_done(p, &p->jobs[(p->head + q) % TCET_LANES_MAX_JOBS])) return 0;
+    return 1;
+}
+
+static int wait_jobs(tcet_lanes *p, int all, double timeout_s)
 {
     struct timespec until;
     deadline_in(timeout_s, &until);
     LOCK(p);
-    int done = 1;
-    while (p->count > 0 && !(done = job_done(p, &p->jobs[p->head]))) {
+    int done;
+    while (!(done = jobs_done(p, all))) {
         int e = pthread_cond_timedwait(&p->done, &p->mu, &until);
         if (e == ETIMEDOUT) {
-            done = job_done(p, &p->jobs[p->head]);
+            done = jobs_done(p, all);
             break;
         }
         if (e) tcet_pthread_check(e, "pthread_cond_timedwait");
@@ -257,35 +266,20 @@ int tcet_lanes_wait_oldest(tcet_lanes *p, double timeout_s)
     return done;
 }
 
+int tcet_lanes_wait_oldest(tcet_lanes *p, double timeout_s) { return wait_jobs(p, 0, timeout_s); }
+
 int tcet_lanes_pop(tcet_lanes *p)
 {
     LOCK(p);
     if (p->count == 0 || !job_done(p, &p->jobs[p->head])) tcet_die(__FILE__, __LINE__, "tcet_lanes_pop: no finished job");
-    const job *j = &p->jobs[p->head];
-    int valid = j->next < j->finished ? j->next : j->finished;
+    int valid = p->jobs[p->head].finished; /* a done job: all n, or after a cancel the ones taken */
     p->head = (p->head + 1) % TCET_LANES_MAX_JOBS;
     p->count--;
     UNLOCK(p);
     return valid;
 }
 
-int tcet_lanes_wait_all(tcet_lanes *p, double timeout_s)
-{
-    struct timespec until;
-    deadline_in(timeout_s, &until);
-    LOCK(p);
-    int done = 0;
-    for (;;) {
-        done = 1;
-        for (int q = 0; q < p->count; q++) done &= job_done(p, &p->jobs[(p->head + q) % TCET_LANES_MAX_JOBS]);
-        if (done) break;
-        int e = pthread_cond_timedwait(&p->done, &p->mu, &until);
-        if (e == ETIMEDOUT) break;
-        if (e) tcet_pthread_check(e, "pthread_cond_timedwait");
-    }
-    UNLOCK(p);
-    return done;
-}
+int tcet_lanes_wait_all(tcet_lanes *p, double timeout_s) { return wait_jobs(p, 1, timeout_s); }
 
 /* ---- one batch at a time (tcet bench, tests) ---- */
 
@@ -314,11 +308,7 @@ void tcet_lanes_cancel(tcet_lanes *p)
 int tcet_lanes_finished(tcet_lanes *p)
 {
     LOCK(p);
-    int f = 0;
-    if (p->count > 0) {
-        const job *j = &p->jobs[p->head];
-        f = j->next < j->finished ? j->next : j->finished;
-    }
+    int f = p->count > 0 ? p->jobs[p->head].finished : 0;
     UNLOCK(p);
     return f;
 }

@@ -57,6 +57,18 @@ static int naswot_layers(tcet_proxy_ctx *ctx, double *a)
     return rc;
 }
 
+/* Σ|w ⊙ g| and its unbiased std of every scored layer, in the net's dtype. */
+static int layer_saliencies(tcet_net *net, double *sum, double *std)
+{
+    double t = tcet_prof_begin();
+    for (int l = 0; l < net->nscored; l++) {
+        tcet_net_op *o = tcet_net_layer(net, l);
+        TCET_TRY(net->be->saliency_stats(net->be, net->dtype, o->w_count, o->w, o->gw, &sum[l], &std[l]));
+    }
+    tcet_prof_end(TCET_PH_REDUCE, t);
+    return 0;
+}
+
 /* SNIP saliency statistics: train-mode forward of the saliency batch, mean
  * cross-entropy, backward; per layer Σ|w⊙g| and its unbiased std. */
 static int snip_stats(tcet_proxy_ctx *ctx, double *sum, double *std)
@@ -75,13 +87,7 @@ static int snip_stats(tcet_proxy_ctx *ctx, double *sum, double *std)
     t = tcet_prof_begin();
     TCET_TRY(tcet_net_backward(net, 1));
     tcet_prof_end(TCET_PH_BWD, t);
-    t = tcet_prof_begin();
-    for (int l = 0; l < net->nscored; l++) {
-        tcet_net_op *o = tcet_net_layer(net, l);
-        TCET_TRY(net->be->saliency_stats(net->be, TCET_F32, o->w_count, o->w, o->gw, &sum[l], &std[l]));
-    }
-    tcet_prof_end(TCET_PH_REDUCE, t);
-    return 0;
+    return layer_saliencies(net, sum, std);
 }
 
 /* Synflow saliency statistics: BN-free float64 copy with |params|, input
@@ -103,13 +109,7 @@ static int synflow_stats(tcet_proxy_ctx *ctx, double *sum, double *std)
     t = tcet_prof_begin();
     TCET_TRY(tcet_net_backward(net, 1));
     tcet_prof_end(TCET_PH_BWD, t);
-    t = tcet_prof_begin();
-    for (int l = 0; l < net->nscored; l++) {
-        tcet_net_op *o = tcet_net_layer(net, l);
-        TCET_TRY(net->be->saliency_stats(net->be, TCET_F64, o->w_count, o->w, o->gw, &sum[l], &std[l]));
-    }
-    tcet_prof_end(TCET_PH_REDUCE, t);
-    return 0;
+    return layer_saliencies(net, sum, std);
 }
 
 static int tcet_common(tcet_proxy_ctx *ctx, int synflow, double *score)

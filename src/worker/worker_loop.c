@@ -21,6 +21,10 @@ void tcet_worker_init(tcet_worker *w, tcet_scorer *sc, tcet_backend *be, const t
     w->sc = sc;
     w->be = be;
     w->cfg = cfg;
+    /* Test hook: TCET_TEST_SCORE_DELAY_US slows every candidate down so that
+     * the integration tests can interrupt a run in the middle. */
+    const char *delay = getenv("TCET_TEST_SCORE_DELAY_US");
+    w->delay_us = delay ? atol(delay) : 0;
 }
 
 void tcet_worker_free(tcet_worker *w)
@@ -50,11 +54,7 @@ void tcet_worker_score_one(tcet_worker *w, uint64_t id, const char *structure, i
         snprintf(out->reason, sizeof out->reason, "structure does not parse: %.120s", err.msg);
         return;
     }
-    /* Test hook: TCET_TEST_SCORE_DELAY_US slows every candidate down so that
-     * the integration tests can interrupt a run in the middle. */
-    const char *delay = getenv("TCET_TEST_SCORE_DELAY_US");
-    long delay_us = delay ? atol(delay) : 0;
-    if (delay_us > 0) tcet_sleep_us(delay_us);
+    if (w->delay_us > 0) tcet_sleep_us(w->delay_us);
     double t0 = tcet_now();
     if (w->cfg && w->cfg->budget_latency > 0) {
         tcet_error_clear();

@@ -28,6 +28,7 @@ typedef struct {
     const tcet_search_config *cfg;
     tcet_latency_cache latency;   /* the budget network, kept between candidates */
     tcet_lane_sync *sync;         /* NULL: a single scorer, nothing to exclude */
+    long delay_us;                /* TCET_TEST_SCORE_DELAY_US (tests), read at init */
 } tcet_worker;
 
 typedef struct {

@@ -112,8 +112,9 @@ static void test_cancel(void **s)
     tcet_lane_task t[NT];
     make_tasks(t);
     tcet_lanes *p = NULL;
+    setenv("TCET_TEST_SCORE_DELAY_US", "200000", 1); /* 200 ms per task (read when a lane starts) */
     assert_int_equal(tcet_lanes_create(2, "cpu", 0, 1, &c, NULL, &p), 0);
-    setenv("TCET_TEST_SCORE_DELAY_US", "200000", 1); /* 200 ms per task */
+    unsetenv("TCET_TEST_SCORE_DELAY_US");
     tcet_worker_result got[NT];
     tcet_lanes_start(p, t, NT, got);
     assert_int_equal(tcet_lanes_wait(p, 0.001), 0); /* 7 tasks x 200 ms on 2 lanes: not done */
@@ -125,7 +126,6 @@ static void test_cancel(void **s)
      * have started none yet, or stalled this thread for a few hundred ms */
     print_message("cancel after 1 ms: %d of %d tasks ran\n", f, NT);
     assert_true(f < NT);
-    unsetenv("TCET_TEST_SCORE_DELAY_US");
     for (int i = 0; i < f; i++) assert_int_equal(got[i].status, i == 3 ? TCET_SCORE_FAILED : TCET_SCORE_OK);
     /* usable again after a cancel */
     tcet_lanes_start(p, t, NT, got);
