@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "args.h"
+#include "common/args.h"
 #include "commands.h"
 #include "score_args.h"
 #include "common/arch.h"

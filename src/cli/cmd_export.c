@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "args.h"
+#include "common/args.h"
 #include "commands.h"
 #include "common/arch.h"
 #include "common/counters.h"

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "args.h"
+#include "common/args.h"
 #include "commands.h"
 #include "common/arch.h"
 #include "common/counters.h"

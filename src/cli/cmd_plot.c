@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "args.h"
+#include "common/args.h"
 #include "commands.h"
 #include "common/error.h"
 #include "master/report.h"

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "args.h"
+#include "common/args.h"
 #include "common/error.h"
 
 void score_config_defaults(tcet_score_config *cfg)

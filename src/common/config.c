@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/args.h"
 #include "common/error.h"
 #include "common/mutate.h"
 #include "worker/scorer.h"
@@ -235,26 +236,6 @@ static int parse_double(const char *flag, const char *val, double lo, double hi,
     return 0;
 }
 
-/* "--flag value" or "--flag=value": 1 (and *i advanced) if argv[*i] is flag,
- * 0 if not, -1 (usage error) if the value is missing. */
-static int flag_value(int argc, char **argv, int *i, const char *flag, const char **val)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(flag);
-    if (strncmp(a, flag, n) != 0) return 0;
-    if (a[n] == '=') {
-        *val = a + n + 1;
-        return 1;
-    }
-    if (a[n] != 0) return 0;
-    if (*i + 1 >= argc) {
-        TCET_FAIL(TCET_ERR_USAGE, "%s needs a value", flag);
-        return -1;
-    }
-    *val = argv[++*i];
-    return 1;
-}
-
 /* ---- parsing ------------------------------------------------------------ */
 static int set_value(tcet_search_config *c, const opt *o, const char *val, int err_code)
 {
@@ -335,7 +316,7 @@ int tcet_config_parse_args(int argc, char **argv, tcet_search_config *c, int *he
     /* The preset first, so that explicit flags override it whatever their order. */
     for (int i = 1; i < argc; i++) {
         const char *val;
-        int r = flag_value(argc, argv, &i, "--preset", &val);
+        int r = arg_value(argc, argv, &i, "--preset", &val);
         if (r < 0) return TCET_ERR_USAGE;
         if (r == 1) TCET_TRY(tcet_config_preset(c, val));
     }
@@ -346,12 +327,12 @@ int tcet_config_parse_args(int argc, char **argv, tcet_search_config *c, int *he
             return 0;
         }
         const char *val;
-        int r = flag_value(argc, argv, &i, "--preset", &val);
+        int r = arg_value(argc, argv, &i, "--preset", &val);
         if (r < 0) return TCET_ERR_USAGE;
         if (r == 1) continue;
         int matched = 0;
         for (int k = 0; k < NOPTS && !matched; k++) {
-            r = flag_value(argc, argv, &i, opts[k].flag, &val);
+            r = arg_value(argc, argv, &i, opts[k].flag, &val);
             if (r < 0) return TCET_ERR_USAGE;
             if (r == 0) continue;
             matched = 1;

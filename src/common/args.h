@@ -1,4 +1,5 @@
-/* Checked parsing of option values: every bad value gets one message naming
+/* Command-line flags, shared by the commands and the search options
+ * (common/config.c).  Checked parsing of option values: every bad value gets one message naming
  * the flag, the value and the accepted range, and TCET_ERR_USAGE. */
 #ifndef TCET_ARGS_H
 #define TCET_ARGS_H
