@@ -4,6 +4,7 @@
  * "scoring" = no residual links (what every proxy scores). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/args.h"
@@ -28,11 +29,87 @@ static void usage(FILE *f)
             "  @file                  read the first line of a file\n"
             "  --num-classes N        classifier width (default 100)\n"
             "  --resolution R         input resolution (default 32)\n"
-            "  --search-space S       XXBL or IDW_fixfc, for the mutation candidate counts\n"
+            "  --search-space S       XXBL or IDW_fixfc (also xxbl, idw), for the mutation candidates\n"
             "                         (default: IDW_fixfc if the structure has IDW blocks, else XXBL)\n"
+            "  --candidates           list every block's mutation candidates with their weight (how\n"
+            "                         often each occurs in the list a replacement is drawn from), the\n"
+            "                         distinct count and the list length (docs/semantics.md)\n"
+            "  --mutation-weights W   reference (default) or uniform, for --candidates\n"
             "  --json                 machine-readable output\n"
             "  --help                 this text\n\n"
             "exit codes: 0 ok, 2 bad structure or option\n");
+}
+
+static int cmp_str(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
+
+/* --candidates: per block, every distinct candidate and how often it occurs
+ * in the list the mutation draws from.  Candidates are sorted by string
+ * (byte order) so that the JSON diffs cleanly against a listing made from
+ * the reference's own list. */
+static int print_candidates(const tcet_arch *a, int space, int weights, int json)
+{
+    char s[TCET_MAX_STRUCT + 1];
+    tcet_arch_print(a, s, sizeof s);
+    tcet_json j;
+    if (json) {
+        json_begin(&j, stdout, 1);
+        json_obj_open(&j, NULL);
+        json_str(&j, "parent", s);
+        json_str(&j, "search_space", tcet_space_name(space));
+        json_str(&j, "mutation_weights", tcet_weights_name(weights));
+        json_arr_open(&j, "blocks");
+    } else {
+        printf("structure: %s\nsearch space %s, mutation weights %s\n", s, tcet_space_name(space),
+               tcet_weights_name(weights));
+    }
+    for (int id = 0; id < a->n; id++) {
+        long n = tcet_candidate_count(a, id, space);
+        long len = tcet_candidate_list_length(a, id, space, weights);
+        typedef struct { char *str; long w; } entry;
+        entry *e = xcalloc((size_t)n, sizeof *e);
+        for (long i = 0; i < n; i++) {
+            tcet_block b;
+            char bs[128];
+            tcet_candidate_at(a, id, space, i, &b);
+            tcet_block_print(&b, bs, sizeof bs);
+            e[i].str = xstrdup(bs);
+            e[i].w = tcet_candidate_weight(a, id, space, weights, i);
+        }
+        qsort(e, (size_t)n, sizeof *e, cmp_str); /* str is the first member */
+        char bs[128];
+        tcet_block_print(&a->b[id], bs, sizeof bs);
+        if (json) {
+            json_obj_open(&j, NULL);
+            json_str(&j, "block", bs);
+            json_int(&j, "list_length", len);
+            json_arr_open(&j, "candidates");
+        } else {
+            printf("\nblock %d: %s: %ld distinct candidates, list length %ld\n  %6s  %s\n", id, bs, n, len, "count",
+                   "candidate (probability = count / list length)");
+        }
+        for (long i = 0; i < n; i++) {
+            if (json) {
+                json_obj_open(&j, NULL);
+                json_str(&j, "block", e[i].str);
+                json_int(&j, "count", e[i].w);
+                json_obj_close(&j);
+            } else {
+                printf("  %6ld  %s\n", e[i].w, e[i].str);
+            }
+            free(e[i].str);
+        }
+        free(e);
+        if (json) {
+            json_arr_close(&j);
+            json_obj_close(&j);
+        }
+    }
+    if (json) {
+        json_arr_close(&j);
+        json_obj_close(&j);
+        json_end(&j);
+    }
+    return 0;
 }
 
 static const char *kind_name(int kind)
@@ -43,7 +120,8 @@ static const char *kind_name(int kind)
 /* Hidden test helper (crosscheck_python.sh): N mutated structures, chained
  * from earlier children, one per line with tcet's counters and candidate
  * counts, tab-separated. */
-static int random_mutations(const tcet_arch *root, int space, long n, uint64_t seed, int classes, int res)
+static int random_mutations(const tcet_arch *root, int space, int weights, long n, uint64_t seed, int classes,
+                            int res)
 {
     enum { POOL = 32 };
     static tcet_arch pool[POOL];
@@ -54,7 +132,7 @@ static int random_mutations(const tcet_arch *root, int space, long n, uint64_t s
     for (long it = 0; it < n; it++) {
         const tcet_arch *parent = npool > 0 && tcet_rng_below(&rng, 4) ? &pool[tcet_rng_below(&rng, (uint64_t)npool)] : root;
         tcet_arch c;
-        tcet_mutate(parent, parent == root ? 1 : 2, space, &rng, &c);
+        tcet_mutate(parent, parent == root ? 1 : 2, space, weights, &rng, &c);
         tcet_counts b, sc;
         TCET_TRY(tcet_count(&c, 1, classes, res, &b));
         TCET_TRY(tcet_count(&c, 0, classes, res, &sc));
@@ -77,7 +155,7 @@ static int random_mutations(const tcet_arch *root, int space, long n, uint64_t s
 int cmd_info(int argc, char **argv)
 {
     const char *structure = NULL, *val = NULL;
-    int classes = 100, res = 32, space = -1, json = 0;
+    int classes = 100, res = 32, space = -1, json = 0, candidates = 0, weights = TCET_WEIGHTS_REFERENCE;
     long nmut = 0;
     uint64_t seed = 1;
     for (int i = 1; i < argc; i++) {
@@ -88,6 +166,15 @@ int cmd_info(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--json")) {
             json = 1;
+        } else if (!strcmp(a, "--candidates")) {
+            candidates = 1;
+        } else if ((r = arg_value(argc, argv, &i, "--mutation-weights", &val))) {
+            if (r < 0) goto fail;
+            weights = tcet_weights_parse(val);
+            if (weights < 0) {
+                TCET_FAIL(TCET_ERR_USAGE, "--mutation-weights expects reference or uniform, got '%s'", val);
+                goto fail;
+            }
         } else if ((r = arg_value(argc, argv, &i, "--num-classes", &val))) {
             if (r < 0 || arg_int("--num-classes", val, 1, 1000000, &classes)) goto fail;
         } else if ((r = arg_value(argc, argv, &i, "--resolution", &val))) {
@@ -96,7 +183,7 @@ int cmd_info(int argc, char **argv)
             if (r < 0) goto fail;
             space = tcet_space_parse(val);
             if (space < 0) {
-                TCET_FAIL(TCET_ERR_USAGE, "--search-space expects XXBL or IDW_fixfc, got '%s'", val);
+                TCET_FAIL(TCET_ERR_USAGE, "--search-space expects XXBL or IDW_fixfc (xxbl, idw), got '%s'", val);
                 goto fail;
             }
         } else if ((r = arg_value(argc, argv, &i, "--random-mutations", &val))) { /* hidden: tests */
@@ -119,9 +206,10 @@ int cmd_info(int argc, char **argv)
             if (a.b[i].family == TCET_FAM_IDW) space = TCET_SPACE_IDW_FIXFC;
     }
     if (nmut > 0) {
-        if (random_mutations(&a, space, nmut, seed, classes, res)) goto fail;
+        if (random_mutations(&a, space, weights, nmut, seed, classes, res)) goto fail;
         return 0;
     }
+    if (candidates) return print_candidates(&a, space, weights, json);
 
     tcet_counts bud, sco;
     if (tcet_count(&a, 1, classes, res, &bud) || tcet_count(&a, 0, classes, res, &sco)) goto fail;

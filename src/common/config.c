@@ -12,7 +12,7 @@
 #include "common/mutate.h"
 #include "worker/scorer.h"
 
-typedef enum { OPT_INT, OPT_LONG, OPT_DOUBLE, OPT_U64, OPT_STR, OPT_SPACE, OPT_PROXY, OPT_MODE,
+typedef enum { OPT_INT, OPT_LONG, OPT_DOUBLE, OPT_U64, OPT_STR, OPT_SPACE, OPT_WEIGHTS, OPT_PROXY, OPT_MODE,
                OPT_STRUCT, OPT_BOOL } opt_type;
 
 typedef struct {
@@ -41,6 +41,9 @@ static const opt opts[] = {
     {"--input-image-size", "input_image_size", OPT_INT, F(resolution), 1, 1, 4096, "resolution (32)"},
     {"--num-classes", "num_classes", OPT_INT, F(num_classes), 1, 1, 1e6, "classifier width (100)"},
     {"--search-space", "search_space", OPT_SPACE, F(space), 1, 0, 0, "XXBL or IDW_fixfc (XXBL)"},
+    {"--mutation-weights", "mutation_weights", OPT_WEIGHTS, F(weights), 1, 0, 0,
+     "reference: draw a replacement block with the reference's duplicate-weighted candidate list; "
+     "uniform: every distinct candidate alike (reference)"},
     {"--init-structure", "init_structure", OPT_STRUCT, F(init_structure), 1, 0, 0,
      "initial structure, STR or @file (the CIFAR script's)"},
     {"--proxy", "proxy", OPT_PROXY, F(proxy), 1, 0, 0,
@@ -89,6 +92,7 @@ void tcet_config_defaults(tcet_search_config *c)
     c->resolution = 32;
     c->num_classes = 100;
     c->space = TCET_SPACE_XXBL;
+    c->weights = TCET_WEIGHTS_REFERENCE;
     snprintf(c->init_structure, sizeof c->init_structure, "%s", CIFAR_INIT);
     c->proxy = TCET_PROXY_TCET_SNIP;
     c->mode = TCET_MODE_LOG;
@@ -282,6 +286,12 @@ static int set_value(tcet_search_config *c, const opt *o, const char *val, int e
         *(int *)p = s;
         return 0;
     }
+    case OPT_WEIGHTS: {
+        int s = tcet_weights_parse(val);
+        if (s < 0) return TCET_FAIL(err_code, "%s: unknown mutation weights '%s' (reference or uniform)", o->flag, val);
+        *(int *)p = s;
+        return 0;
+    }
     case OPT_PROXY: {
         int s = tcet_proxy_parse(val);
         if (s < 0) return TCET_FAIL(err_code, "%s: unknown proxy '%s' (see --help)", o->flag, val);
@@ -405,6 +415,7 @@ static void format_value(const tcet_search_config *c, const opt *o, char *buf, s
     case OPT_STR:
     case OPT_STRUCT: snprintf(buf, cap, "%s", (const char *)p); break;
     case OPT_SPACE: snprintf(buf, cap, "%s", tcet_space_name(*(const int *)p)); break;
+    case OPT_WEIGHTS: snprintf(buf, cap, "%s", tcet_weights_name(*(const int *)p)); break;
     case OPT_PROXY: snprintf(buf, cap, "%s", tcet_proxy_name(*(const int *)p)); break;
     case OPT_MODE: snprintf(buf, cap, "%s", mode_names[*(const int *)p & 3]); break;
     }
@@ -429,6 +440,9 @@ char *tcet_config_to_text(const tcet_search_config *c, int identity_only)
 int tcet_config_from_text(const char *text, tcet_search_config *c)
 {
     tcet_config_defaults(c);
+    /* Every text written since the key exists names the weights; a checkpoint
+     * without it comes from a tcet that drew uniformly, and resumes so. */
+    c->weights = TCET_WEIGHTS_UNIFORM;
     const char *s = text;
     while (*s) {
         const char *nl = strchr(s, '\n');

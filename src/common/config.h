@@ -25,6 +25,7 @@ typedef struct {
     int resolution;           /* --input-image-size, 32 */
     int num_classes;          /* 100 */
     int space;                /* tcet_space */
+    int weights;              /* tcet_weights: how mutation draws from a candidate list */
     char init_structure[TCET_MAX_STRUCT]; /* canonical string (after @file) */
     int proxy;                /* tcet_proxy */
     int mode;                 /* T-CET log mode */

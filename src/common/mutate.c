@@ -1,11 +1,18 @@
-/* The mutation operator (spec §4) with candidate lists in canonical order
- * (spec §11.6: generation order, first occurrence kept).
+/* The mutation operator and its candidate lists (docs/semantics.md,
+ * "Mutation").
  *
- * A SuperRes block's candidate list is the product types x out-choices x
- * sub-layer-choices x btl-choices (nested in that order).  The choice lists
- * are deduplicated and the types differ, so the product has no duplicates
- * and the i-th candidate is found by index arithmetic: the master never
- * materialises the (up to a few thousand) strings of a list. */
+ * A SuperRes block's distinct candidates are the product types x
+ * out-choices x sub-layer-choices x btl-choices (nested in that order, the
+ * canonical order).  The choice lists are deduplicated and the types differ,
+ * so the product has no duplicates and the i-th candidate is found by index
+ * arithmetic: the master never materialises the (up to a few thousand)
+ * strings of a list.
+ *
+ * The reference draws from a list in which the candidates of a type occur
+ * several times (its generator appends each type's strings to a list that is
+ * already in its output); how often depends only on the type's position in
+ * its group, so the weighted list is the distinct product with each type's
+ * block of s = out x L x btl candidates repeated type_weight() times. */
 #include "mutate.h"
 
 #include <math.h>
@@ -33,13 +40,26 @@ int tcet_space_parse(const char *s)
 {
     if (!s) return -1;
     if (!strcasecmp(s, "XXBL")) return TCET_SPACE_XXBL;
-    if (!strcasecmp(s, "IDW_fixfc")) return TCET_SPACE_IDW_FIXFC;
+    if (!strcasecmp(s, "IDW_fixfc") || !strcasecmp(s, "IDW")) return TCET_SPACE_IDW_FIXFC;
     return -1;
 }
 
 const char *tcet_space_name(int space)
 {
     return space == TCET_SPACE_IDW_FIXFC ? "IDW_fixfc" : space == TCET_SPACE_XXBL ? "XXBL" : "unknown";
+}
+
+int tcet_weights_parse(const char *s)
+{
+    if (!s) return -1;
+    if (!strcmp(s, "reference")) return TCET_WEIGHTS_REFERENCE;
+    if (!strcmp(s, "uniform")) return TCET_WEIGHTS_UNIFORM;
+    return -1;
+}
+
+const char *tcet_weights_name(int weights)
+{
+    return weights == TCET_WEIGHTS_UNIFORM ? "uniform" : weights == TCET_WEIGHTS_REFERENCE ? "reference" : "unknown";
 }
 
 int tcet_smart_round(double x, int base)
@@ -77,6 +97,22 @@ int tcet_sublayer_choices(int L, int out[5])
     return n;
 }
 
+/* Occurrences of each candidate of type t (index into group_types) in the
+ * reference's list.  Its generator loops over a group's types T1..Tn: it
+ * deduplicates the strings gathered so far into a new list, appends that list
+ * object to the output, and appends the next type's strings to it in place.
+ * The output is therefore set(T1)+T2, set(T1..T2)+T3, ..., set(T1..Tn): the
+ * strings of Tj occur in n - j + 1 of the sets and once more as an in-place
+ * append when j >= 2.  XXBL (two groups of 3): 3, 3, 2; IDW_fixfc (one group
+ * of 12): 12, 12, 11, ..., 2. */
+static long type_weight(int space, int weights, int t)
+{
+    if (weights == TCET_WEIGHTS_UNIFORM) return 1;
+    int n = space == TCET_SPACE_IDW_FIXFC ? 12 : 3; /* types per group */
+    int j = t % n + 1;                              /* 1-based position in the group */
+    return (n - j + 1) + (j >= 2);
+}
+
 /* IDW_fixfc keeps the final 1x1 conv's width ("fix fc"). */
 static int fixed_fc(const tcet_block *b, int space)
 {
@@ -93,17 +129,59 @@ static const rtype *group_types(int space, int *n)
     return xxbl_types;
 }
 
-long tcet_candidate_count(const tcet_arch *a, int id, int space)
+/* Distinct candidates per type (*ntypes of them); a SuperConv block is one
+ * "type" whose list is deduplicated (every weight 1). */
+static long per_type(const tcet_arch *a, int id, int space, int *ntypes)
 {
     const tcet_block *b = &a->b[id];
     int outs[9], ls[5], btls[9];
-    if (b->family == TCET_FAM_CONV) return fixed_fc(b, space) ? 1 : tcet_channel_choices(b->out, space, outs);
-    int nt;
-    group_types(space, &nt);
+    if (b->family == TCET_FAM_CONV) {
+        *ntypes = 1;
+        return fixed_fc(b, space) ? 1 : tcet_channel_choices(b->out, space, outs);
+    }
+    group_types(space, ntypes);
     long no = tcet_channel_choices(b->out, space, outs);
     long nl = tcet_sublayer_choices(b->layers, ls);
     long nb = tcet_channel_choices(b->btl, space, btls);
-    return nt * no * nl * nb;
+    return no * nl * nb;
+}
+
+long tcet_candidate_count(const tcet_arch *a, int id, int space)
+{
+    int nt;
+    long s = per_type(a, id, space, &nt);
+    return nt * s;
+}
+
+long tcet_candidate_weight(const tcet_arch *a, int id, int space, int weights, long i)
+{
+    if (a->b[id].family == TCET_FAM_CONV) return 1;
+    int nt;
+    long s = per_type(a, id, space, &nt);
+    return type_weight(space, weights, (int)(i / s));
+}
+
+long tcet_candidate_list_length(const tcet_arch *a, int id, int space, int weights)
+{
+    int nt;
+    long s = per_type(a, id, space, &nt);
+    if (a->b[id].family == TCET_FAM_CONV) return s;
+    long len = 0;
+    for (int t = 0; t < nt; t++) len += type_weight(space, weights, t) * s;
+    return len;
+}
+
+long tcet_candidate_pick(const tcet_arch *a, int id, int space, int weights, long pos)
+{
+    int nt;
+    long s = per_type(a, id, space, &nt);
+    if (a->b[id].family == TCET_FAM_CONV) return pos;
+    for (int t = 0; t < nt; t++) {
+        long span = type_weight(space, weights, t) * s;
+        if (pos < span) return t * s + pos % s;
+        pos -= span;
+    }
+    return -1; /* pos beyond the list: a caller's bug */
 }
 
 void tcet_candidate_at(const tcet_arch *a, int id, int space, long i, tcet_block *out)
@@ -159,7 +237,8 @@ void tcet_split(tcet_arch *a, int threshold)
     }
 }
 
-void tcet_mutate(const tcet_arch *parent, int num_replaces, int space, tcet_rng *rng, tcet_arch *child)
+void tcet_mutate(const tcet_arch *parent, int num_replaces, int space, int weights, tcet_rng *rng,
+                 tcet_arch *child)
 {
     *child = *parent;
     tcet_arch *B = child;
@@ -168,9 +247,10 @@ void tcet_mutate(const tcet_arch *parent, int num_replaces, int space, tcet_rng 
         int id = (int)tcet_rng_below(rng, (uint64_t)B->n);
         if (used >> id & 1) continue; /* no redraw: fewer effective replacements */
         used |= (uint64_t)1 << id;
-        long cnt = tcet_candidate_count(B, id, space);
+        long len = tcet_candidate_list_length(B, id, space, weights);
+        long pos = (long)tcet_rng_below(rng, (uint64_t)len);
         tcet_block nb;
-        tcet_candidate_at(B, id, space, (long)tcet_rng_below(rng, (uint64_t)cnt), &nb);
+        tcet_candidate_at(B, id, space, tcet_candidate_pick(B, id, space, weights, pos), &nb);
         if (id > 0) nb.in = B->b[id - 1].out;
         B->b[id] = nb;
     }

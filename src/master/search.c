@@ -120,7 +120,7 @@ static void generate(master *m)
         pid = m->pop.c[k].id;
         nrep = 2;
     }
-    tcet_mutate(parent, nrep, cfg->space, &m->rng, &s->a);
+    tcet_mutate(parent, nrep, cfg->space, cfg->weights, &m->rng, &s->a);
     tcet_split(&s->a, 6);
     char buf[TCET_MAX_STRUCT];
     tcet_arch_print(&s->a, buf, sizeof buf);

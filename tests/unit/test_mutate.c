@@ -3,6 +3,7 @@
  * property test over >= 100 000 chained mutations per search space. */
 #include "test_support.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +85,8 @@ static void candidate_counts(void **state)
     for (int i = 0; i < 6; i++) assert_int_equal(tcet_candidate_count(&a, i, TCET_SPACE_IDW_FIXFC), idw[i]);
     assert_int_equal(tcet_space_parse("xxbl"), TCET_SPACE_XXBL);
     assert_int_equal(tcet_space_parse("IDW_fixfc"), TCET_SPACE_IDW_FIXFC);
-    assert_int_equal(tcet_space_parse("IDW"), -1);
+    assert_int_equal(tcet_space_parse("idw"), TCET_SPACE_IDW_FIXFC); /* short form */
+    assert_int_equal(tcet_space_parse("IDW_"), -1);
     assert_string_equal(tcet_space_name(TCET_SPACE_IDW_FIXFC), "IDW_fixfc");
 }
 
@@ -275,7 +277,7 @@ static void property(const char *init, int space, int res, int classes, double b
             parent = &pop[tcet_rng_below(&rng, (uint64_t)npop)];
             nr = 2;
         }
-        tcet_mutate(parent, nr, space, &rng, &child);
+        tcet_mutate(parent, nr, space, TCET_WEIGHTS_REFERENCE, &rng, &child);
         check_child(parent, &child, space, nr);
         grew += child.n > parent->n;
         /* a budget as in a real search keeps the chain realistic */
@@ -294,9 +296,9 @@ static void property(const char *init, int space, int res, int classes, double b
 static void property_xxbl(void **state) { property(CIFAR_INIT, TCET_SPACE_XXBL, 32, 100, 1e6, 0, 18); }
 static void property_idw(void **state) { property(IDW_INIT, TCET_SPACE_IDW_FIXFC, 224, 1000, 6e8, 1, 14); }
 
-/* Uniform draw over the concatenated list: with one SuperRes block (always
- * the one drawn) each family has probability 1/2 and each of the 180
- * candidates 1/180 (chi-square over the 180 cells). */
+/* --mutation-weights uniform: with one SuperRes block (always the one drawn)
+ * each family has probability 1/2 and each of the 180 candidates 1/180
+ * (chi-square over the 180 cells). */
 static void uniform_draw(void **state)
 {
     tcet_arch a, c;
@@ -307,7 +309,7 @@ static void uniform_draw(void **state)
     enum { N = 36000 };
     long cnt[180] = {0}, k1 = 0;
     for (int i = 0; i < N; i++) {
-        tcet_mutate(&a, 1, TCET_SPACE_XXBL, &rng, &c);
+        tcet_mutate(&a, 1, TCET_SPACE_XXBL, TCET_WEIGHTS_UNIFORM, &rng, &c);
         k1 += c.b[0].family == TCET_FAM_K1KXK1;
         /* undo the split to find the candidate's index */
         tcet_block m = c.b[0];
@@ -328,6 +330,192 @@ static void uniform_draw(void **state)
     assert_true(chi < 270); /* 179 dof: P(chi2 > 270) ~ 1e-5 */
 }
 
+/* Reference weights: the list lengths of the scripts' initial structures
+ * (distinct candidates x the per-type multiplicities 3,3,2 | 3,3,2 for XXBL
+ * and 12,12,11,...,2 for IDW_fixfc), and `pick` maps the positions of a list
+ * onto the distinct candidates exactly weight times each. */
+static void reference_weights(void **state)
+{
+    tcet_arch a;
+    assert_int_equal(tcet_arch_parse(CIFAR_INIT, &a, NULL), 0);
+    static const long xxbl_len[6] = {2, 480, 1680, 3024, 3024, 9};
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(tcet_candidate_list_length(&a, i, TCET_SPACE_XXBL, TCET_WEIGHTS_REFERENCE), xxbl_len[i]);
+        assert_int_equal(tcet_candidate_list_length(&a, i, TCET_SPACE_XXBL, TCET_WEIGHTS_UNIFORM),
+                         tcet_candidate_count(&a, i, TCET_SPACE_XXBL));
+    }
+    /* block 1: 30 candidates per type; K1K3K1 first, K7K7 last */
+    assert_int_equal(tcet_candidate_weight(&a, 1, TCET_SPACE_XXBL, TCET_WEIGHTS_REFERENCE, 0), 3);
+    assert_int_equal(tcet_candidate_weight(&a, 1, TCET_SPACE_XXBL, TCET_WEIGHTS_REFERENCE, 30), 3);
+    assert_int_equal(tcet_candidate_weight(&a, 1, TCET_SPACE_XXBL, TCET_WEIGHTS_REFERENCE, 60), 2);
+    assert_int_equal(tcet_candidate_weight(&a, 1, TCET_SPACE_XXBL, TCET_WEIGHTS_REFERENCE, 90), 3);
+    assert_int_equal(tcet_candidate_weight(&a, 1, TCET_SPACE_XXBL, TCET_WEIGHTS_REFERENCE, 179), 2);
+    assert_int_equal(tcet_candidate_weight(&a, 1, TCET_SPACE_XXBL, TCET_WEIGHTS_UNIFORM, 179), 1);
+
+    assert_int_equal(tcet_arch_parse(IDW_INIT, &a, NULL), 0);
+    /* distinct {2, 504, 2268, 2916, 2916, 1}; per type /12; sum of weights 89 */
+    static const long idw_len[6] = {2, 42 * 89, 189 * 89, 243 * 89, 243 * 89, 1};
+    static const long idw_w[12] = {12, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(tcet_candidate_list_length(&a, i, TCET_SPACE_IDW_FIXFC, TCET_WEIGHTS_REFERENCE), idw_len[i]);
+    for (int t = 0; t < 12; t++) {
+        tcet_block b;
+        tcet_candidate_at(&a, 2, TCET_SPACE_IDW_FIXFC, t * 189L, &b);
+        assert_int_equal(b.family, TCET_FAM_IDW);
+        assert_int_equal(b.kernel, 3 + 2 * (t / 4));             /* E1K3, E2K3, E4K3, E6K3, E1K5, ... */
+        static const int expansions[4] = {1, 2, 4, 6};
+        assert_int_equal(b.expansion, expansions[t % 4]);
+        assert_int_equal(tcet_candidate_weight(&a, 2, TCET_SPACE_IDW_FIXFC, TCET_WEIGHTS_REFERENCE, t * 189L), idw_w[t]);
+    }
+
+    /* pick: every position of every list of both initial structures */
+    const char *inits[2] = {CIFAR_INIT, IDW_INIT};
+    for (int sp = 0; sp < 2; sp++) {
+        assert_int_equal(tcet_arch_parse(inits[sp], &a, NULL), 0);
+        for (int w = 0; w < 2; w++)
+            for (int id = 0; id < a.n; id++) {
+                long n = tcet_candidate_count(&a, id, sp), len = tcet_candidate_list_length(&a, id, sp, w);
+                long *seen = calloc((size_t)n, sizeof *seen);
+                for (long pos = 0; pos < len; pos++) {
+                    long i = tcet_candidate_pick(&a, id, sp, w, pos);
+                    assert_true(i >= 0 && i < n);
+                    seen[i]++;
+                }
+                for (long i = 0; i < n; i++) assert_int_equal(seen[i], tcet_candidate_weight(&a, id, sp, w, i));
+                free(seen);
+            }
+    }
+}
+
+/* Critical values of chi-square with df degrees of freedom at level 1 % and
+ * 0.1 %: exact table values for small df, Wilson-Hilferty above (relative
+ * error < 0.1 % for df > 15, erring high by less than that). */
+static double chi2_crit(int df, int permille)
+{
+    static const double t1[] = {0, 6.635, 9.210, 11.345, 13.277, 15.086, 16.812, 18.475, 20.090, 21.666,
+                                23.209, 24.725, 26.217, 27.688, 29.141, 30.578};
+    static const double t01[] = {0, 10.828, 13.816, 16.266, 18.467, 20.515, 22.458, 24.322, 26.124, 27.877,
+                                 29.588, 31.264, 32.909, 34.528, 36.123, 37.697};
+    if (df < (int)(sizeof t1 / sizeof t1[0])) return permille == 10 ? t1[df] : t01[df];
+    double h = 2.0 / (9.0 * df), z = permille == 10 ? 2.326348 : 3.090232;
+    double x = 1 - h + z * sqrt(h);
+    return df * x * x * x;
+}
+
+/* The sampler against the reference weights: 100 000 children of a fixed
+ * parent with one replacement (as the search makes from its initial
+ * structure).  The replaced position and candidate are read off the child:
+ * the first block whose type/width/depth differs from the parent's (a child
+ * equal to its parent means the block drew itself).  Chi-square tests, each
+ * within its 1 % critical value:
+ *  - positions: cells "changed at p" (p = 0..n-1) + "unchanged", expected
+ *    N/n (1 - w_self/len_p) and N/n sum_p w_self/len_p;
+ *  - per SuperRes position, the types of the changed draws (conditional on
+ *    their number), expected proportional to w_t s - [t = own type] w_t;
+ *  - per position, the distinct candidates (conditional likewise), expected
+ *    proportional to their weight; there are up to 11 of these, so each is
+ *    held to 0.1 % (Bonferroni: 1 % for the family).  Over seeds 1-8 their
+ *    statistics scatter around df as they should (block 2 of XXBL, df 628:
+ *    566-695); the fixed seed's 718 is a 0.6 % tail value, inside 0.1 %. */
+static void weighted_sampler(const char *init, int space)
+{
+    enum { N = 100000 };
+    tcet_arch a, c;
+    assert_int_equal(tcet_arch_parse(init, &a, NULL), 0);
+    tcet_rng rng;
+    tcet_rng_seed(&rng, 2026, TCET_STREAM_MUTATION, 0);
+    int n = a.n;
+    long nd[TCET_MAX_BLOCKS], len[TCET_MAX_BLOCKS], self[TCET_MAX_BLOCKS], *hits[TCET_MAX_BLOCKS];
+    static tcet_block all[TCET_MAX_BLOCKS][3000];
+    for (int p = 0; p < n; p++) {
+        nd[p] = tcet_candidate_count(&a, p, space);
+        assert_true(nd[p] <= 3000);
+        len[p] = tcet_candidate_list_length(&a, p, space, TCET_WEIGHTS_REFERENCE);
+        hits[p] = calloc((size_t)nd[p], sizeof(long));
+        self[p] = -1;
+        for (long i = 0; i < nd[p]; i++) {
+            tcet_candidate_at(&a, p, space, i, &all[p][i]);
+            if (!memcmp(&all[p][i], &a.b[p], sizeof a.b[p])) self[p] = i;
+        }
+        assert_true(self[p] >= 0); /* a block is always among its own candidates */
+    }
+    long unchanged = 0, changed[TCET_MAX_BLOCKS] = {0};
+    for (int k = 0; k < N; k++) {
+        tcet_mutate(&a, 1, space, TCET_WEIGHTS_REFERENCE, &rng, &c);
+        assert_int_equal(c.n, n); /* L <= 3 after one replacement of an L = 1 block: no split */
+        int p = -1;
+        for (int j = 0; j < n && p < 0; j++) {
+            tcet_block x = c.b[j];
+            x.in = a.b[j].in;
+            if (memcmp(&x, &a.b[j], sizeof x)) p = j;
+        }
+        if (p < 0) {
+            unchanged++;
+            continue;
+        }
+        tcet_block x = c.b[p];
+        x.in = a.b[p].in;
+        long idx = -1;
+        for (long i = 0; i < nd[p] && idx < 0; i++)
+            if (!memcmp(&all[p][i], &x, sizeof x)) idx = i;
+        assert_true(idx >= 0 && idx != self[p]);
+        hits[p][idx]++;
+        changed[p]++;
+    }
+    /* positions */
+    double chi = 0, e_un = 0;
+    for (int p = 0; p < n; p++) {
+        double ws = (double)tcet_candidate_weight(&a, p, space, TCET_WEIGHTS_REFERENCE, self[p]) / (double)len[p];
+        double e = (double)N / n * (1 - ws);
+        e_un += (double)N / n * ws;
+        if (e > 0) chi += (changed[p] - e) * (changed[p] - e) / e;
+    }
+    chi += (unchanged - e_un) * (unchanged - e_un) / e_un;
+    int df = n; /* n + 1 cells; a fixed-fc block (never changed) still leaves n cells with mass */
+    for (int p = 0; p < n; p++)
+        if (nd[p] == 1) df--;
+    print_message("%s positions: chi2 %.2f, df %d, 1%% critical %.2f (unchanged %ld)\n", tcet_space_name(space), chi,
+                  df, chi2_crit(df, 10), unchanged);
+    assert_true(chi < chi2_crit(df, 10));
+    for (int p = 0; p < n; p++) {
+        if (nd[p] == 1) continue;
+        long wself = tcet_candidate_weight(&a, p, space, TCET_WEIGHTS_REFERENCE, self[p]);
+        double mass = (double)(len[p] - wself);
+        /* candidates */
+        double chc = 0;
+        for (long i = 0; i < nd[p]; i++) {
+            if (i == self[p]) continue;
+            double e = (double)changed[p] * (double)tcet_candidate_weight(&a, p, space, TCET_WEIGHTS_REFERENCE, i) / mass;
+            chc += (hits[p][i] - e) * (hits[p][i] - e) / e;
+        }
+        int dfc = (int)nd[p] - 2;
+        assert_true(dfc < 1 || chc < chi2_crit(dfc, 1));
+        /* types */
+        if (a.b[p].family == TCET_FAM_CONV) {
+            print_message("  block %d: candidates chi2 %.1f (df %d, 0.1%% critical %.1f)\n", p, chc, dfc, chi2_crit(dfc, 1));
+            continue;
+        }
+        int nt = space == TCET_SPACE_IDW_FIXFC ? 12 : 6;
+        long s = nd[p] / nt;
+        double cht = 0;
+        for (int t = 0; t < nt; t++) {
+            long obs = 0, w = tcet_candidate_weight(&a, p, space, TCET_WEIGHTS_REFERENCE, t * s);
+            for (long i = t * s; i < (t + 1) * s; i++) obs += hits[p][i];
+            double e = (double)changed[p] * (double)(w * s - (self[p] / s == t ? w : 0)) / mass;
+            cht += (obs - e) * (obs - e) / e;
+        }
+        print_message("  block %d: types chi2 %.2f (df %d, 1%% critical %.2f), candidates chi2 %.1f (df %d, 0.1%% critical %.1f)\n",
+                      p, cht, nt - 1, chi2_crit(nt - 1, 10), chc, dfc, chi2_crit(dfc, 1));
+        assert_true(cht < chi2_crit(nt - 1, 10));
+        free(hits[p]);
+        hits[p] = NULL;
+    }
+    for (int p = 0; p < n; p++) free(hits[p]);
+}
+
+static void weighted_sampler_xxbl(void **state) { weighted_sampler(CIFAR_INIT, TCET_SPACE_XXBL); }
+static void weighted_sampler_idw(void **state) { weighted_sampler(IDW_INIT, TCET_SPACE_IDW_FIXFC); }
+
 /* The master must produce >= 20 000 candidates/s; report the rate. */
 static void mutation_rate(void **state)
 {
@@ -343,7 +531,7 @@ static void mutation_rate(void **state)
     long sink = 0;
     char s[TCET_MAX_STRUCT];
     for (int i = 0; i < N; i++) {
-        tcet_mutate(&a, 2, TCET_SPACE_XXBL, &rng, &c);
+        tcet_mutate(&a, 2, TCET_SPACE_XXBL, TCET_WEIGHTS_REFERENCE, &rng, &c);
         tcet_counts k;
         tcet_count(&c, 1, 100, 32, &k);          /* budget check, as the master does */
         sink += (long)tcet_arch_print(&c, s, sizeof s) + k.layers;
@@ -366,6 +554,9 @@ int main(void)
         cmocka_unit_test(property_xxbl),
         cmocka_unit_test(property_idw),
         cmocka_unit_test(uniform_draw),
+        cmocka_unit_test(reference_weights),
+        cmocka_unit_test(weighted_sampler_xxbl),
+        cmocka_unit_test(weighted_sampler_idw),
         cmocka_unit_test(mutation_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -54,6 +54,7 @@ static void test_window1_replay(void **state)
     assert_int_equal(tcet_checkpoint_read(path, &ck), 0);
     assert_int_equal(ck.nhist, ITERS);
     assert_int_equal(ck.finished, 1);
+    assert_int_equal(ck.config.weights, TCET_WEIGHTS_REFERENCE); /* the default */
 
     tcet_arch init, child;
     assert_int_equal(tcet_arch_parse(INIT, &init, NULL), 0);
@@ -79,7 +80,7 @@ static void test_window1_replay(void **state)
             pid = pop[k].id;
             nrep = 2;
         }
-        tcet_mutate(parent, nrep, TCET_SPACE_XXBL, &r, &child);
+        tcet_mutate(parent, nrep, TCET_SPACE_XXBL, TCET_WEIGHTS_REFERENCE, &r, &child);
         tcet_split(&child, 6);
         char s[TCET_MAX_STRUCT];
         tcet_arch_print(&child, s, sizeof s);

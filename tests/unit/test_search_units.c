@@ -132,6 +132,31 @@ static void test_config_text(void **state)
     assert_int_equal(tcet_config_from_text("bogus_key = 1\n", &b), TCET_ERR_CHECKPOINT);
 }
 
+/* --mutation-weights: reference by default, part of the run's identity,
+ * written into the configuration text; a text without the key (a checkpoint
+ * from before it existed, when tcet drew uniformly) reads back as uniform. */
+static void test_config_weights(void **state)
+{
+    (void)state;
+    tcet_search_config a, b;
+    assert_int_equal(parse(&a, "--save-dir /tmp/x"), 0);
+    assert_int_equal(a.weights, TCET_WEIGHTS_REFERENCE);
+    char *text = tcet_config_to_text(&a, 1);
+    assert_non_null(strstr(text, "mutation_weights = reference\n"));
+    free(text);
+    assert_int_equal(parse(&b, "--save-dir /tmp/x --mutation-weights uniform"), 0);
+    assert_int_equal(b.weights, TCET_WEIGHTS_UNIFORM);
+    char detail[256];
+    assert_string_equal(tcet_config_identity_diff(&a, &b, detail, sizeof detail), "--mutation-weights");
+    assert_non_null(strstr(detail, "reference vs uniform"));
+    assert_int_equal(parse(&b, "--save-dir /tmp/x --mutation-weights equal"), TCET_ERR_USAGE);
+    assert_int_equal(tcet_config_from_text("seed = 4\n", &b), 0);
+    assert_int_equal(b.weights, TCET_WEIGHTS_UNIFORM);
+    assert_int_equal(tcet_config_from_text("mutation_weights = reference\n", &b), 0);
+    assert_int_equal(b.weights, TCET_WEIGHTS_REFERENCE);
+    assert_int_equal(tcet_config_from_text("mutation_weights = equal\n", &b), TCET_ERR_CHECKPOINT);
+}
+
 static tcet_cand cand(long id, double score)
 {
     tcet_cand c;
@@ -235,7 +260,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_msg_roundtrip),   cmocka_unit_test(test_presets),
-        cmocka_unit_test(test_config_text),     cmocka_unit_test(test_population_trim),
+        cmocka_unit_test(test_config_text),     cmocka_unit_test(test_config_weights),
+        cmocka_unit_test(test_population_trim),
         cmocka_unit_test(test_checkpoint_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
