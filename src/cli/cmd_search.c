@@ -128,7 +128,7 @@ static int prepare(int argc, char **argv, int nworkers, tcet_search_config *cfg,
         }
     }
     if (*have_ck && ck->finished) return finished_run(cfg, ck);
-    if (cfg->window == 0) cfg->window = 2 * (nworkers > 0 ? nworkers * cfg->lanes : 1);
+    if (cfg->window == 0) cfg->window = tcet_default_window(nworkers, cfg->lanes);
     TCET_TRY(tcet_config_validate(cfg));
     if (!strcmp(cfg->dataset, "synthetic") &&
         (cfg->proxy == TCET_PROXY_TCET_SNIP || cfg->proxy == TCET_PROXY_TCET_SYNFLOW ||
@@ -259,7 +259,7 @@ int cmd_search(int argc, char **argv)
         if (mpi.rank > 0) {
             rc = tcet_worker_loop(lanes);
         } else {
-            tcet_master_args a = {&cfg, have_ck ? &ck : NULL, mpi.size - 1, mpi.size == 1 ? &w : NULL, backend};
+            tcet_master_args a = {&cfg, have_ck ? &ck : NULL, mpi.size - 1, mpi.size == 1 ? &w : NULL, backend, NULL};
             rc = tcet_master_run(&a);
             if (rc && rc != TCET_EXIT_INTERRUPTED) tcet_error_print();
         }

@@ -57,7 +57,7 @@ static const opt opts[] = {
      "0/1: NASWOT and saliency on one batch (alethiometer) (0)"},
     {"--seed", "seed", OPT_U64, F(seed), 1, 0, 0, "run seed (1)"},
     {"--window", "window", OPT_INT, F(window), 1, 0, 65536,
-     "candidates in flight; 1 = the sequential reference loop (2 x workers x lanes)"},
+     "candidates in flight; 1 = the sequential reference loop (8 x workers x lanes)"},
     {"--save-dir", "save_dir", OPT_STR, F(save_dir), 0, 0, 0, "run directory (required unless --resume)"},
     {"--resume", "resume", OPT_STR, F(resume), 0, 0, 0, "continue the run in RUN_DIR"},
     {"--checkpoint-every", "checkpoint_every", OPT_DOUBLE, F(checkpoint_every), 0, 0, 1e9,
@@ -360,6 +360,11 @@ int tcet_config_parse_args(int argc, char **argv, tcet_search_config *c, int *he
     if (!dataset_explicit && !c->data[0] && strcmp(c->dataset, "synthetic"))
         snprintf(c->dataset, sizeof c->dataset, "synthetic"); /* the master announces it */
     return 0;
+}
+
+int tcet_default_window(int nworkers, int lanes)
+{
+    return nworkers > 0 ? TCET_WINDOW_PER_WORKER * nworkers * (lanes > 0 ? lanes : 1) : 2;
 }
 
 void tcet_config_overlay(tcet_search_config *dst, const tcet_search_config *src, uint64_t mask)

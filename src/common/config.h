@@ -33,7 +33,7 @@ typedef struct {
     char dataset[32];         /* synthetic | cifar10 | cifar100 | hdf5 */
     char data[TCET_PATH_MAX]; /* dataset root/file */
     uint64_t seed;            /* 1 */
-    int window;               /* in-flight candidates; 0 = 2 x workers x lanes (resolved at start) */
+    int window;               /* in-flight candidates; 0 = tcet_default_window (resolved at start) */
     int same_batch;           /* score NASWOT and saliency on one batch */
     /* --- not identity: may change across a resume --- */
     char save_dir[TCET_PATH_MAX];
@@ -44,6 +44,14 @@ typedef struct {
     int lanes;                /* candidates scored at once per worker rank, 1 */
     char preset[64];
 } tcet_search_config;
+
+/* Default --window: 8 candidates per worker lane (2 when rank 0 scores alone).
+ * About half the children are rejected by the budgets and never reach a
+ * worker, and a worker holds up to two scorable ones (one scoring, one
+ * queued); 8 per lane keeps 256 simulated workers over 98 % busy with
+ * candidates whose cost varies by +-50 % (docs/jobs.md, "Master throughput"). */
+#define TCET_WINDOW_PER_WORKER 8
+int tcet_default_window(int nworkers, int lanes);
 
 void tcet_config_defaults(tcet_search_config *c);
 /* Apply a preset by name; TCET_ERR_USAGE (message lists the names) if unknown. */

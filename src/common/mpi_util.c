@@ -60,6 +60,21 @@ void tcet_sleep_us(long us)
 
 enum { TCET_IDLE_YIELDS = 64 };
 
+long tcet_idle_next_us(tcet_idle *w)
+{
+    /* Right after activity a reply usually follows within microseconds:
+     * yield (gives the core to any runnable rank) a bounded number of times. */
+    if (w->idle < TCET_IDLE_YIELDS) {
+        w->idle++;
+        return 0;
+    }
+    int k = (w->idle - TCET_IDLE_YIELDS) / 4;
+    long us = k >= 7 ? 1000 : 10L << k;
+    if (us > 1000) us = 1000;
+    w->idle++;
+    return us;
+}
+
 void tcet_idle_wait(tcet_idle *w)
 {
     static int slack_set = 0;
@@ -67,18 +82,9 @@ void tcet_idle_wait(tcet_idle *w)
         prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
         slack_set = 1;
     }
-    if (w->idle < TCET_IDLE_YIELDS) {
-        /* Right after activity a reply usually follows within microseconds:
-         * yield (gives the core to any runnable rank) a bounded number of times. */
-        w->idle++;
-        sched_yield();
-        return;
-    }
-    int k = (w->idle - TCET_IDLE_YIELDS) / 4;
-    long us = k >= 7 ? 1000 : 10L << k;
-    if (us > 1000) us = 1000;
-    w->idle++;
-    tcet_sleep_us(us);
+    long us = tcet_idle_next_us(w);
+    if (us == 0) sched_yield();
+    else tcet_sleep_us(us);
 }
 
 double tcet_now(void)

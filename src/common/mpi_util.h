@@ -24,6 +24,9 @@ void tcet_sleep_us(long us);
  * doubles up to 1 ms.  Never a busy loop: the caller always sleeps. */
 typedef struct { int idle; } tcet_idle;
 void tcet_idle_wait(tcet_idle *w);
+/* The schedule of tcet_idle_wait without the wait: the next sleep in
+ * microseconds (0: a yield), advancing w. */
+long tcet_idle_next_us(tcet_idle *w);
 static inline void tcet_idle_reset(tcet_idle *w) { w->idle = 0; }
 /* Monotonic seconds. */
 double tcet_now(void);

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <math.h>
-#include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +20,13 @@
 #include "common/mutate.h"
 #include "master/population.h"
 #include "master/signals.h"
+#include "master/transport.h"
 #include "tcet_version.h"
 #include "worker/worker_loop.h"
 
 enum { SLOT_QUEUED = 1, SLOT_INFLIGHT = 2, SLOT_DONE = 3 };
 enum { MAX_BATCH = 512 };           /* tasks per message */
+#define BATCH_WORK_S 0.01           /* work per task message when candidates are cheap */
 #define STOP_GRACE_S 20.0           /* how long a stop waits for busy workers */
 
 typedef struct {
@@ -52,7 +53,9 @@ typedef struct {
     FILE *log, *events;
     int tty;
     int nworkers;
+    tcet_transport tr;      /* to the workers (MPI unless the caller gave another) */
     int *wbusy;             /* task messages outstanding per worker (<= TCET_TASK_DEPTH) */
+    double cand_s;          /* running mean of a candidate's scoring time (0: none seen yet) */
     tcet_worker *local;
     tcet_buf sbuf;
     unsigned char *rbuf;
@@ -271,6 +274,20 @@ static void progress(master *m, int force)
 }
 
 /* ---- workers ------------------------------------------------------------- */
+/* Tasks per message.  Cheap candidates (Params, FLOPs: microseconds) travel
+ * in batches of about BATCH_WORK_S of work, so the message rate does not
+ * limit them; expensive ones one per message, so that a worker never holds
+ * more than TCET_TASK_DEPTH of them: a candidate queued behind several others
+ * would hold up the in-order commit, and with it the generation of new
+ * candidates, while other workers run dry.  Until a first result tells the
+ * cost, one per message. */
+static uint64_t batch_cap(const master *m)
+{
+    if (!(m->cand_s > 0)) return 1;
+    double k = BATCH_WORK_S / m->cand_s;
+    return k < 1 ? 1 : k > MAX_BATCH ? MAX_BATCH : (uint64_t)k;
+}
+
 static void dispatch(master *m)
 {
     /* Up to TCET_TASK_DEPTH messages per worker: idle workers first, then a
@@ -286,7 +303,7 @@ static void dispatch(master *m)
             uint64_t avail = m->next_iter - m->next_dispatch;
             if (!avail) return;
             uint64_t batch = (avail + (uint64_t)places - 1) / (uint64_t)places;
-            if (batch > MAX_BATCH) batch = MAX_BATCH;
+            if (batch > batch_cap(m)) batch = batch_cap(m);
             tcet_msg_begin(&m->sbuf);
             while (m->next_dispatch < m->next_iter && tcet_msg_count(&m->sbuf) < batch) {
                 slot *s = &m->slots[m->next_dispatch % m->W];
@@ -298,9 +315,7 @@ static void dispatch(master *m)
             }
             if (!tcet_msg_count(&m->sbuf)) return;
             m->dispatched += tcet_msg_count(&m->sbuf);
-            /* The worker never blocks on us (it answers with MPI_Isend), so
-             * this completes as soon as it looks for messages (<= 2 ms). */
-            CHECK_MPI(MPI_Send(m->sbuf.p, (int)m->sbuf.len, MPI_BYTE, w + 1, TCET_TAG_TASK, MPI_COMM_WORLD));
+            m->tr.send(&m->tr, w, TCET_TAG_TASK, m->sbuf.p, m->sbuf.len);
             m->wbusy[w]++;
             places--;
         }
@@ -323,31 +338,24 @@ static void slot_done(slot *s, double score, double raw, int status, double seco
 /* Receive one pending message if any; returns 1 if one was handled. */
 static int receive(master *m, int *tag_out)
 {
-    int flag = 0;
-    MPI_Status st;
-    CHECK_MPI(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st));
-    if (!flag) return 0;
-    int count = 0;
-    CHECK_MPI(MPI_Get_count(&st, MPI_BYTE, &count));
-    if ((size_t)count > m->rcap) {
-        m->rcap = (size_t)count + 4096;
-        m->rbuf = xrealloc(m->rbuf, m->rcap);
-    }
-    CHECK_MPI(MPI_Recv(m->rbuf, count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE));
-    if (tag_out) *tag_out = st.MPI_TAG;
-    if (st.MPI_TAG != TCET_TAG_RESULT) return 1;
-    if (st.MPI_SOURCE >= 1 && st.MPI_SOURCE <= m->nworkers && m->wbusy[st.MPI_SOURCE - 1] > 0)
-        m->wbusy[st.MPI_SOURCE - 1]--;
+    size_t count = 0;
+    int tag = -1, from = -1;
+    if (!m->tr.poll(&m->tr, &m->rbuf, &m->rcap, &count, &tag, &from)) return 0;
+    if (tag_out) *tag_out = tag;
+    if (tag != TCET_TAG_RESULT) return 1;
+    if (from >= 0 && from < m->nworkers && m->wbusy[from] > 0) m->wbusy[from]--;
     size_t pos;
     uint32_t n;
-    if (tcet_msg_read_count(m->rbuf, (size_t)count, &pos, &n)) tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
+    if (tcet_msg_read_count(m->rbuf, count, &pos, &n)) tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
     for (uint32_t i = 0; i < n; i++) {
         tcet_msg_result r;
-        if (tcet_msg_next_result(m->rbuf, (size_t)count, &pos, &r))
+        if (tcet_msg_next_result(m->rbuf, count, &pos, &r))
             tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
         slot *s = &m->slots[r.id % m->W];
         if (s->state != SLOT_INFLIGHT || (uint64_t)s->c.id != r.id) continue; /* stale (after a stop) */
         slot_done(s, r.score, r.raw, r.status, r.seconds, r.latency, r.reason);
+        if (r.seconds >= 0 && isfinite(r.seconds)) /* exponential mean over ~100 results */
+            m->cand_s = m->cand_s > 0 ? 0.99 * m->cand_s + 0.01 * r.seconds : r.seconds;
     }
     return 1;
 }
@@ -370,8 +378,7 @@ static int score_local(master *m)
  * already on disk). */
 static void stop_workers(master *m, int exit_code)
 {
-    for (int w = 0; w < m->nworkers; w++)
-        CHECK_MPI(MPI_Send(NULL, 0, MPI_BYTE, w + 1, TCET_TAG_STOP, MPI_COMM_WORLD));
+    for (int w = 0; w < m->nworkers; w++) m->tr.send(&m->tr, w, TCET_TAG_STOP, NULL, 0);
     int left = m->nworkers;
     double grace = STOP_GRACE_S;
     const char *g = getenv("TCET_STOP_GRACE_S"); /* test hook */
@@ -388,7 +395,7 @@ static void stop_workers(master *m, int exit_code)
     if (left > 0) {
         logline(m, 1, "%d worker(s) still busy %.0f s after the stop request; aborting them (the checkpoint is safe)",
                 left, grace);
-        MPI_Abort(MPI_COMM_WORLD, exit_code);
+        m->tr.abort(&m->tr, exit_code);
     }
 }
 
@@ -504,6 +511,8 @@ int tcet_master_run(const tcet_master_args *args)
     snprintf(m.ckpt, sizeof m.ckpt, "%s/%s", m.dir, TCET_CKPT_NAME);
     m.W = (uint64_t)cfg->window;
     m.nworkers = args->nworkers;
+    if (args->transport) m.tr = *args->transport;
+    else tcet_transport_mpi(&m.tr, m.nworkers);
     m.local = args->local;
     m.wbusy = xcalloc((size_t)m.nworkers + 1, sizeof *m.wbusy);
     m.slots = xcalloc((size_t)m.W, sizeof *m.slots);
@@ -558,7 +567,8 @@ int tcet_master_run(const tcet_master_args *args)
         if (busy) {
             tcet_idle_reset(&idle);
         } else { /* nothing to do: wait without spinning (toolchain notes §1) */
-            tcet_idle_wait(&idle);
+            if (m.nworkers) m.tr.idle(&m.tr, &idle);
+            else tcet_idle_wait(&idle);
         }
     }
     double dt = tcet_now() - m.t_start;
@@ -598,7 +608,7 @@ out:
     if (rc && rc != TCET_EXIT_INTERRUPTED && m.nworkers) {
         /* An error on the master: the workers cannot finish the run alone. */
         tcet_error_print();
-        MPI_Abort(MPI_COMM_WORLD, rc);
+        m.tr.abort(&m.tr, rc);
     }
     master_free(&m);
     return rc;

@@ -12,14 +12,16 @@
 
 #include "common/checkpoint.h"
 #include "common/config.h"
+#include "master/transport.h"
 #include "worker/worker_loop.h"
 
 typedef struct {
     const tcet_search_config *cfg; /* window resolved (> 0), save_dir = run dir */
     tcet_checkpoint *resume;       /* NULL: fresh run; consumed (arrays taken over) */
-    int nworkers;                  /* MPI ranks 1..nworkers */
+    int nworkers;                  /* MPI ranks 1..nworkers (or the transport's workers) */
     tcet_worker *local;            /* scores in-process when nworkers == 0 */
     const char *backend; /* the backend the workers resolved ("cpu", "cuda"): stored in checkpoints */
+    const tcet_transport *transport; /* NULL: MPI */
 } tcet_master_args;
 
 /* Returns 0 (finished), TCET_EXIT_INTERRUPTED (checkpoint written) or an error. */

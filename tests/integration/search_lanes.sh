@@ -1,7 +1,7 @@
 # Worker lanes (--lanes K: K candidates scored at once per worker rank) change
 # nothing but the speed: with the same seed and window, any number of ranks
 # and lanes gives the same population, history and best structure as the
-# singleton; the default window is 2 x workers x lanes; a stop while lanes are
+# singleton; the default window is 8 x workers x lanes; a stop while lanes are
 # busy ends with exit 75 and a resume (with other lanes) reaches the same end.
 . "$(dirname "$0")/search_lib.sh"
 
@@ -19,10 +19,10 @@ ARGS="--proxy params --evolution-max-iter 3000 --population-size 32 --budget-mod
 mpirun -np 3 "$TCET_BIN" search --save-dir "$WORK/p-l4" $ARGS --lanes 4 > "$WORK/out" 2>&1 || { cat "$WORK/out"; fail "params lanes 4"; }
 same_run "$WORK/p-1" "$WORK/p-l4"
 
-# 3. Default window = 2 x workers x lanes (1 worker, 3 lanes: 6).
+# 3. Default window = 8 x workers x lanes (1 worker, 3 lanes: 24).
 mpirun -np 2 "$TCET_BIN" search --save-dir "$WORK/dw" --proxy params --evolution-max-iter 50 \
     --budget-model-size 5e5 --lanes 3 > "$WORK/out" 2>&1 || { cat "$WORK/out"; fail "default window run"; }
-grep -q "window 6," "$WORK/dw/search.log" || { head -3 "$WORK/dw/search.log"; fail "default window is not 6"; }
+grep -q "window 24," "$WORK/dw/search.log" || { head -3 "$WORK/dw/search.log"; fail "default window is not 24"; }
 
 # 4. SIGTERM while 2 workers x 3 lanes are busy: exit 75; resume with 1 lane: same end as the singleton.
 R=$WORK/term
