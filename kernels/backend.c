@@ -19,6 +19,17 @@ const char *tcet_backends_compiled(void)
 #endif
 }
 
+int tcet_gpu_uuids(char (*uuid)[TCET_GPU_UUID_LEN], int max)
+{
+#ifdef TCET_HAVE_CUDA
+    return tcet_cuda_uuids(uuid, max);
+#else
+    (void)uuid;
+    (void)max;
+    return 0;
+#endif
+}
+
 int tcet_backend_bind_thread(tcet_backend *be)
 {
 #ifdef TCET_HAVE_CUDA
@@ -29,7 +40,7 @@ int tcet_backend_bind_thread(tcet_backend *be)
     return 0;
 }
 
-int tcet_backend_create(const char *which, int local_rank, int threads, tcet_backend **out)
+int tcet_backend_create(const char *which, int device, int threads, tcet_backend **out)
 {
     if (!which || !*which) which = "auto";
     if (strcmp(which, "auto") && strcmp(which, "cpu") && strcmp(which, "cuda"))
@@ -37,7 +48,7 @@ int tcet_backend_create(const char *which, int local_rank, int threads, tcet_bac
 #ifdef TCET_HAVE_CUDA
     if (strcmp(which, "cpu")) {
         if (tcet_cuda_device_count() > 0) {
-            int rc = tcet_backend_cuda_create(local_rank, out);
+            int rc = tcet_backend_cuda_create(device, out);
             if (rc == 0 || !strcmp(which, "cuda")) return rc;
             /* auto: a visible but unusable GPU (exclusive-process mode and
              * taken, no kernel image for its architecture) means the CPU */

@@ -125,17 +125,23 @@ struct tcet_backend {
 };
 
 /* Backends. `which` is "auto", "cpu" or "cuda"; auto picks CUDA when a device
- * is visible. local_rank picks the GPU (modulo the visible devices).
+ * is visible. device picks the GPU (modulo the visible devices; worker/binding.h
+ * chooses it per worker rank).
  * "cuda" with no visible GPU (no driver, no device, CUDA_VISIBLE_DEVICES=)
  * falls back to the CPU with a notice on stderr; "cuda" with a visible GPU
  * that cannot be set up fails (TCET_ERR_BACKEND); "auto" falls back to the
  * CPU in both cases, with a notice. */
-int tcet_backend_create(const char *which, int local_rank, int threads, tcet_backend **out);
+int tcet_backend_create(const char *which, int device, int threads, tcet_backend **out);
 tcet_backend *tcet_backend_cpu_create(int threads);
 /* Make be usable from the calling thread (a GPU backend sets the thread's
  * current device; the CPU backend needs nothing).  Each worker lane calls it
  * once at thread start.  0 or TCET_ERR_BACKEND. */
 int tcet_backend_bind_thread(tcet_backend *be);
+/* The GPUs this process can use, in the device order the backend numbers
+ * them (CUDA_VISIBLE_DEVICES applied), as UUID strings ("GPU-8f0e..."):
+ * returns how many (at most max; 0 without CUDA, a driver or a device). */
+#define TCET_GPU_UUID_LEN 48
+int tcet_gpu_uuids(char (*uuid)[TCET_GPU_UUID_LEN], int max);
 /* Names of the compiled backends, e.g. "cpu cuda". */
 const char *tcet_backends_compiled(void);
 

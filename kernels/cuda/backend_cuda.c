@@ -377,6 +377,24 @@ static int create_on(tcet_backend *be, tcet_cuda *cu, int device)
     return 0;
 }
 
+int tcet_cuda_uuids(char (*uuid)[TCET_GPU_UUID_LEN], int max)
+{
+    int n = tcet_cuda_device_count(), k = 0;
+    for (int d = 0; d < n && k < max; d++) {
+        struct cudaDeviceProp p;
+        if (cudaGetDeviceProperties(&p, d) != cudaSuccess) { /* keep the numbering: entry k is device k */
+            (void)cudaGetLastError();
+            snprintf(uuid[k++], TCET_GPU_UUID_LEN, "GPU-unreadable-%d", d);
+            continue;
+        }
+        const unsigned char *b = (const unsigned char *)p.uuid.bytes;
+        snprintf(uuid[k++], TCET_GPU_UUID_LEN,
+                 "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    }
+    return k;
+}
+
 int tcet_backend_cuda_create(int local_rank, tcet_backend **out)
 {
     *out = NULL;

@@ -7,6 +7,8 @@
 
 /* Usable CUDA devices; 0 (not an error) without a driver or a device. */
 int tcet_cuda_device_count(void);
+/* Visible devices' UUIDs in device order (tcet_gpu_uuids). */
+int tcet_cuda_uuids(char (*uuid)[TCET_GPU_UUID_LEN], int max);
 /* Backend on device local_rank % tcet_cuda_device_count() (so ranks of a node
  * spread over the GPUs that CUDA_VISIBLE_DEVICES leaves visible).
  * TF32 starts off unless the environment has TCET_TF32=1. */

@@ -19,6 +19,7 @@
 #include "master/search.h"
 #include "master/signals.h"
 #include "worker/scorer.h"
+#include "worker/binding.h"
 #include "worker/lanes.h"
 #include "worker/worker_loop.h"
 #include "worker/selfcheck.h"
@@ -171,17 +172,18 @@ static int open_data(const tcet_search_config *cfg, tcet_dataset **ds, tcet_scor
 
 /* Scoring resources of this rank: a worker rank gets cfg->lanes lanes; a
  * single-rank run scores in-process on one backend + scorer. */
-static int make_scoring(const tcet_search_config *cfg, const tcet_mpi *mpi, tcet_dataset **ds,
+static int make_scoring(const tcet_search_config *cfg, const tcet_mpi *mpi, int device, tcet_dataset **ds,
                         tcet_lanes **lanes, tcet_backend **be, tcet_scorer **sc)
 {
     tcet_score_config sc_cfg;
     TCET_TRY(open_data(cfg, ds, &sc_cfg));
+    if (device < 0) device = 0; /* no GPU planned: a CPU backend (device unused) */
     if (mpi->rank > 0)
-        return tcet_lanes_create(cfg->lanes, cfg->backend, mpi->local_rank, cfg->threads, &sc_cfg, cfg, lanes);
+        return tcet_lanes_create(cfg->lanes, cfg->backend, device, cfg->threads, &sc_cfg, cfg, lanes);
     if (cfg->lanes > 1)
         fprintf(stderr, "tcet: notice: --lanes %d applies to worker ranks; a single-rank run scores one "
                         "candidate at a time (run under mpirun -n 2 or more to use lanes)\n", cfg->lanes);
-    TCET_TRY(tcet_backend_create_checked(cfg->backend, mpi->local_rank, cfg->threads, be));
+    TCET_TRY(tcet_backend_create_checked(cfg->backend, device, cfg->threads, be));
     return tcet_scorer_create(&sc_cfg, *be, sc);
 }
 
@@ -233,8 +235,25 @@ int cmd_search(int argc, char **argv)
     tcet_scorer *sc = NULL;
     tcet_lanes *lanes = NULL;
     int setup = 0, worst = 0;
+    /* Which GPU each worker takes (worker/binding.h): refused layouts end
+     * every rank here with exit 6, before any data is read. */
+    tcet_bind_out bind;
+    char *binding = NULL;
+    int brc = tcet_bind_workers(&mpi, cfg.backend, &bind, &binding);
+    if (brc) {
+        if (mpi.rank == 0) tcet_error_print();
+        if (have_ck) tcet_checkpoint_free(&ck);
+        tcet_rundir_unlock(lock_fd);
+        tcet_mpi_finalize(&mpi);
+        return mpi.rank == 0 ? brc : 0;
+    }
+    if (binding && mpi.size > 1) {
+        for (char *line = strtok(binding, "\n"); line; line = strtok(NULL, "\n")) printf("binding: %s\n", line);
+        fflush(stdout);
+    }
+    free(binding);
     if (mpi.rank > 0 || mpi.size == 1) {
-        setup = make_scoring(&cfg, &mpi, &ds, &lanes, &be, &sc);
+        setup = make_scoring(&cfg, &mpi, bind.device, &ds, &lanes, &be, &sc);
         if (lanes) be = tcet_lanes_backend(lanes, 0); /* for its name; owned by the lanes */
     }
     CHECK_MPI(MPI_Allreduce(&setup, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));

@@ -131,7 +131,7 @@ static void warn_if_bound(int k, int threads)
             k, threads, cpus, cpus == 1 ? "one core" : "those cores", k * threads, k * threads, k * threads);
 }
 
-int tcet_lanes_create(int k, const char *backend, int local_rank, int threads,
+int tcet_lanes_create(int k, const char *backend, int device, int threads,
                       const tcet_score_config *sc_cfg, const tcet_search_config *search_cfg,
                       tcet_lanes **out)
 {
@@ -160,7 +160,7 @@ int tcet_lanes_create(int k, const char *backend, int local_rank, int threads,
         l->pool = p;
         l->index = i;
         p->k = i + 1; /* destroy frees exactly what was made */
-        rc = tcet_backend_create_checked(backend, local_rank, threads, &l->be);
+        rc = tcet_backend_create_checked(backend, device, threads, &l->be);
         if (!rc) rc = tcet_scorer_create(sc_cfg, l->be, &l->sc);
         if (!rc) {
             tcet_worker_init(&l->w, l->sc, l->be, search_cfg);

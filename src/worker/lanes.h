@@ -37,11 +37,11 @@ typedef struct {
     int len;
 } tcet_lane_task;
 
-/* k lanes, each with a backend from tcet_backend_create(backend, local_rank,
+/* k lanes, each with a backend from tcet_backend_create(backend, device,
  * threads) and a scorer of sc_cfg (sc_cfg->data shared).  search_cfg
  * (nullable) enables the latency filter as in tcet_worker_score_one.
  * Errors: USAGE (k out of range), BACKEND, NOMEM. */
-int tcet_lanes_create(int k, const char *backend, int local_rank, int threads,
+int tcet_lanes_create(int k, const char *backend, int device, int threads,
                       const tcet_score_config *sc_cfg, const tcet_search_config *search_cfg,
                       tcet_lanes **out);
 void tcet_lanes_destroy(tcet_lanes *p);

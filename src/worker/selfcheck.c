@@ -185,12 +185,12 @@ int tcet_backend_selfcheck(tcet_backend *be)
     return rc;
 }
 
-int tcet_backend_create_checked(const char *which, int local_rank, int threads, tcet_backend **out)
+int tcet_backend_create_checked(const char *which, int device, int threads, tcet_backend **out)
 {
     /* 0 not run, 1 passed, 2 failed: a process runs it once (lanes create
      * several backends on the same device). */
     static atomic_int verdict = 0;
-    TCET_TRY(tcet_backend_create(which, local_rank, threads, out));
+    TCET_TRY(tcet_backend_create(which, device, threads, out));
     tcet_backend *be = *out;
     const char *skip = getenv("TCET_SKIP_SELFCHECK");
     if (!strcmp(be->name, "cpu") || (skip && !strcmp(skip, "1"))) return 0;

@@ -23,6 +23,6 @@ int tcet_backend_selfcheck(tcet_backend *be);
  * TCET_SKIP_SELFCHECK=1) tcet_backend_selfcheck: on a disagreement "auto"
  * falls back to the CPU backend with a warning, "cuda" fails with
  * TCET_ERR_BACKEND. */
-int tcet_backend_create_checked(const char *which, int local_rank, int threads, tcet_backend **out);
+int tcet_backend_create_checked(const char *which, int device, int threads, tcet_backend **out);
 
 #endif
