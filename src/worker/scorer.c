@@ -163,7 +163,8 @@ size_t tcet_scorer_memory(const tcet_scorer *sc)
     return tcet_net_arena_bytes(&sc->net) + tcet_net_arena_bytes(&sc->aux);
 }
 
-/* TCET_INJECT_FAILURES="ID:error,ID:nan,...": test hook for the search. */
+/* TCET_INJECT_FAILURES="ID:error,ID:nan,...": test hook for the search
+ * ("all" as the ID: every candidate). */
 static int injected(uint64_t id)
 {
     const char *env = getenv("TCET_INJECT_FAILURES");
@@ -172,9 +173,11 @@ static int injected(uint64_t id)
     while (*p) {
         char *end;
         unsigned long long v = strtoull(p, &end, 10);
-        if (end != p && *end == ':') {
+        int all = strncmp(p, "all:", 4) == 0;
+        if (all) end = (char *)p + 3;
+        if ((end != p && *end == ':') || all) {
             const char *kind = end + 1;
-            if (v == id) {
+            if (v == id || all) {
                 if (strncmp(kind, "error", 5) == 0) return 1;
                 if (strncmp(kind, "nan", 3) == 0) return 2;
             }

@@ -1,0 +1,3 @@
+# Hardening (issue 13): links in the run directory, signals during the final
+# checkpoint, runs without a successful candidate, memory and disk faults.
+tcet_add_script_test(search_links integration 120)
