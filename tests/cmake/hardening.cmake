@@ -1,3 +1,4 @@
 # Hardening (issue 13): links in the run directory, signals during the final
 # checkpoint, runs without a successful candidate, memory and disk faults.
 tcet_add_script_test(search_links integration 120)
+tcet_add_script_test(search_allfailed integration 60)
