@@ -88,6 +88,10 @@ int tcet_check_run_files(const char *dir)
 /* ---- HDF5 ---------------------------------------------------------------- */
 void tcet_h5_errors_init(void)
 {
+    /* A file whose H5Fclose failed (disk full) stays half-closed in the
+     * library, and HDF5's own clean-up at exit then crashes on it: skip that
+     * clean-up (the process is ending; the kernel closes the files). */
+    H5dont_atexit();
     const char *d = getenv("TCET_DEBUG_HDF5");
     if (!(d && *d && strcmp(d, "0"))) H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }

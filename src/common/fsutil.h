@@ -24,7 +24,7 @@ int tcet_check_run_files(const char *dir);
 /* HDF5 prints its diagnostic stack on every failed call unless told not to:
  * tcet turns it off process-wide (one line per failure, from tcet) unless
  * TCET_DEBUG_HDF5 is set in the environment. */
-void tcet_h5_errors_init(void);
+void tcet_h5_errors_init(void); /* first HDF5 call of the process */
 /* The reason of the last failed HDF5 call, for one-line messages: the
  * system's error text when the failure was a system call ("No space left on
  * device"), else HDF5's innermost description; "" when the stack is empty. */

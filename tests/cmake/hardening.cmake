@@ -2,3 +2,4 @@
 # checkpoint, runs without a successful candidate, memory and disk faults.
 tcet_add_script_test(search_links integration 120)
 tcet_add_script_test(search_allfailed integration 60)
+tcet_add_script_test(search_diskfull integration 60)
