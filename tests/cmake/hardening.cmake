@@ -3,3 +3,4 @@
 tcet_add_script_test(search_links integration 120)
 tcet_add_script_test(search_allfailed integration 60)
 tcet_add_script_test(search_diskfull integration 60)
+tcet_add_script_test(search_smaller integration 60)
