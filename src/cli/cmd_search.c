@@ -279,6 +279,7 @@ int cmd_search(int argc, char **argv)
     tcet_mpi mpi;
     tcet_mpi_init(&mpi);
     if (mpi.rank > 0) tcet_signals_worker(); /* only rank 0 acts on signals */
+    if (mpi.size > 1) tcet_signals_follow_launcher(mpi.rank);
     tcet_search_config cfg;
     tcet_checkpoint ck;
     memset(&ck, 0, sizeof ck);

@@ -374,6 +374,15 @@ static int score_local(master *m)
  * already on disk). */
 static void stop_workers(master *m, int exit_code)
 {
+    if (tcet_signals_launcher_gone()) {
+        /* mpirun/srun died: the workers died with it (tcet_signals_follow_
+         * launcher) and MPI can no longer end in order.  The checkpoint is on
+         * disk; end here. */
+        logline(m, 1, "the launcher (mpirun or srun) is gone; the workers ended with it; exiting");
+        if (m->events) fflush(m->events);
+        fflush(NULL);
+        _exit(exit_code);
+    }
     for (int w = 0; w < m->nworkers; w++)
         CHECK_MPI(MPI_Send(NULL, 0, MPI_BYTE, w + 1, TCET_TAG_STOP, MPI_COMM_WORLD));
     int left = m->nworkers;
@@ -644,8 +653,12 @@ int tcet_master_run(const tcet_master_args *args)
             dt > 0 ? (double)m.dispatched / dt : 0);
     if (sig) {
         if ((rc = checkpoint(&m, 0))) goto out;
+        tcet_signals_sealed(TCET_EXIT_INTERRUPTED);
         logline(&m, 1, "stopped by signal %d at iteration %llu; checkpoint written; continue with: tcet search --resume %s",
                 sig, (unsigned long long)m.committed, m.dir);
+        if (tcet_signals_further())
+            logline(&m, 1, "%d further signal(s) arrived while stopping: noted, not acted on until the checkpoint "
+                           "was complete", tcet_signals_further());
         fflush(m.events);
         stop_workers(&m, TCET_EXIT_INTERRUPTED);
         rc = TCET_EXIT_INTERRUPTED;
@@ -668,6 +681,7 @@ int tcet_master_run(const tcet_master_args *args)
         goto out;
     }
     if ((rc = checkpoint(&m, 1))) goto out;
+    tcet_signals_sealed(0);
     stop_workers(&m, TCET_ERR_RUNTIME);
 out:
     if (rc && rc != TCET_EXIT_INTERRUPTED && m.nworkers) {
