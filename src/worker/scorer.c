@@ -256,7 +256,16 @@ static int memory_check(tcet_scorer *sc, const tcet_arch *arch, int n)
                   tcet_net_arena_bytes(&sc->aux) + sc->aux.host_tmp_cap * sizeof(double);
     if (need <= held) return 0; /* reuses what this scorer already holds */
     char what[64];
-    size_t avail = tcet_memory_available(what, sizeof what);
+    size_t avail, dev_free = 0, dev_total = 0;
+    if (sc->be->mem_info && sc->be->mem_info(sc->be, &dev_free, &dev_total) == 0) {
+        /* the arenas live on the device: its free memory is the limit
+         * (the host scratch is small beside them) */
+        avail = dev_free;
+        snprintf(what, sizeof what, "free on the GPU");
+    } else {
+        tcet_error_clear();
+        avail = tcet_memory_available(what, sizeof what);
+    }
     if (need - held <= avail) return 0;
     return TCET_FAIL(TCET_ERR_NOMEM, "out of memory: needs %.3g GB, has %.3g GB (%s; batch %d)", (double)need / 1e9,
                      (double)(avail + held) / 1e9, what, n);
