@@ -435,9 +435,9 @@ static int no_success(master *m)
     uint64_t rej = 0;
     for (int i = TCET_CAND_REJ_LAYERS; i <= TCET_CAND_REJ_LATENCY; i++) rej += m->counts[i];
     snprintf(m->outcome, sizeof m->outcome,
-             "no candidate was scored successfully in %llu iterations (%llu failed, %llu non-finite, %llu rejected "
+             "%sno candidate was scored successfully in %llu iterations (%llu failed, %llu non-finite, %llu rejected "
              "by the budgets)%s%.300s%s",
-             (unsigned long long)m->committed, (unsigned long long)m->counts[TCET_CAND_FAILED],
+             m->pop.n == 0 ? "the population is empty: " : "", (unsigned long long)m->committed, (unsigned long long)m->counts[TCET_CAND_FAILED],
              (unsigned long long)m->counts[TCET_CAND_NONFINITE], (unsigned long long)rej,
              best_n ? "; most frequent reason: \"" : "", best_n ? reason : "", best_n ? "\"" : "");
     return TCET_FAIL(TCET_ERR_RUNTIME, "%s; there is no best structure, so none was written (hint: see the "
