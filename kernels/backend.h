@@ -122,6 +122,9 @@ struct tcet_backend {
     int (*bn_relu_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
                        const void *dy, const void *gamma, const void *beta, const void *save_mean,
                        const void *save_invstd, void *dx, void *dgamma, void *dbeta);
+    /* Optional (NULL: the backend's memory is host memory): free and total
+     * bytes of the device, for the scorer's check before each candidate. */
+    int (*mem_info)(tcet_backend *be, size_t *free_bytes, size_t *total_bytes);
 };
 
 /* Backends. `which` is "auto", "cpu" or "cuda"; auto picks CUDA when a device

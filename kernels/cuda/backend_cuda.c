@@ -156,10 +156,23 @@ int tcet_cuda_stream_sync(tcet_cuda *cu)
     return 0;
 }
 
+static int cuda_mem_info(tcet_backend *be, size_t *free_bytes, size_t *total_bytes)
+{
+    /* the calling thread's current device is the backend's (set at creation) */
+    CHECK_CUDA(cudaMemGetInfo(free_bytes, total_bytes));
+    return 0;
+}
+
 static void *cuda_alloc(tcet_backend *be, size_t bytes)
 {
     void *p = NULL;
     cudaError_t e = cudaMalloc(&p, bytes ? bytes : 1);
+    if (e == cudaErrorMemoryAllocation) {
+        (void)cudaGetLastError();
+        TCET_FAIL(TCET_ERR_NOMEM, "out of memory: cudaMalloc of %.3g GB failed on the GPU (hint: lower "
+                  "--batch-size or --lanes)", (double)bytes / 1e9);
+        return NULL;
+    }
     if (e != cudaSuccess) {
         char what[96];
         snprintf(what, sizeof what, "cudaMalloc(%zu bytes)", bytes);
@@ -422,6 +435,7 @@ int tcet_backend_cuda_create(int local_rank, tcet_backend **out)
         return tcet_trace(rc, __FILE__, __LINE__, "tcet_backend_cuda_create");
     }
     be->alloc = cuda_alloc;
+    be->mem_info = cuda_mem_info;
     be->release = cuda_release;
     be->upload = cuda_upload;
     be->download = cuda_download;

@@ -67,6 +67,7 @@ static void print_text(const tcet_run *r, const size_t *top, size_t ntop,
            ck->finished ? "finished" : "in progress (or interrupted)",
            (unsigned long long)ck->committed, max_iter,
            max_iter > 0 ? 100.0 * (double)ck->committed / (double)max_iter : 0.0, t);
+    if (ck->outcome[0]) printf("outcome    %s\n", ck->outcome);
     printf("proxy      %s on %s%s%s, seed %s\n", tcet_run_config(r, "proxy", buf, sizeof buf),
            ck->config.dataset, ck->config.data[0] ? " " : "", ck->config.data,
            tcet_run_config(r, "seed", t, sizeof t));
@@ -115,6 +116,7 @@ static void print_json(const tcet_run *r, const size_t *top, size_t ntop,
     json_int(&j, "format_version", ck->format_version);
     json_str(&j, "tcet_version", ck->tcet_version);
     json_bool(&j, "finished", ck->finished);
+    if (ck->outcome[0]) json_str(&j, "outcome", ck->outcome);
     json_int(&j, "iteration", (long long)ck->committed);
     json_int(&j, "max_iter", ck->config.max_iter);
     json_int(&j, "next_iter", (long long)ck->next_iter);

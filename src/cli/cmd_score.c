@@ -48,7 +48,8 @@ static void usage(FILE *f)
             "  --json              machine-readable output\n\n"
             "A non-finite or failed score is reported as -9999 with its reason (spec §11.1).\n"
             "exit codes: 0 scored (even when the score is -9999), 2 usage, 3 data/golden file,\n"
-            "5 out of memory, 6 backend failure\n");
+            "5 out of memory (the network cannot fit: \"out of memory: needs X GB, has Y GB\"),\n"
+            "6 backend failure\n");
 }
 
 static void print_json(const char *proxy, const tcet_score_result *r, const char *structure,
@@ -193,6 +194,10 @@ int cmd_score(int argc, char **argv)
     tcet_scorer_score(sc, 0, &arch, &res);
     if (json) print_json(proxy_name, &res, sbuf, be->device);
     else print_text(proxy_name, &res, be->device);
+    /* A candidate refused for memory is a fault of this run, not a score. */
+    if (res.status == TCET_SCORE_FAILED && !strncmp(res.reason, "out of memory", 13))
+        rc = TCET_FAIL(TCET_ERR_NOMEM, "%s (hint: lower --batch-size, or score it where more memory is free)",
+                       res.reason);
 out:
     if (rc) tcet_error_print();
     tcet_scorer_destroy(sc);

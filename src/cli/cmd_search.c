@@ -1,6 +1,7 @@
 /* tcet search: evolutionary search (docs/search.md).  Rank 0 parses the
  * options, decides fresh run / resume / refusal and broadcasts the resulting
  * configuration; every other rank only scores. */
+#include <fcntl.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "common/config.h"
 #include "common/data.h"
 #include "common/error.h"
+#include "common/fsutil.h"
 #include "common/mpi_util.h"
 #include "kernels/backend.h"
 #include "master/rundir_lock.h"
@@ -64,6 +66,58 @@ static int finished_run(const tcet_search_config *cfg, const tcet_checkpoint *ck
     return EXIT_QUIETLY;
 }
 
+/* A run stopped before its first checkpoint was complete (a kill during
+ * that write) has a search.log but no checkpoint.h5.  Nothing of it can be
+ * resumed, but its configuration is in search.log (the block after its
+ * "search started" line): 0 and *out when the last session recorded there
+ * started that run afresh; 1 when there is none (or the last session was a
+ * resume, i.e. a checkpoint existed and has since been removed). */
+static int config_from_log(const char *dir, tcet_search_config *out)
+{
+    char path[TCET_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/search.log", dir);
+    int fd = -1;
+    if (access(path, F_OK) || tcet_open_own(path, O_RDONLY, 0, &fd)) {
+        tcet_error_clear();
+        return 1;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        close(fd);
+        return 1;
+    }
+    char *text = NULL, line[TCET_MAX_STRUCT + TCET_PATH_MAX + 64];
+    size_t len = 0, cap = 0;
+    int in_block = 0, started = 0;
+    while (fgets(line, sizeof line, f)) {
+        int head = !strncmp(line, "tcet ", 5) && (strstr(line, " search started in ") || strstr(line, " search resumed in "));
+        if (head) {
+            started = strstr(line, " search started in ") != NULL;
+            in_block = 1;
+            len = 0;
+            continue;
+        }
+        if (!in_block) continue;
+        if (line[0] == '\n' || !strstr(line, " = ")) {
+            in_block = 0;
+            continue;
+        }
+        size_t n = strlen(line);
+        if (len + n + 1 > cap) {
+            cap = 2 * (len + n + 1);
+            text = xrealloc(text, cap);
+        }
+        memcpy(text + len, line, n + 1);
+        len += n;
+    }
+    fclose(f);
+    int rc = 1;
+    if (started && len > 0 && tcet_config_from_text(text, out) == 0) rc = 0;
+    tcet_error_clear();
+    free(text);
+    return rc;
+}
+
 /* Threads and backend may change on resume (they are not part of the run's
  * identity), but the reduction order of BLAS/cuDNN depends on them: say so.
  * `backend` is the one resolved now; checkpoints from before the "backend"
@@ -100,15 +154,33 @@ static int prepare(int argc, char **argv, int nworkers, tcet_search_config *cfg,
         /* Lock first (a live run may not have written its first checkpoint
          * yet), but never create the directory of a mistyped --resume. */
         if (file_exists(cfg->resume)) TCET_TRY(tcet_rundir_lock(cfg->resume, lock_fd));
-        if (!file_exists(path))
-            return TCET_FAIL(TCET_ERR_CHECKPOINT, "--resume %s: no %s there", cfg->resume, TCET_CKPT_NAME);
-        TCET_TRY(tcet_checkpoint_read(path, ck));
-        *have_ck = 1;
-        tcet_search_config merged = ck->config;
+        tcet_search_config logged;
+        int from_log = 0;
+        if (!file_exists(path)) {
+            if (!file_exists(cfg->resume) || config_from_log(cfg->resume, &logged))
+                return TCET_FAIL(TCET_ERR_CHECKPOINT, "--resume %s: no %s there (not a tcet run directory, or "
+                                 "its checkpoint was removed)", cfg->resume, TCET_CKPT_NAME);
+            from_log = 1;
+        } else {
+            TCET_TRY(tcet_checkpoint_read(path, ck));
+            *have_ck = 1;
+        }
+        const tcet_search_config *base = from_log ? &logged : &ck->config;
+        tcet_search_config merged = *base;
         tcet_config_overlay(&merged, cfg, mask);
         snprintf(merged.save_dir, sizeof merged.save_dir, "%s", cfg->resume);
         merged.resume[0] = 0;
-        TCET_TRY(refuse_other(path, &merged, &ck->config));
+        if (from_log) {
+            char logpath[TCET_PATH_MAX + 32];
+            snprintf(logpath, sizeof logpath, "%s/search.log", cfg->resume);
+            TCET_TRY(refuse_other(logpath, &merged, base));
+            fprintf(stderr, "tcet: NOTICE: %s has no %s: the run was stopped before its first checkpoint was "
+                            "complete, so there is nothing to resume; starting it afresh with the configuration "
+                            "recorded in %s (the same as rerunning its original command)\n",
+                    cfg->resume, TCET_CKPT_NAME, logpath);
+        } else {
+            TCET_TRY(refuse_other(path, &merged, base));
+        }
         *cfg = merged;
     } else {
         snprintf(path, sizeof path, "%s/%s", cfg->save_dir, TCET_CKPT_NAME);
@@ -209,6 +281,7 @@ int cmd_search(int argc, char **argv)
     tcet_mpi mpi;
     tcet_mpi_init(&mpi);
     if (mpi.rank > 0) tcet_signals_worker(); /* only rank 0 acts on signals */
+    if (mpi.size > 1) tcet_signals_follow_launcher(mpi.rank);
     tcet_search_config cfg;
     tcet_checkpoint ck;
     memset(&ck, 0, sizeof ck);

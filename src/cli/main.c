@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "common/error.h"
+#include "common/fsutil.h"
 #include "kernels/backend.h"
 #include "tcet_version.h"
 
@@ -42,6 +43,7 @@ int main(int argc, char **argv)
         return TCET_ERR_USAGE;
     }
     const char *cmd = argv[1];
+    tcet_h5_errors_init(); /* one line per failure; TCET_DEBUG_HDF5=1 shows HDF5's stack */
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
         printf("tcet %s (backends: %s)\n", TCET_VERSION, tcet_backends_compiled());
         return 0;

@@ -8,6 +8,7 @@
 #include <mpi.h>
 
 #include "error.h"
+#include "fsutil.h"
 
 #define CHECK_MPI(call)                                                          \
     do {                                                                         \
@@ -24,17 +25,19 @@
 /* HDF5: a negative hid_t / herr_t means failure.  CHECK_H5 returns
  * TCET_ERR_RUNTIME from the enclosing function; CHECK_H5_GOTO records `code`
  * and jumps to a cleanup label (so handles are closed and files left intact).
- * The variadic part is a printf format literal (the hint) and its arguments. */
+ * The variadic part is a printf format literal (the hint) and its arguments;
+ * the reason HDF5 recorded (e.g. the system's "No space left on device") is
+ * appended to it. */
 #define CHECK_H5(call, ...)                                                      \
     do {                                                                         \
         if ((long long)(call) < 0)                                               \
-            return tcet_fail(TCET_ERR_RUNTIME, __FILE__, __LINE__, __VA_ARGS__); \
+            return tcet_fail_h5(TCET_ERR_RUNTIME, __FILE__, __LINE__, __VA_ARGS__); \
     } while (0)
 
 #define CHECK_H5_GOTO(call, label, code, ...)                                    \
     do {                                                                         \
         if ((long long)(call) < 0) {                                             \
-            tcet_fail((code), __FILE__, __LINE__, __VA_ARGS__);                  \
+            tcet_fail_h5((code), __FILE__, __LINE__, __VA_ARGS__);               \
             goto label;                                                          \
         }                                                                        \
     } while (0)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/check.h"
@@ -222,7 +223,13 @@ static int write_file(const char *tmp, const tcet_checkpoint *ck)
     CHECK_H5_GOTO(H5Pset_userblock(fcpl, USERBLOCK), out, TCET_ERR_RUNTIME, "userblock");
     /* v1.8+ object headers carry metadata checksums. */
     CHECK_H5_GOTO(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST), out, TCET_ERR_RUNTIME, "libver");
-    CHECK_H5_GOTO(f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl), out, TCET_ERR_RUNTIME,
+    /* A fresh file (O_EXCL): whatever was left under this name, a link
+     * included, is removed, never written through. */
+    if (unlink(tmp) && errno != ENOENT) {
+        rc = TCET_FAIL(TCET_ERR_RUNTIME, "cannot remove the stale %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    CHECK_H5_GOTO(f = H5Fcreate(tmp, H5F_ACC_EXCL, fcpl, fapl), out, TCET_ERR_RUNTIME,
                   "cannot create %s (hint: is the run directory writable?)", tmp);
     CHECK_H5_GOTO(ct = make_cand_type(), out, TCET_ERR_RUNTIME, "candidate type");
     int32_t fmt = ck->format_version, fin = ck->finished;
@@ -239,6 +246,7 @@ static int write_file(const char *tmp, const tcet_checkpoint *ck)
         int32_t thr = ck->threads;
         if (write_str_attr(f, "backend", ck->backend) || write_attr(f, "threads", H5T_NATIVE_INT32, &thr)) goto out;
     }
+    if (ck->outcome[0] && write_str_attr(f, "outcome", ck->outcome)) goto out;
     if (write_u64_array(f, "rng_state", ck->rng.s, 4) || write_u64_array(f, "counts", ck->counts, TCET_CAND_NSTATUS))
         goto out;
     {
@@ -255,11 +263,11 @@ static int write_file(const char *tmp, const tcet_checkpoint *ck)
         write_cands(f, "history", ct, ck->history, ck->nhist) ||
         write_cands(f, "pending", ct, ck->pending, ck->npending))
         goto out;
-    CHECK_H5_GOTO(H5Fflush(f, H5F_SCOPE_GLOBAL), out, TCET_ERR_RUNTIME, "H5Fflush %s", tmp);
+    CHECK_H5_GOTO(H5Fflush(f, H5F_SCOPE_GLOBAL), out, TCET_ERR_RUNTIME, "cannot write %s (H5Fflush)", tmp);
     rc = 0;
 out:
     if (ct >= 0) H5Tclose(ct);
-    if (f >= 0 && H5Fclose(f) < 0 && rc == 0) rc = TCET_FAIL(TCET_ERR_RUNTIME, "H5Fclose %s", tmp);
+    if (f >= 0 && H5Fclose(f) < 0 && rc == 0) rc = tcet_fail_h5(TCET_ERR_RUNTIME, __FILE__, __LINE__, "H5Fclose %s", tmp);
     if (fapl >= 0) H5Pclose(fapl);
     if (fcpl >= 0) H5Pclose(fcpl);
     return rc;
@@ -304,8 +312,8 @@ static int seal_hash(int fd, uint64_t *size, uint64_t *hash)
 
 static int seal(const char *tmp)
 {
-    int fd = open(tmp, O_RDWR);
-    if (fd < 0) return TCET_FAIL(TCET_ERR_RUNTIME, "open %s: %s", tmp, strerror(errno));
+    int fd = open(tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return TCET_FAIL(TCET_ERR_RUNTIME, "cannot open %s: %s", tmp, strerror(errno));
     uint64_t size, hash;
     char hdr[USERBLOCK];
     memset(hdr, 0, sizeof hdr);
@@ -315,8 +323,9 @@ static int seal(const char *tmp)
     } else {
         snprintf(hdr, sizeof hdr, "TCET-CHECKPOINT %d %llu %016llx\n", TCET_CKPT_FORMAT, (unsigned long long)size,
                  (unsigned long long)hash);
-        if (pwrite(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr)
-            rc = TCET_FAIL(TCET_ERR_RUNTIME, "write %s: %s", tmp, strerror(errno));
+        ssize_t w = pwrite(fd, hdr, sizeof hdr, 0);
+        if (w != (ssize_t)sizeof hdr)
+            rc = TCET_FAIL(TCET_ERR_RUNTIME, "cannot write %s: %s", tmp, w < 0 ? strerror(errno) : "short write");
     }
     close(fd);
     return rc;
@@ -325,8 +334,14 @@ static int seal(const char *tmp)
 /* 0: sealed and intact; 1: damaged (message recorded); */
 static int check_seal(const char *path)
 {
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return tcet_fail(TCET_ERR_CHECKPOINT, __FILE__, __LINE__, "cannot read %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+        close(fd);
+        return tcet_fail(TCET_ERR_CHECKPOINT, __FILE__, __LINE__, "%s is %s, not a checkpoint file", path,
+                         S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+    }
     char hdr[USERBLOCK + 1];
     ssize_t r = pread(fd, hdr, USERBLOCK, 0);
     int fmt = 0;
@@ -363,7 +378,7 @@ static int check_seal(const char *path)
 static int fsync_path(const char *p, int flags)
 {
     int fd = open(p, flags);
-    if (fd < 0) return TCET_FAIL(TCET_ERR_RUNTIME, "open %s: %s", p, strerror(errno));
+    if (fd < 0) return TCET_FAIL(TCET_ERR_RUNTIME, "cannot open %s: %s", p, strerror(errno));
     int e = fsync(fd);
     int err = errno;
     close(fd);
@@ -377,12 +392,17 @@ int tcet_checkpoint_write(const char *path, const tcet_checkpoint *ck)
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     int rc = write_file(tmp, ck);
     if (!rc) rc = seal(tmp);
-    if (!rc) rc = fsync_path(tmp, O_RDONLY);
+    if (!rc) rc = fsync_path(tmp, O_RDONLY | O_NOFOLLOW);
     if (!rc && rename(tmp, path))
         rc = TCET_FAIL(TCET_ERR_RUNTIME, "rename %s -> %s: %s", tmp, path, strerror(errno));
     if (rc) {
         unlink(tmp);
-        return rc;
+        /* One line: the file, the failing step and the system's reason. */
+        char why[1200];
+        snprintf(why, sizeof why, "%s", tcet_error_message());
+        if (strstr(why, tmp))
+            return TCET_FAIL(rc, "%s; %s is unchanged", why, path);
+        return TCET_FAIL(rc, "cannot write %s (%s); %s is unchanged", tmp, why, path);
     }
     snprintf(dir, sizeof dir, "%s", path);
     return fsync_path(dirname(dir), O_RDONLY | O_DIRECTORY);
@@ -392,7 +412,11 @@ int tcet_write_file_atomic(const char *path, const void *data, size_t len)
 {
     char tmp[TCET_PATH_MAX + 64], dir[TCET_PATH_MAX + 64];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    /* A fresh file: a stale one, or a link, under this name is removed first
+     * and never written through. */
+    if (unlink(tmp) && errno != ENOENT)
+        return TCET_FAIL(TCET_ERR_RUNTIME, "cannot remove the stale %s: %s", tmp, strerror(errno));
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0) return TCET_FAIL(TCET_ERR_RUNTIME, "cannot write %s: %s", tmp, strerror(errno));
     const char *p = data;
     size_t left = len;
@@ -590,6 +614,12 @@ static int read_impl(const char *path, tcet_checkpoint *ck, int header_only)
         snprintf(ck->backend, sizeof ck->backend, "%s", be);
         free(be);
         ck->threads = thr;
+    }
+    if (H5Aexists(f, "outcome") > 0) { /* optional, see checkpoint.h */
+        char *oc = NULL;
+        if ((rc = read_str_attr(f, path, "outcome", &oc))) goto out;
+        snprintf(ck->outcome, sizeof ck->outcome, "%s", oc);
+        free(oc);
     }
     if (tcet_config_from_text(ck->config_text, &ck->config)) {
         rc = REFUSE("%s: configuration unreadable: %s", path, tcet_error_message());

@@ -70,6 +70,9 @@ typedef struct {
      * so a resume that changes them warns. */
     char backend[16];            /* resolved: "cpu" or "cuda", never "auto" */
     int threads;
+    /* Why a run that committed every iteration did not finish (attribute
+     * "outcome", optional: "" when absent), e.g. no candidate scored. */
+    char outcome[512];
 } tcet_checkpoint;
 
 /* Atomic write to path (see above). */

@@ -11,6 +11,7 @@
 
 #include "common/config.h"
 #include "common/error.h"
+#include "common/fsutil.h"
 
 static int mkdir_p(const char *dir)
 {
@@ -48,8 +49,8 @@ int tcet_rundir_lock(const char *dir, int *fd_out)
     TCET_TRY(mkdir_p(dir));
     char path[TCET_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/.lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) return TCET_FAIL(TCET_ERR_RUNTIME, "cannot open %s: %s", path, strerror(errno));
+    int fd = -1;
+    TCET_TRY(tcet_open_own(path, O_RDWR | O_CREAT, 0666, &fd));
     struct flock fl;
     memset(&fl, 0, sizeof fl);
     fl.l_type = F_WRLCK;
@@ -72,6 +73,13 @@ int tcet_rundir_lock(const char *dir, int *fd_out)
         return TCET_FAIL(TCET_ERR_RUNTIME, "cannot write %s: %s", path, strerror(err));
     }
     *fd_out = fd;
+    /* Every other file tcet writes here: no link, no directory under its names. */
+    int rc = tcet_check_run_files(dir);
+    if (rc) {
+        close(fd);
+        *fd_out = -1;
+        return rc;
+    }
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include "master/search.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "common/checkpoint.h"
 #include "common/counters.h"
 #include "common/error.h"
+#include "common/fsutil.h"
 #include "common/json.h"
 #include "common/mpi_util.h"
 #include "common/msg.h"
@@ -60,6 +62,7 @@ typedef struct {
     tcet_buf sbuf;
     unsigned char *rbuf;
     size_t rcap;
+    char outcome[512];      /* why the run cannot finish (checkpoint attribute "outcome") */
 } master;
 
 /* ---- logging ------------------------------------------------------------- */
@@ -205,6 +208,7 @@ static int checkpoint(master *m, int finished)
     ck.finished = finished;
     snprintf(ck.backend, sizeof ck.backend, "%s", m->backend);
     ck.threads = m->cfg->threads;
+    snprintf(ck.outcome, sizeof ck.outcome, "%s", m->outcome);
     ck.elapsed = m->elapsed0 + tcet_now() - m->t_start;
     ck.population = m->pop.c;
     ck.npop = m->pop.n;
@@ -378,6 +382,15 @@ static int score_local(master *m)
  * already on disk). */
 static void stop_workers(master *m, int exit_code)
 {
+    if (tcet_signals_launcher_gone()) {
+        /* mpirun/srun died: the workers died with it (tcet_signals_follow_
+         * launcher) and MPI can no longer end in order.  The checkpoint is on
+         * disk; end here. */
+        logline(m, 1, "the launcher (mpirun or srun) is gone; the workers ended with it; exiting");
+        if (m->events) fflush(m->events);
+        fflush(NULL);
+        _exit(exit_code);
+    }
     for (int w = 0; w < m->nworkers; w++) m->tr.send(&m->tr, w, TCET_TAG_STOP, NULL, 0);
     int left = m->nworkers;
     double grace = STOP_GRACE_S;
@@ -400,11 +413,49 @@ static void stop_workers(master *m, int exit_code)
 }
 
 /* ---- setup --------------------------------------------------------------- */
+/* No candidate was scored successfully (all failed, non-finite or rejected):
+ * there is no best structure.  Says why in m->outcome: the counts and the
+ * most frequent failure reason. */
+static int no_success(master *m)
+{
+    enum { NR = 16 }; /* distinct reasons counted (the rest are rare enough) */
+    const char *rs[NR];
+    uint64_t rn[NR], best_n = 0;
+    int nr = 0;
+    const char *reason = "";
+    for (size_t i = 0; i < m->nhist; i++) {
+        const tcet_cand *c = &m->hist[i];
+        if (c->status != TCET_CAND_FAILED && c->status != TCET_CAND_NONFINITE) continue;
+        const char *r = c->reason ? c->reason : "";
+        int k = 0;
+        while (k < nr && strcmp(rs[k], r)) k++;
+        if (k == nr) {
+            if (nr == NR) continue;
+            rs[nr] = r;
+            rn[nr++] = 0;
+        }
+        if (++rn[k] > best_n) {
+            best_n = rn[k];
+            reason = r;
+        }
+    }
+    uint64_t rej = 0;
+    for (int i = TCET_CAND_REJ_LAYERS; i <= TCET_CAND_REJ_LATENCY; i++) rej += m->counts[i];
+    snprintf(m->outcome, sizeof m->outcome,
+             "%sno candidate was scored successfully in %llu iterations (%llu failed, %llu non-finite, %llu rejected "
+             "by the budgets)%s%.300s%s",
+             m->pop.n == 0 ? "the population is empty: " : "", (unsigned long long)m->committed, (unsigned long long)m->counts[TCET_CAND_FAILED],
+             (unsigned long long)m->counts[TCET_CAND_NONFINITE], (unsigned long long)rej,
+             best_n ? "; most frequent reason: \"" : "", best_n ? reason : "", best_n ? "\"" : "");
+    return TCET_FAIL(TCET_ERR_RUNTIME, "%s; there is no best structure, so none was written (hint: see the "
+                     "failures in %s/search.log or with tcet inspect; loosen the budgets, lower --batch-size or "
+                     "change --init-structure)", m->outcome, m->dir);
+}
+
 static int write_best(master *m)
 {
     long b = tcet_pop_best(&m->pop);
-    if (b < 0) return TCET_FAIL(TCET_ERR_RUNTIME, "the population is empty: every candidate was rejected "
-                                "(hint: loosen the budgets or change --init-structure)");
+    if (b < 0 || m->counts[TCET_CAND_OK] == 0) return no_success(m);
     char path[TCET_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/best_structure.txt", m->dir);
     /* Atomic and durable: the finished checkpoint, written after this,
@@ -430,29 +481,57 @@ static int open_outputs(master *m, const tcet_checkpoint *ck)
         *q = saved;
         if (!saved) break;
     }
+    /* Both files are opened without following links (fsutil.h). */
+    int fd = -1;
     snprintf(path, sizeof path, "%s/search.log", m->dir);
-    m->log = fopen(path, "a");
-    if (!m->log) return TCET_FAIL(TCET_ERR_RUNTIME, "cannot open %s: %s", path, strerror(errno));
+    TCET_TRY(tcet_open_own(path, O_WRONLY | O_CREAT | O_APPEND, 0666, &fd));
+    if (!(m->log = fdopen(fd, "a"))) {
+        close(fd);
+        return TCET_FAIL(TCET_ERR_RUNTIME, "cannot open %s: %s", path, strerror(errno));
+    }
     snprintf(path, sizeof path, "%s/events.jsonl", m->dir);
+    TCET_TRY(tcet_open_own(path, ck ? O_RDWR | O_CREAT : O_WRONLY | O_CREAT | O_TRUNC, 0666, &fd));
     if (ck) {
         /* Drop events written after the checkpoint we resume from: they are
          * regenerated identically. */
         struct stat sb;
-        if (stat(path, &sb) == 0 && (uint64_t)sb.st_size > ck->events_offset &&
-            truncate(path, (off_t)ck->events_offset))
-            return TCET_FAIL(TCET_ERR_RUNTIME, "cannot truncate %s: %s", path, strerror(errno));
+        if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_size > ck->events_offset &&
+            ftruncate(fd, (off_t)ck->events_offset)) {
+            int err = errno;
+            close(fd);
+            return TCET_FAIL(TCET_ERR_RUNTIME, "cannot truncate %s: %s", path, strerror(err));
+        }
         /* Shorter than the checkpoint says: events were lost (a crash before
          * tcet fsynced them, or the file was edited).  The search itself is
          * intact; only the log of past candidates has a hole. */
-        uint64_t have = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-        if (have < ck->events_offset)
+        uint64_t have = fstat(fd, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+        if (have < ck->events_offset) {
+            /* Cut inside a line: drop the partial line, or the next event
+             * would be glued to it. */
+            uint64_t keep = have;
+            char c = '\n';
+            while (keep > 0 && pread(fd, &c, 1, (off_t)keep - 1) == 1 && c != '\n') keep--;
+            if (keep < have && ftruncate(fd, (off_t)keep)) {
+                int err = errno;
+                close(fd);
+                return TCET_FAIL(TCET_ERR_RUNTIME, "cannot truncate %s: %s", path, strerror(err));
+            }
             fprintf(stderr, "tcet: WARNING: %s has %llu bytes but the checkpoint recorded %llu: events were lost; "
                             "the search continues, but events.jsonl is incomplete (search.log and the checkpoint's "
-                            "history are not)\n",
-                    path, (unsigned long long)have, (unsigned long long)ck->events_offset);
+                            "history are not)%s\n",
+                    path, (unsigned long long)have, (unsigned long long)ck->events_offset,
+                    keep < have ? "; its last, cut line was removed" : "");
+        }
+        if (lseek(fd, 0, SEEK_END) < 0) {
+            int err = errno;
+            close(fd);
+            return TCET_FAIL(TCET_ERR_RUNTIME, "cannot seek %s: %s", path, strerror(err));
+        }
     }
-    m->events = fopen(path, ck ? "a" : "w");
-    if (!m->events) return TCET_FAIL(TCET_ERR_RUNTIME, "cannot open %s: %s", path, strerror(errno));
+    if (!(m->events = fdopen(fd, ck ? "a" : "w"))) {
+        close(fd);
+        return TCET_FAIL(TCET_ERR_RUNTIME, "cannot open %s: %s", path, strerror(errno));
+    }
     setvbuf(m->events, NULL, _IOFBF, 1 << 20);
     return 0;
 }
@@ -526,6 +605,11 @@ int tcet_master_run(const tcet_master_args *args)
     tcet_rng_seed(&m.rng, cfg->seed, TCET_STREAM_MUTATION, 0);
     if ((rc = open_outputs(&m, args->resume))) goto out;
     tcet_checkpoint_remove_stale(m.ckpt);
+    {   /* and those of best_structure.txt (same naming: NAME.tmp.<pid>) */
+        char best[TCET_PATH_MAX + 64];
+        snprintf(best, sizeof best, "%s/best_structure.txt", m.dir);
+        tcet_checkpoint_remove_stale(best);
+    }
     if (args->resume && (rc = restore(&m, args->resume))) goto out;
     m.t_start = m.last_ckpt = tcet_now();
     m.committed0 = m.committed;
@@ -579,8 +663,12 @@ int tcet_master_run(const tcet_master_args *args)
             dt > 0 ? (double)m.dispatched / dt : 0);
     if (sig) {
         if ((rc = checkpoint(&m, 0))) goto out;
+        tcet_signals_sealed(TCET_EXIT_INTERRUPTED);
         logline(&m, 1, "stopped by signal %d at iteration %llu; checkpoint written; continue with: tcet search --resume %s",
                 sig, (unsigned long long)m.committed, m.dir);
+        if (tcet_signals_further())
+            logline(&m, 1, "%d further signal(s) arrived while stopping: noted, not acted on until the checkpoint "
+                           "was complete", tcet_signals_further());
         fflush(m.events);
         stop_workers(&m, TCET_EXIT_INTERRUPTED);
         rc = TCET_EXIT_INTERRUPTED;
@@ -603,12 +691,18 @@ int tcet_master_run(const tcet_master_args *args)
         goto out;
     }
     if ((rc = checkpoint(&m, 1))) goto out;
+    tcet_signals_sealed(0);
     stop_workers(&m, TCET_ERR_RUNTIME);
 out:
     if (rc && rc != TCET_EXIT_INTERRUPTED && m.nworkers) {
-        /* An error on the master: the workers cannot finish the run alone. */
-        tcet_error_print();
-        m.tr.abort(&m.tr, rc);
+        /* An error on the master: the workers cannot finish the run alone.
+         * Stop them in order (the caller prints the one-line message), so
+         * that the job ends with tcet's exit code and without Open MPI's abort
+         * report; stop_workers still aborts workers that do not answer. */
+        char msg[2048];
+        snprintf(msg, sizeof msg, "%s", tcet_error_message());
+        stop_workers(&m, rc);
+        tcet_fail(rc, __FILE__, __LINE__, "%s", msg);
     }
     master_free(&m);
     return rc;

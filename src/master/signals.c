@@ -2,23 +2,29 @@
 #include "master/signals.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <string.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t stop_sig = 0;
+static volatile sig_atomic_t further = 0;     /* signals after the first, before the seal */
+static volatile sig_atomic_t sealed_code = -1; /* >= 0: the final checkpoint is on disk */
 
-/* The first signal asks for a clean stop (checkpoint, exit 75).  A second
- * one means the user no longer wants to wait (e.g. a checkpoint write hung on
- * a dead file system): restore the default action and re-raise, so the
- * process dies as it would without tcet's handler.  signal() and raise() are
- * async-signal-safe; the checkpoint on disk is the previous complete one. */
+/* The first signal asks for a clean stop (final checkpoint, exit 75).  Until
+ * that checkpoint is sealed, further TERM/INT/USR1 are only counted: a second
+ * Ctrl-C or a SLURM TERM right after the warning must not kill the process in
+ * the middle of its last write.  Once it is sealed, a further TERM or INT ends
+ * the process at once with the exit code it would have had (the checkpoint is
+ * complete; only the wait for busy workers is cut short).  _exit() is
+ * async-signal-safe; the run-directory lock dies with the process. */
 static void on_signal(int sig)
 {
-    if (stop_sig != 0 && (sig == SIGINT || sig == SIGTERM)) {
-        signal(sig, SIG_DFL);
-        raise(sig);
+    if (sealed_code >= 0) {
+        if (sig == SIGINT || sig == SIGTERM) _exit((int)sealed_code);
         return;
     }
-    stop_sig = sig;
+    if (stop_sig == 0) stop_sig = sig;
+    else further = further + 1;
 }
 
 void tcet_signals_master(void)
@@ -41,3 +47,20 @@ void tcet_signals_worker(void)
 }
 
 int tcet_stop_signal(void) { return (int)stop_sig; }
+
+int tcet_signals_further(void) { return (int)further; }
+
+void tcet_signals_sealed(int exit_code) { sealed_code = exit_code; }
+
+static pid_t launcher = 0;
+
+void tcet_signals_follow_launcher(int rank)
+{
+    launcher = getppid();
+    /* Rank 0: the stop request (checkpoint, then exit without waiting for
+     * workers that died with the launcher); workers: nothing to save. */
+    prctl(PR_SET_PDEATHSIG, rank == 0 ? SIGTERM : SIGKILL);
+    if (getppid() != launcher) raise(rank == 0 ? SIGTERM : SIGKILL); /* it died before prctl */
+}
+
+int tcet_signals_launcher_gone(void) { return launcher != 0 && getppid() != launcher; }

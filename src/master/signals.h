@@ -9,5 +9,18 @@ void tcet_signals_master(void);
 void tcet_signals_worker(void);
 /* The signal number that requested a stop, or 0. */
 int tcet_stop_signal(void);
+/* How many further TERM/INT/USR1 arrived after the first one (they are noted,
+ * not acted on, while the final checkpoint is written). */
+int tcet_signals_further(void);
+/* The final checkpoint is on disk: from now on a TERM or INT ends the process
+ * at once with `exit_code` (e.g. while it waits for busy workers). */
+void tcet_signals_sealed(int exit_code);
+/* Ranks started by a launcher (mpirun's daemon, slurmstepd) never outlive
+ * it: when it dies, rank 0 gets SIGTERM (a stop request: it writes its
+ * checkpoint) and the workers SIGKILL.  Not for a single rank started by
+ * hand (its parent is a shell that may legitimately go away, e.g. nohup). */
+void tcet_signals_follow_launcher(int rank);
+/* 1 when the launcher recorded above has died. */
+int tcet_signals_launcher_gone(void);
 
 #endif

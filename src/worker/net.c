@@ -244,6 +244,10 @@ int tcet_net_build(tcet_net *net, tcet_backend *be, const tcet_plan *plan, int d
                          net->ops[net->nops - 1].op.cout, net->num_classes);
 
     size_t need = layout(net, NULL);
+    if (net->dry) {
+        net->arena_used = need + need / 8; /* as allocated below */
+        return 0;
+    }
     if (need > net->arena_cap) {
         if (net->arena) be->release(be, net->arena);
         net->arena = NULL;
@@ -296,6 +300,24 @@ void tcet_net_free(tcet_net *net)
 }
 
 size_t tcet_net_arena_bytes(const tcet_net *net) { return net->arena_cap; }
+
+int tcet_net_estimate(tcet_backend *be, const tcet_plan *plan, int dtype, int batch, size_t *arena, size_t *host)
+{
+    tcet_net t;
+    memset(&t, 0, sizeof t);
+    t.dry = 1;
+    int rc = tcet_net_build(&t, be, plan, dtype, batch);
+    *arena = t.arena_used;
+    /* host_tmp: 2 doubles per element of the largest parameter tensor moved
+     * to or from the host */
+    size_t big = 0;
+    for (int i = 0; i < t.nops; i++)
+        if (t.ops[i].w_count > big) big = t.ops[i].w_count;
+    *host = 2 * big * sizeof(double);
+    free(t.ops);
+    free(t.scored);
+    return rc;
+}
 
 /* ---- host staging --------------------------------------------------- */
 

@@ -68,6 +68,7 @@ typedef struct {
     size_t max_act;
     double *host_tmp;      /* host scratch (grow-only) */
     size_t host_tmp_cap;
+    int dry;               /* tcet_net_estimate: size the arena, allocate nothing */
 } tcet_net;
 
 /* A zero-initialised tcet_net is "empty"; build() may be called repeatedly
@@ -90,6 +91,10 @@ int tcet_net_build_arch_res(tcet_net *net, tcet_backend *be, const tcet_arch *ar
                             int reslink, int num_classes, int resolution, int dtype, int batch);
 void tcet_net_free(tcet_net *net);
 size_t tcet_net_arena_bytes(const tcet_net *net);
+/* What tcet_net_build(plan, dtype, batch) would need, without allocating:
+ * *arena = the device arena it allocates (headroom included), *host = the
+ * largest host scratch a forward/backward downloads into (host_tmp). */
+int tcet_net_estimate(tcet_backend *be, const tcet_plan *plan, int dtype, int batch, size_t *arena, size_t *host);
 
 /* PyTorch default initialisation (spec §1.6), drawn in module order from r:
  * conv weight U(±1/sqrt(fan_in)) then conv bias U(±1/sqrt(fan_in)); BN

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/plan.h"
 #include "common/rng.h"
+#include "worker/memcheck.h"
 #include "worker/profile.h"
 #include "worker/proxies.h"
 #include "worker/scorer.h"
@@ -163,7 +164,8 @@ size_t tcet_scorer_memory(const tcet_scorer *sc)
     return tcet_net_arena_bytes(&sc->net) + tcet_net_arena_bytes(&sc->aux);
 }
 
-/* TCET_INJECT_FAILURES="ID:error,ID:nan,...": test hook for the search. */
+/* TCET_INJECT_FAILURES="ID:error,ID:nan,...": test hook for the search
+ * ("all" as the ID: every candidate). */
 static int injected(uint64_t id)
 {
     const char *env = getenv("TCET_INJECT_FAILURES");
@@ -172,9 +174,11 @@ static int injected(uint64_t id)
     while (*p) {
         char *end;
         unsigned long long v = strtoull(p, &end, 10);
-        if (end != p && *end == ':') {
+        int all = strncmp(p, "all:", 4) == 0;
+        if (all) end = (char *)p + 3;
+        if ((end != p && *end == ':') || all) {
             const char *kind = end + 1;
-            if (v == id) {
+            if (v == id || all) {
                 if (strncmp(kind, "error", 5) == 0) return 1;
                 if (strncmp(kind, "nan", 3) == 0) return 2;
             }
@@ -221,6 +225,52 @@ static int prepare_batches(tcet_scorer *sc, uint64_t id, tcet_proxy_ctx *ctx)
     return 0;
 }
 
+size_t tcet_scorer_estimate(tcet_scorer *sc, const tcet_arch *arch, int n, const tcet_plan *plan)
+{
+    size_t arena = 0, host = 0, total = 0;
+    if (tcet_net_estimate(sc->be, plan, TCET_F32, n, &arena, &host) == 0) total += arena + host;
+    int p = sc->cfg.proxy;
+    if (p == TCET_PROXY_TCET_SYNFLOW || p == TCET_PROXY_SYNFLOW_ZENNAS || p == TCET_PROXY_ZICO) {
+        /* the second network: float64 at batch 1 (Synflow), float32 at half the batch (ZiCo) */
+        tcet_plan aux;
+        tcet_plan_opts o = {.reslink = sc->cfg.reslink != 0, .bn = p != TCET_PROXY_TCET_SYNFLOW,
+                            .num_classes = sc->cfg.num_classes, .resolution = sc->cfg.resolution};
+        if (tcet_plan_build(arch, &o, &aux) == 0) {
+            int zico = p == TCET_PROXY_ZICO;
+            if (tcet_net_estimate(sc->be, &aux, zico ? TCET_F32 : TCET_F64, zico ? (n + 1) / 2 : 1, &arena, &host) == 0)
+                total += arena + host;
+            tcet_plan_free(&aux);
+        }
+    }
+    return total;
+}
+
+/* Refuse a candidate whose networks cannot fit in the memory left (cgroup
+ * limit, MemAvailable, TCET_MEMORY_LIMIT): a clean -9999 with the sizes
+ * instead of an allocation failure deep inside, or the kernel's OOM killer
+ * (which ends the whole worker without a word). */
+static int memory_check(tcet_scorer *sc, const tcet_arch *arch, int n)
+{
+    size_t need = tcet_scorer_estimate(sc, arch, n, &sc->plan);
+    size_t held = tcet_net_arena_bytes(&sc->net) + sc->net.host_tmp_cap * sizeof(double) +
+                  tcet_net_arena_bytes(&sc->aux) + sc->aux.host_tmp_cap * sizeof(double);
+    if (need <= held) return 0; /* reuses what this scorer already holds */
+    char what[64];
+    size_t avail, dev_free = 0, dev_total = 0;
+    if (sc->be->mem_info && sc->be->mem_info(sc->be, &dev_free, &dev_total) == 0) {
+        /* the arenas live on the device: its free memory is the limit
+         * (the host scratch is small beside them) */
+        avail = dev_free;
+        snprintf(what, sizeof what, "free on the GPU");
+    } else {
+        tcet_error_clear();
+        avail = tcet_memory_available(what, sizeof what);
+    }
+    if (need - held <= avail) return 0;
+    return TCET_FAIL(TCET_ERR_NOMEM, "out of memory: needs %.3g GB, has %.3g GB (%s; batch %d)", (double)need / 1e9,
+                     (double)(avail + held) / 1e9, what, n);
+}
+
 /* The scoring network of this candidate: F32, BN, shortcuts iff
  * cfg.reslink, default init keyed by (seed, WEIGHTS, id), or the golden
  * weights. */
@@ -234,6 +284,7 @@ static int prepare_net(tcet_scorer *sc, uint64_t id, const tcet_arch *arch, int 
                         .resolution = sc->cfg.resolution};
     TCET_TRY(tcet_plan_build(arch, &o, &sc->plan));
     sc->plan_built = 1;
+    TCET_TRY(memory_check(sc, arch, n));
     TCET_TRY(tcet_net_build(&sc->net, sc->be, &sc->plan, TCET_F32, n));
     if (sc->golden) {
         const float **arrays;
@@ -324,7 +375,12 @@ void tcet_scorer_score(tcet_scorer *sc, uint64_t cand_id, const tcet_arch *arch,
         res->raw_score = NAN;
         res->score = TCET_FAIL_SCORE;
         res->status = TCET_SCORE_FAILED;
-        set_reason(res, "%s", tcet_error_message()[0] ? tcet_error_message() : "proxy failed");
+        const char *msg = tcet_error_message()[0] ? tcet_error_message() : "proxy failed";
+        /* an allocation that failed despite the estimate says so too */
+        if (tcet_error_code() == TCET_ERR_NOMEM && strncmp(msg, "out of memory", 13))
+            set_reason(res, "out of memory: %s", msg);
+        else
+            set_reason(res, "%s", msg);
         tcet_error_clear();
     } else {
         if (inj == 2) raw = NAN;

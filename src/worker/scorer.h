@@ -9,6 +9,7 @@
 #include "kernels/backend.h"
 #include "common/arch.h"
 #include "common/data.h"
+#include "common/plan.h"
 
 #define TCET_FAIL_SCORE (-9999.0)
 
@@ -83,5 +84,10 @@ int tcet_scorer_create(const tcet_score_config *cfg, tcet_backend *be, tcet_scor
 void tcet_scorer_score(tcet_scorer *sc, uint64_t cand_id, const tcet_arch *arch,
                        tcet_score_result *res);
 void tcet_scorer_destroy(tcet_scorer *sc);
+/* Peak memory (bytes) the networks of `arch` take when scored with batch n
+ * (plan: its scoring-network plan): arenas and host scratch.  Each candidate
+ * is checked against the memory left before scoring; one that cannot fit
+ * fails with the reason "out of memory: needs X GB, has Y GB (...)". */
+size_t tcet_scorer_estimate(tcet_scorer *sc, const tcet_arch *arch, int n, const tcet_plan *plan);
 
 #endif

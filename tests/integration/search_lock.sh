@@ -39,7 +39,8 @@ grep -q "^$FIRST\$" "$L/.lock" || fail ".lock does not hold the first run's pid"
 echo "first run identical to an undisturbed one; directory free again afterwards"
 
 # Second SIGTERM: the first one starts the clean stop, which then waits for a
-# busy worker (5 s per candidate); the second must end the master at once.
+# busy worker (5 s per candidate); the second, after the checkpoint is sealed,
+# must end the master at once.
 S=$WORK/sig
 export TCET_STOP_GRACE_S=30
 TCET_TEST_SCORE_DELAY_US=5000000 mpirun -np 2 "$T" search --save-dir "$S" $ARGS > "$WORK/sig.out" 2>&1 &
@@ -55,7 +56,9 @@ for _ in $(seq 40); do kill -0 "$M" 2>/dev/null || break; sleep 0.05; done
 kill -0 "$M" 2>/dev/null && { kill_job; fail "master still alive 2 s after the second SIGTERM"; }
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 wait "$JOB"; rc=$?
-[ $rc = 75 ] && fail "second SIGTERM ignored: the master waited for the worker and exited 75"
+# (the checkpoint was sealed before the second TERM: the master ends at once
+# with the code it would have had, 75; a TERM during the write itself is only
+# noted, see search_signals)
 # the checkpoint written by the first signal is intact and resumable
 "$T" search --resume "$S" --evolution-max-iter 400 > "$WORK/out" 2>&1 </dev/null &
 R=$!
