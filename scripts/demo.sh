@@ -15,7 +15,7 @@ if [ "$(id -u)" -eq 0 ]; then   # Open MPI refuses root unless told
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
-mpirun -np 3 build/tcet search --preset demo-cifar-tcet-snip --save-dir "$run" "$@"
+mpirun -np 3 build/tcet search --preset demo-cifar-tcet-snip-synthetic --save-dir "$run" "$@"
 echo
 build/tcet inspect "$run" --top 3 || true
 echo

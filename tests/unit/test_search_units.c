@@ -97,11 +97,27 @@ static void test_presets(void **state)
     assert_int_equal(c.max_layers, 12);
     assert_true(c.seed == 5 && c.budget_params == 1e6);
     assert_string_equal(c.dataset, "cifar100");
-    /* the preset's dataset needs --data; without it: synthetic (spec §11.7) */
+    assert_false(c.data_missing);
+    /* the preset's dataset needs --data: without it the run is marked, and a new
+     * search refuses it, instead of silently scoring on synthetic images */
     assert_int_equal(parse(&c, "--preset cifar-params1M-tcet-snip"), 0);
+    assert_string_equal(c.dataset, "cifar100");
+    assert_true(c.data_missing);
+    /* no data flags and an image-reading proxy: missing too; a proxy that reads
+     * no images, or --dataset synthetic, is not */
+    assert_int_equal(parse(&c, "--proxy tcet-synflow"), 0);
+    assert_true(c.data_missing);
+    assert_int_equal(parse(&c, "--preset cifar-params1M-zen"), 0);
+    assert_false(c.data_missing);
+    assert_int_equal(parse(&c, "--preset cifar-params1M-tcet-snip --dataset synthetic"), 0);
+    assert_false(c.data_missing);
     assert_string_equal(c.dataset, "synthetic");
-    assert_int_equal(parse(&c, "--preset demo-cifar-tcet-snip"), 0);
+    /* the demo asks for synthetic data, and says so in its name */
+    assert_int_equal(parse(&c, "--preset demo-cifar-tcet-snip-synthetic"), 0);
     assert_true(c.population_size == 24 && c.max_iter == 240 && c.budget_params == 1e6 && c.max_layers == 18);
+    assert_string_equal(c.dataset, "synthetic");
+    assert_false(c.data_missing);
+    assert_int_equal(parse(&c, "--preset demo-cifar-tcet-snip"), TCET_ERR_USAGE);
     /* errors: usage */
     assert_int_equal(parse(&c, "--preset nope"), TCET_ERR_USAGE);
     assert_int_equal(parse(&c, "--population-size 0"), TCET_ERR_USAGE);
@@ -130,6 +146,18 @@ static void test_config_text(void **state)
     char detail[256];
     assert_string_equal(tcet_config_identity_diff(&a, &b, detail, sizeof detail), "--seed");
     assert_int_equal(tcet_config_from_text("bogus_key = 1\n", &b), TCET_ERR_CHECKPOINT);
+    /* what --resume accepts: how the run is computed and a longer budget, nothing else */
+    char *argv[] = {"search", "--resume", "r", "--backend", "cpu", "--threads", "2", "--lanes", "3",
+                    "--checkpoint-every", "5", "--evolution-max-iter", "9", "--seed", "4", "--save-dir", "d",
+                    "--window", "2"};
+    int help;
+    uint64_t mask;
+    char refused[256];
+    assert_int_equal(tcet_config_parse_args(19, argv, &b, &help, &mask), 0);
+    assert_int_equal(tcet_config_resume_refused(mask, refused, sizeof refused), 3);
+    assert_string_equal(refused, "--seed, --window, --save-dir");
+    assert_int_equal(tcet_config_parse_args(13, argv, &b, &help, &mask), 0);
+    assert_int_equal(tcet_config_resume_refused(mask, refused, sizeof refused), 0);
 }
 
 static tcet_cand cand(long id, double score)
