@@ -9,6 +9,22 @@
 
 #include "common/error.h"
 
+const char *tcet_run_data_label(const tcet_run *r, char *buf, size_t cap, int *synthetic)
+{
+    const tcet_search_config *c = &r->ck.config;
+    int syn = !strcmp(c->dataset, "synthetic");
+    int reads = tcet_config_proxy_reads_images(c->proxy);
+    if (synthetic) *synthetic = syn && reads;
+    if (syn && reads)
+        snprintf(buf, cap, "SYNTHETIC data (N(0,1) images, uniform random labels): scores are not comparable with "
+                           "published ones");
+    else if (syn)
+        snprintf(buf, cap, "no training images (the proxy reads none)");
+    else
+        snprintf(buf, cap, "%s data from %s", c->dataset, c->data);
+    return buf;
+}
+
 int tcet_run_open(const char *arg, tcet_run *r)
 {
     memset(r, 0, sizeof *r);
