@@ -52,7 +52,7 @@ static void usage(FILE *f)
 }
 
 static void print_json(const char *proxy, const tcet_score_result *r, const char *structure,
-                       const char *device)
+                       const char *device, const char *dataset, const char *data)
 {
     tcet_json j;
     json_begin(&j, stdout, 1);
@@ -60,6 +60,9 @@ static void print_json(const char *proxy, const tcet_score_result *r, const char
     json_str(&j, "proxy", proxy);
     json_str(&j, "structure", structure);
     json_str(&j, "device", device);
+    json_str(&j, "dataset", dataset);
+    if (data) json_str(&j, "data", data);
+    else json_null(&j, "data");
     json_num(&j, "score", r->score);
     json_num(&j, "raw_score", r->raw_score);
     if (!isfinite(r->raw_score))
@@ -86,10 +89,11 @@ static void print_json(const char *proxy, const tcet_score_result *r, const char
     json_end(&j);
 }
 
-static void print_text(const char *proxy, const tcet_score_result *r, const char *device)
+static void print_text(const char *proxy, const tcet_score_result *r, const char *device, const char *data_desc)
 {
     printf("proxy    %s\n", proxy);
     printf("device   %s\n", device);
+    printf("data     %s\n", data_desc);
     printf("score    %.10g\n", r->score);
     printf("raw      %.17g\n", r->raw_score);
     printf("status   %s%s%s\n",
@@ -110,7 +114,8 @@ static void print_text(const char *proxy, const tcet_score_result *r, const char
 int cmd_score(int argc, char **argv)
 {
     const char *structure = NULL, *golden_path = NULL, *proxy_name = NULL, *val = NULL;
-    const char *dataset = "synthetic", *data_path = NULL, *backend = "auto";
+    const char *dataset = NULL, *data_path = NULL, *backend = "auto";
+    char inferred[32];
     tcet_score_config cfg;
     score_config_defaults(&cfg);
     int threads = 1, json = 0, rc = 0;
@@ -156,6 +161,13 @@ int cmd_score(int argc, char **argv)
         goto fail;
     }
 
+    /* --data alone: its kind is inferred from what is there; no data at all:
+     * synthetic, a quick check (the output says so) */
+    if (data_path && !dataset && !golden_path) {
+        if (tcet_dataset_infer(data_path, inferred, sizeof inferred)) goto fail;
+        dataset = inferred;
+    }
+    if (!dataset) dataset = "synthetic";
     tcet_golden *g = NULL;
     tcet_dataset *ds = NULL;
     tcet_backend *be = NULL;
@@ -191,8 +203,12 @@ int cmd_score(int argc, char **argv)
     if (g) tcet_scorer_set_golden(sc, g);
     tcet_score_result res;
     tcet_scorer_score(sc, 0, &arch, &res);
-    if (json) print_json(proxy_name, &res, sbuf, be->device);
-    else print_text(proxy_name, &res, be->device);
+    char desc[4400];
+    if (g) snprintf(desc, sizeof desc, "the golden file's batch (%s)", golden_path);
+    else if (ds) snprintf(desc, sizeof desc, "%s", tcet_dataset_describe(ds));
+    else snprintf(desc, sizeof desc, "SYNTHETIC (N(0,1) images, uniform random labels): not comparable with published scores");
+    if (json) print_json(proxy_name, &res, sbuf, be->device, g ? "golden" : dataset, g ? golden_path : data_path);
+    else print_text(proxy_name, &res, be->device, desc);
 out:
     if (rc) tcet_error_print();
     tcet_scorer_destroy(sc);
