@@ -97,6 +97,22 @@ grep -q "^# run: resumes run/checkpoint.h5 at iteration 4 of 9 (finished)" out &
     fail "--dry-run"
 [ -e r ] && fail "--print-config created the run directory"
 
+# --- the README's search examples run as written (they pass the data they need)
+mkdir -p data/cifar-100-binary && cp c100/train.bin data/cifar-100-binary/
+grep -E '^(mpirun -np [0-9]+ )?tcet search ' "$TCET_SOURCE_DIR/README.md" | grep -v -- '\.\.\.\|--resume' |
+    sed -e 's/ *#.*//' -e 's/^mpirun -np [0-9]* //' -e 's/ --print-config//' > readme.cmds
+[ "$(wc -l < readme.cmds)" -ge 2 ] || fail "README search examples not found: $(cat readme.cmds)"
+while read -r line; do
+    eval "\"\$T\" ${line#tcet } --print-config" > out 2>&1 || { cat out; fail "README example refused: $line"; }
+    grep -q "^data: cifar100, reads data/cifar-100-binary/train.bin" out || { cat out; fail "README example data: $line"; }
+done < readme.cmds
+echo "README examples: $(wc -l < readme.cmds) resolve with their data"
+
+# --- the demo preset runs on synthetic data and says so (shortened here)
+mpirun -np 3 "$T" search --preset demo-cifar-tcet-snip-synthetic --save-dir demo --evolution-max-iter 6 \
+    --batch-size 8 > out 2>&1 || { cat out; fail "demo preset"; }
+grep -q "^data: SYNTHETIC" out && grep -q "^data: SYNTHETIC" demo/search.log || { cat out; fail "demo not labelled"; }
+
 # --- score and bench say what they scored on
 S='SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,1,8,1)SuperConvK1BNRELU(16,32,1,1)'
 "$T" score "$S" --proxy tcet-snip --batch-size 8 --json 2>/dev/null | grep -q '"dataset": "synthetic"' || fail "score JSON dataset"
