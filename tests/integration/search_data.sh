@@ -77,6 +77,8 @@ kind set.h5 hdf5 set.h5
 bad3() { "$T" search --save-dir r $A --data "$1" > out 2>&1; local rc=$?
     [ $rc = 3 ] || { cat out; fail "--data $1: exit $rc, expected 3"; }
     grep -q -- "$2" out || { cat out; fail "--data $1: message"; }; }
+"$T" search --save-dir r $A --data c10 --dataset synthetic > out 2>&1; [ $? = 2 ] && grep -q "reads no data" out ||
+    { cat out; fail "--dataset synthetic with --data"; }
 bad3 missing "no such file or directory"
 bad3 notes.txt "cannot tell what kind of dataset"
 bad3 both "holds both CIFAR-10 and CIFAR-100"
