@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job (README): a short default search — the CIFAR params-1M T-CET(SNIP) preset on synthetic
-# data with a small population and iteration count, 1 master + 2 workers under mpirun.
+# The main job (README): a short default search — the preset demo-cifar-tcet-snip-synthetic, the CIFAR
+# params-1M T-CET(SNIP) setting on SYNTHETIC data (labelled as such in the output, search.log, inspect
+# and export) with a small population and iteration count, 1 master + 2 workers under mpirun.
 # Installs what is missing, builds, runs, and prints where the result is.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,4 +21,5 @@ echo
 build/tcet inspect "$run" --top 3 || true
 echo
 echo "Result: $run/best_structure.txt = $(cat "$run/best_structure.txt")"
-echo "Run directory: $here/$run (search.log, events.jsonl, checkpoint.h5)"
+case $run in /*) dir=$run ;; *) dir=$here/$run ;; esac
+echo "Run directory: $dir (search.log, events.jsonl, checkpoint.h5); scored on SYNTHETIC images (a demo)"

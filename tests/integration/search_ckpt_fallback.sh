@@ -28,6 +28,11 @@ cp -r "$R" "$WORK/copy"
 size=$(stat -c %s "$R/checkpoint.h5")
 printf '\377\377\377\377' | dd of="$R/checkpoint.h5" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
 cp "$R/checkpoint.h5" "$WORK/damaged.h5"
+# the tools show the previous checkpoint, as a resume will use it
+"$T" inspect "$R" > "$WORK/out" 2>&1 || { cat "$WORK/out"; fail "inspect with a corrupt latest: exit $?"; }
+grep -q "WARNING: the latest checkpoint .* is unusable.*showing the previous checkpoint" "$WORK/out" &&
+    grep -q "^checkpoint $R/checkpoint.prev.h5" "$WORK/out" && grep -q "iteration $P / 1500" "$WORK/out" ||
+    { cat "$WORK/out"; fail "inspect does not show the previous checkpoint"; }
 "$T" search --resume "$R" > "$WORK/out" 2>&1 || { cat "$WORK/out"; fail "resume after a corrupt latest: exit $?"; }
 grep -q "WARNING: the latest checkpoint $R/checkpoint.h5 is unusable (.*corrupt.*); resuming from the previous checkpoint $R/checkpoint.prev.h5 (iteration $P)" "$WORK/out" ||
     { cat "$WORK/out"; fail "no fall-back warning"; }
