@@ -152,10 +152,10 @@ static int refuse_resume_flags(int argc, char **argv, const tcet_search_config *
  * refuse synthetic data nobody asked for. */
 static int resolve_data(tcet_search_config *cfg)
 {
-    if (cfg->data[0] && !strcmp(cfg->dataset, "synthetic") && cfg->dataset_explicit)
+    if (cfg->data[0] && !strcmp(cfg->dataset, "synthetic") && cfg->dataset_explicit == 1)
         return TCET_FAIL(TCET_ERR_USAGE, "--dataset synthetic reads no data, but --data %s was given: drop one of "
                          "them (--data alone recognises the kind of dataset)", cfg->data);
-    if (cfg->data[0] && !cfg->dataset_explicit) {
+    if (cfg->data[0] && cfg->dataset_explicit != 1) { /* --data alone (a preset's choice gives way) */
         char kind[32];
         TCET_TRY(tcet_dataset_infer(cfg->data, kind, sizeof kind));
         snprintf(cfg->dataset, sizeof cfg->dataset, "%s", kind);

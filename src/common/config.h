@@ -47,7 +47,7 @@ typedef struct {
      * (no --dataset/--data, or a preset that names a real dataset given no
      * --data).  A new search refuses it (docs/search.md). */
     int data_missing;
-    int dataset_explicit; /* --dataset was given (or the preset says synthetic) */
+    int dataset_explicit; /* 1: --dataset was given; 2: the preset asks for synthetic data */
 } tcet_search_config;
 
 void tcet_config_defaults(tcet_search_config *c);

@@ -53,6 +53,8 @@ for p in $presets; do
         esac
     fi
 done
+"$T" search --save-dir x --preset demo-cifar-tcet-snip-synthetic --data c100 --print-config > out 2>&1 &&
+    grep -q "^data: cifar100, reads c100/train.bin" out || { cat out; fail "the demo preset with --data"; }
 echo "$presets" | grep -q "^demo-cifar-tcet-snip-synthetic$" || fail "the demo preset's name does not say synthetic"
 "$T" search --save-dir x --preset demo-cifar-tcet-snip > out 2>&1; [ $? = 2 ] || fail "old demo name accepted"
 [ -e x ] && fail "--print-config created the run directory"
