@@ -118,6 +118,38 @@ static void test_presets(void **state)
     assert_string_equal(c.dataset, "synthetic");
     assert_false(c.data_missing);
     assert_int_equal(parse(&c, "--preset demo-cifar-tcet-snip"), TCET_ERR_USAGE);
+    /* Every preset: without --data, exactly those whose reference scripts score on
+     * real images (T-CET and ZiCo; the ImageNet T-CET(SNIP) 450M/1G scripts run
+     * Params) lack their data; all others start, and only the demo on synthetic
+     * images. */
+    static const char *const need_data[] = {"cifar-params1M-tcet-snip", "cifar-params1M-tcet-synflow",
+                                            "cifar-params1M-zico", "imagenet-flops600M-tcet-snip",
+                                            "imagenet-flops450M-tcet-synflow"};
+    char *list = NULL;
+    size_t list_len = 0;
+    FILE *mf = open_memstream(&list, &list_len);
+    assert_non_null(mf);
+    tcet_config_list_presets(mf);
+    assert_int_equal(fclose(mf), 0);
+    int npresets = 0, nmissing = 0;
+    char *save = NULL; /* parse() uses strtok itself */
+    for (char *line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char name[64], cmd[96];
+        assert_int_equal(sscanf(line, " %63s", name), 1);
+        snprintf(cmd, sizeof cmd, "--preset %s", name);
+        assert_int_equal(parse(&c, cmd), 0);
+        int want = 0;
+        for (size_t k = 0; k < sizeof need_data / sizeof need_data[0]; k++) want |= !strcmp(name, need_data[k]);
+        if (c.data_missing != want) fail_msg("preset %s: data_missing %d, expected %d", name, c.data_missing, want);
+        if (!want && !strcmp(c.dataset, "synthetic") && tcet_config_proxy_reads_images(c.proxy) &&
+            strcmp(name, "demo-cifar-tcet-snip-synthetic"))
+            fail_msg("preset %s would score images on synthetic data", name);
+        npresets++;
+        nmissing += want;
+    }
+    free(list);
+    assert_int_equal(npresets, 26);
+    assert_int_equal(nmissing, 5);
     /* errors: usage */
     assert_int_equal(parse(&c, "--preset nope"), TCET_ERR_USAGE);
     assert_int_equal(parse(&c, "--population-size 0"), TCET_ERR_USAGE);
