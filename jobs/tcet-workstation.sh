@@ -16,7 +16,8 @@
 #   TCET_BIN      tcet executable (default: tcet on PATH)
 #   TCET_GPUS     number of GPUs to use (default: nvidia-smi -L count; 0 = CPU)
 #   TCET_WORKERS  number of workers (default: TCET_GPUS, or nproc - 1 on CPU)
-#   TCET_RESUME_ARGS  extra arguments when resuming
+#   TCET_RESUME_ARGS  extra arguments when resuming (only --backend, --threads, --lanes,
+#                     --checkpoint-every, a longer --evolution-max-iter)
 #   TCET_MPIRUN_ARGS  extra mpirun arguments (e.g. "--allow-run-as-root")
 set -u
 if [ $# -lt 1 ] || [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then

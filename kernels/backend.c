@@ -1,6 +1,7 @@
 /* Backend selection: --backend auto|cpu|cuda. */
 #include "backend.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,7 +48,8 @@ int tcet_backend_create(const char *which, int device, int threads, tcet_backend
         return TCET_FAIL(TCET_ERR_USAGE, "--backend must be auto, cpu or cuda, not '%s'", which);
 #ifdef TCET_HAVE_CUDA
     if (strcmp(which, "cpu")) {
-        if (tcet_cuda_device_count() > 0) {
+        char why[512] = "";
+        if (tcet_cuda_device_count_why(why, sizeof why) > 0) {
             int rc = tcet_backend_cuda_create(device, out);
             if (rc == 0 || !strcmp(which, "cuda")) return rc;
             /* auto: a visible but unusable GPU (exclusive-process mode and
@@ -55,15 +57,24 @@ int tcet_backend_create(const char *which, int device, int threads, tcet_backend
             fprintf(stderr, "tcet: notice: the visible GPU is not usable (%s); using the CPU backend\n",
                     tcet_error_message());
             tcet_error_clear();
+        } else if (!strcmp(which, "cuda")) {
+            /* Asked for the GPU: a job that landed on a node without one must
+             * fail, not run a hundred times slower on the CPU. */
+            return TCET_FAIL(TCET_ERR_BACKEND, "--backend cuda: no usable GPU: %s (hint: run on a GPU node, check "
+                             "nvidia-smi and CUDA_VISIBLE_DEVICES, or pass --backend auto to fall back to the CPU)",
+                             why);
+        } else {
+            static atomic_int said = 0; /* once per process, not once per lane */
+            if (!atomic_exchange(&said, 1))
+                fprintf(stderr, "tcet: notice: --backend auto: no usable GPU (%s); using the CPU backend\n", why);
         }
-        if (!strcmp(which, "cuda"))
-            fprintf(stderr, "tcet: notice: --backend cuda but no usable GPU is visible "
-                            "(check CUDA_VISIBLE_DEVICES and the driver); using the CPU backend\n");
     }
 #else
+    (void)device;
     if (!strcmp(which, "cuda"))
-        fprintf(stderr, "tcet: notice: this tcet was built without CUDA (tcet --version lists the "
-                        "backends); using the CPU backend\n");
+        return TCET_FAIL(TCET_ERR_BACKEND, "--backend cuda: this tcet was built without CUDA (tcet --version lists "
+                         "the backends; hint: rebuild with the CUDA toolkit, -DTCET_CUDA=ON, or pass --backend auto "
+                         "or cpu)");
 #endif
     *out = tcet_backend_cpu_create(threads);
     return 0;

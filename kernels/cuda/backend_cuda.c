@@ -279,6 +279,22 @@ int tcet_cuda_device_count(void)
     return n;
 }
 
+int tcet_cuda_device_count_why(char *why, size_t cap)
+{
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+        snprintf(why, cap, "cudaGetDeviceCount: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
+        (void)cudaGetLastError();
+        return 0;
+    }
+    if (n <= 0) {
+        const char *vis = getenv("CUDA_VISIBLE_DEVICES");
+        snprintf(why, cap, "cudaGetDeviceCount found no device (CUDA_VISIBLE_DEVICES=%s)", vis ? vis : "unset");
+    }
+    return n;
+}
+
 int tcet_cuda_get_stats(const tcet_backend *be, tcet_cuda_stats *out)
 {
     if (!tcet_backend_is_cuda(be))

@@ -9,6 +9,9 @@
 int tcet_cuda_device_count(void);
 /* Visible devices' UUIDs in device order (tcet_gpu_uuids). */
 int tcet_cuda_uuids(char (*uuid)[TCET_GPU_UUID_LEN], int max);
+/* The same, with the runtime's reason when it is 0 (the error of
+ * cudaGetDeviceCount, e.g. no driver, or no device visible). */
+int tcet_cuda_device_count_why(char *why, size_t cap);
 /* Backend on device local_rank % tcet_cuda_device_count() (so ranks of a node
  * spread over the GPUs that CUDA_VISIBLE_DEVICES leaves visible).
  * TF32 starts off unless the environment has TCET_TF32=1. */

@@ -285,6 +285,7 @@ static void print_text(const tcet_backend *be, const tcet_score_config *cfg, int
                        double sgemm, const bench_row *rows, int nrows)
 {
     printf("backend  %s\n", be->device);
+    printf("dataset  synthetic (N(0,1) images, uniform random labels)\n");
     printf("setup    batch %d, resolution %d, %d classes, %d thread%s, %d candidates per row "
            "(median / min / max), synthetic data\n",
            cfg->batch_size, cfg->resolution, cfg->num_classes, threads, threads == 1 ? "" : "s", repeat);
@@ -315,6 +316,7 @@ static void print_json(const tcet_backend *be, const tcet_score_config *cfg, int
     json_obj_open(&j, NULL);
     json_str(&j, "backend", be->name);
     json_str(&j, "device", be->device);
+    json_str(&j, "dataset", "synthetic");
     json_int(&j, "batch_size", cfg->batch_size);
     json_int(&j, "resolution", cfg->resolution);
     json_int(&j, "num_classes", cfg->num_classes);

@@ -71,6 +71,8 @@ static void print_text(const tcet_run *r, const size_t *top, size_t ntop,
     printf("proxy      %s on %s%s%s, seed %s\n", tcet_run_config(r, "proxy", buf, sizeof buf),
            ck->config.dataset, ck->config.data[0] ? " " : "", ck->config.data,
            tcet_run_config(r, "seed", t, sizeof t));
+    char data[TCET_PATH_MAX + 128];
+    printf("data       %s\n", tcet_run_data_label(r, data, sizeof data, NULL));
     printf("\nconfiguration:\n");
     for (const char *p = ck->config_text; p && *p;) {
         const char *eol = strchr(p, '\n');

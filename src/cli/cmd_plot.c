@@ -148,8 +148,10 @@ static int write_svg(FILE *o, const tcet_run *r, const char *title)
     const uint64_t *k = ck->counts;
     uint64_t rejected = k[TCET_CAND_REJ_LAYERS] + k[TCET_CAND_REJ_PARAMS] + k[TCET_CAND_REJ_FLOPS] +
                         k[TCET_CAND_REJ_LATENCY];
-    char proxy[64];
+    char proxy[64], data[TCET_PATH_MAX + 128];
+    int synthetic = 0;
     tcet_run_config(r, "proxy", proxy, sizeof proxy);
+    tcet_run_data_label(r, data, sizeof data, &synthetic);
 
     fprintf(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"900\" "
@@ -160,9 +162,9 @@ static int write_svg(FILE *o, const tcet_run *r, const char *title)
                "<text x=\"450\" y=\"24\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">");
     esc(o, title);
     fprintf(o, "</text>\n<text x=\"450\" y=\"44\" text-anchor=\"middle\" font-size=\"12\" fill=\"#333\">"
-               "proxy %s, %s, %llu / %ld iterations: %llu ok, %llu non-finite, %llu failed, %llu rejected"
+               "proxy %s%s, %s, %llu / %ld iterations: %llu ok, %llu non-finite, %llu failed, %llu rejected"
                "</text>\n",
-            proxy, ck->finished ? "finished" : "in progress", (unsigned long long)ck->committed,
+            proxy, synthetic ? " on SYNTHETIC data" : "", ck->finished ? "finished" : "in progress", (unsigned long long)ck->committed,
             ck->config.max_iter, (unsigned long long)k[TCET_CAND_OK],
             (unsigned long long)k[TCET_CAND_NONFINITE], (unsigned long long)k[TCET_CAND_FAILED],
             (unsigned long long)rejected);

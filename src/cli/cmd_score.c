@@ -40,8 +40,9 @@ static void usage(FILE *f)
             "  --reslink           score the network WITH its residual shortcuts (MasterNet\n"
             "                      no_reslink = False: projection conv+BN or identity); the\n"
             "                      search scores the network without them (the default)\n"
-            "  --dataset KIND      synthetic (default), cifar10, cifar100, hdf5\n"
-            "  --data PATH         dataset directory / file\n"
+            "  --dataset KIND      synthetic, cifar10, cifar100, hdf5 (default: the kind of\n"
+            "                      --data, else synthetic; the output names the data)\n"
+            "  --data PATH         dataset directory / file (its kind is recognised)\n"
             "  --gamma G           Zen mixup coefficient (default 0.01)\n"
             "  --backend B         auto (default), cpu, cuda\n"
             "  --threads T         CPU threads (default 1)\n"
@@ -53,7 +54,7 @@ static void usage(FILE *f)
 }
 
 static void print_json(const char *proxy, const tcet_score_result *r, const char *structure,
-                       const char *device)
+                       const char *device, const char *dataset, const char *data)
 {
     tcet_json j;
     json_begin(&j, stdout, 1);
@@ -61,6 +62,9 @@ static void print_json(const char *proxy, const tcet_score_result *r, const char
     json_str(&j, "proxy", proxy);
     json_str(&j, "structure", structure);
     json_str(&j, "device", device);
+    json_str(&j, "dataset", dataset);
+    if (data) json_str(&j, "data", data);
+    else json_null(&j, "data");
     json_num(&j, "score", r->score);
     json_num(&j, "raw_score", r->raw_score);
     if (!isfinite(r->raw_score))
@@ -87,10 +91,11 @@ static void print_json(const char *proxy, const tcet_score_result *r, const char
     json_end(&j);
 }
 
-static void print_text(const char *proxy, const tcet_score_result *r, const char *device)
+static void print_text(const char *proxy, const tcet_score_result *r, const char *device, const char *data_desc)
 {
     printf("proxy    %s\n", proxy);
     printf("device   %s\n", device);
+    printf("data     %s\n", data_desc);
     printf("score    %.10g\n", r->score);
     printf("raw      %.17g\n", r->raw_score);
     printf("status   %s%s%s\n",
@@ -111,7 +116,8 @@ static void print_text(const char *proxy, const tcet_score_result *r, const char
 int cmd_score(int argc, char **argv)
 {
     const char *structure = NULL, *golden_path = NULL, *proxy_name = NULL, *val = NULL;
-    const char *dataset = "synthetic", *data_path = NULL, *backend = "auto";
+    const char *dataset = NULL, *data_path = NULL, *backend = "auto";
+    char inferred[32];
     tcet_score_config cfg;
     score_config_defaults(&cfg);
     int threads = 1, json = 0, rc = 0;
@@ -157,6 +163,13 @@ int cmd_score(int argc, char **argv)
         goto fail;
     }
 
+    /* --data alone: its kind is inferred from what is there; no data at all:
+     * synthetic, a quick check (the output says so) */
+    if (data_path && !dataset && !golden_path) {
+        if (tcet_dataset_infer(data_path, inferred, sizeof inferred)) goto fail;
+        dataset = inferred;
+    }
+    if (!dataset) dataset = "synthetic";
     tcet_golden *g = NULL;
     tcet_dataset *ds = NULL;
     tcet_backend *be = NULL;
@@ -192,8 +205,12 @@ int cmd_score(int argc, char **argv)
     if (g) tcet_scorer_set_golden(sc, g);
     tcet_score_result res;
     tcet_scorer_score(sc, 0, &arch, &res);
-    if (json) print_json(proxy_name, &res, sbuf, be->device);
-    else print_text(proxy_name, &res, be->device);
+    char desc[4400];
+    if (g) snprintf(desc, sizeof desc, "the golden file's batch (%s)", golden_path);
+    else if (ds) snprintf(desc, sizeof desc, "%s", tcet_dataset_describe(ds));
+    else snprintf(desc, sizeof desc, "SYNTHETIC (N(0,1) images, uniform random labels): not comparable with published scores");
+    if (json) print_json(proxy_name, &res, sbuf, be->device, g ? "golden" : dataset, g ? golden_path : data_path);
+    else print_text(proxy_name, &res, be->device, desc);
     /* A candidate refused for memory is a fault of this run, not a score. */
     if (res.status == TCET_SCORE_FAILED && !strncmp(res.reason, "out of memory", 13))
         rc = TCET_FAIL(TCET_ERR_NOMEM, "%s (hint: lower --batch-size, or score it where more memory is free)",

@@ -3,6 +3,7 @@
  * configuration; every other rank only scores. */
 #include <fcntl.h>
 #include <mpi.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,12 +135,128 @@ static void warn_changed_compute(const tcet_search_config *now, const char *back
                 backend0, backend);
 }
 
-/* Rank 0: options -> configuration, and the checkpoint to resume from.
- * *lock_fd receives the run-directory lock, held until the run ends. */
-static int prepare(int argc, char **argv, int nworkers, tcet_search_config *cfg, tcet_checkpoint *ck, int *have_ck,
-                   int *lock_fd)
+/* The checkpoint of a run directory: the latest, or, when the latest fails
+ * its seal (a disk fault, a file system without atomic rename) or is
+ * missing, the previous one kept beside it, with a warning.  *fell_back is
+ * set then, so that the damaged latest is moved aside before the run writes
+ * (otherwise the next rotation would keep it as "previous"). */
+static int read_checkpoint(const char *dir, tcet_checkpoint *ck, int *fell_back)
 {
-    int help = 0;
+    char latest[TCET_PATH_MAX + 32], prev[TCET_PATH_MAX + 32];
+    snprintf(latest, sizeof latest, "%s/%s", dir, TCET_CKPT_NAME);
+    snprintf(prev, sizeof prev, "%s/%s", dir, TCET_CKPT_PREV_NAME);
+    *fell_back = 0;
+    int have_latest = file_exists(latest);
+    int rc = have_latest ? tcet_checkpoint_read(latest, ck) : TCET_ERR_CHECKPOINT;
+    if (rc == 0 || !file_exists(prev)) {
+        if (rc && !have_latest) return TCET_FAIL(TCET_ERR_CHECKPOINT, "no %s in %s", TCET_CKPT_NAME, dir);
+        return rc;
+    }
+    char why[600];
+    snprintf(why, sizeof why, "%s", have_latest ? tcet_error_message() : "it is missing");
+    tcet_error_clear();
+    memset(ck, 0, sizeof *ck);
+    if (tcet_checkpoint_read(prev, ck)) {
+        char why_prev[600];
+        snprintf(why_prev, sizeof why_prev, "%s", tcet_error_message());
+        tcet_error_clear();
+        return TCET_FAIL(TCET_ERR_CHECKPOINT, "%s (and the previous checkpoint is unusable too: %s); start a new run "
+                         "in another --save-dir", why, why_prev);
+    }
+    fprintf(stderr, "tcet: WARNING: the latest checkpoint %s is unusable (%s); resuming from the previous checkpoint "
+                    "%s (iteration %llu): the work since it is redone\n",
+            latest, why, prev, (unsigned long long)ck->committed);
+    *fell_back = have_latest;
+    return 0;
+}
+
+/* After a fall-back: keep the damaged latest for inspection, out of the way
+ * of the rotation (checkpoint.h5 -> checkpoint.prev.h5 at the next write). */
+static int set_aside_damaged(const char *dir)
+{
+    char latest[TCET_PATH_MAX + 32], aside[TCET_PATH_MAX + 48];
+    snprintf(latest, sizeof latest, "%s/%s", dir, TCET_CKPT_NAME);
+    snprintf(aside, sizeof aside, "%s/%s.damaged", dir, TCET_CKPT_NAME);
+    if (rename(latest, aside))
+        return TCET_FAIL(TCET_ERR_RUNTIME, "cannot move the damaged %s aside to %s: %s (hint: check the permissions "
+                         "of %s)", latest, aside, strerror(errno), dir);
+    fprintf(stderr, "tcet: the damaged checkpoint was kept as %s\n", aside);
+    return 0;
+}
+
+/* --resume: only the flags that do not change the run (see
+ * tcet_config_resume_refused) may come with it; name every other one. */
+static int refuse_resume_flags(int argc, char **argv, const tcet_search_config *cfg, uint64_t mask)
+{
+    for (int k = 0; tcet_config_flag(k); k++)
+        if (!strcmp(tcet_config_flag(k), "--save-dir") && !strcmp(cfg->save_dir, cfg->resume))
+            mask &= ~(1ULL << k); /* the same directory again is harmless */
+    char refused[1024];
+    int n = tcet_config_resume_refused(mask, refused, sizeof refused);
+    int preset = 0;
+    for (int i = 1; i < argc; i++) preset |= !strcmp(argv[i], "--preset") || !strncmp(argv[i], "--preset=", 9);
+    if (!n && !preset) return 0;
+    return TCET_FAIL(TCET_ERR_USAGE, "--resume %s continues the run with the configuration in its checkpoint; %s%s%s "
+                     "cannot be given with it (only --backend, --threads, --lanes, --checkpoint-every and a longer "
+                     "--evolution-max-iter may change on resume, docs/search.md); start a new run in another "
+                     "--save-dir to change the others", cfg->resume, preset ? "--preset" : "", preset && n ? ", " : "",
+                     refused);
+}
+
+/* A new run: infer the kind of --data when --dataset is not given, and
+ * refuse synthetic data nobody asked for. */
+static int resolve_data(tcet_search_config *cfg)
+{
+    if (cfg->data[0] && !strcmp(cfg->dataset, "synthetic") && cfg->dataset_explicit == 1)
+        return TCET_FAIL(TCET_ERR_USAGE, "--dataset synthetic reads no data, but --data %s was given: drop one of "
+                         "them (--data alone recognises the kind of dataset)", cfg->data);
+    if (cfg->data[0] && cfg->dataset_explicit != 1) { /* --data alone (a preset's choice gives way) */
+        char kind[32];
+        TCET_TRY(tcet_dataset_infer(cfg->data, kind, sizeof kind));
+        snprintf(cfg->dataset, sizeof cfg->dataset, "%s", kind);
+    }
+    if (!cfg->data_missing) return 0;
+    if (strcmp(cfg->dataset, "synthetic"))
+        return TCET_FAIL(TCET_ERR_USAGE, "--preset %s scores on %s images, but no --data was given: pass "
+                         "--dataset/--data (e.g. --data DIR, docs/data.md), or --dataset synthetic to score on "
+                         "synthetic noise images on purpose", cfg->preset[0] ? cfg->preset : "", cfg->dataset);
+    return TCET_FAIL(TCET_ERR_USAGE, "proxy %s scores on training images, but no data was given: pass "
+                     "--dataset/--data (e.g. --dataset cifar100 --data DIR, docs/data.md), or --dataset synthetic "
+                     "to score on synthetic noise images on purpose", tcet_proxy_name(cfg->proxy));
+}
+
+/* --print-config: the resolved configuration and what would be read. */
+static void print_config(const tcet_search_config *cfg, const tcet_checkpoint *ck, int nworkers)
+{
+    char *text = tcet_config_to_text(cfg, 0);
+    printf("# tcet search --print-config: nothing was started\n");
+    if (ck)
+        printf("# run: resumes %s/%s at iteration %llu of %ld%s\n", cfg->save_dir, TCET_CKPT_NAME,
+               (unsigned long long)ck->committed, cfg->max_iter, ck->finished ? " (finished)" : "");
+    else
+        printf("# run: new, in %s\n", cfg->save_dir);
+    printf("# ranks: 1 master + %d worker rank(s), window %d\n", nworkers, cfg->window);
+    fputs(text, stdout);
+    free(text);
+    char files[TCET_PATH_MAX + 64];
+    tcet_dataset_files(cfg->dataset, cfg->data, files, sizeof files);
+    if (strcmp(cfg->dataset, "synthetic"))
+        printf("data: %s, reads %s\n", cfg->dataset, files);
+    else if (tcet_config_proxy_reads_images(cfg->proxy))
+        printf("data: SYNTHETIC (N(0,1) images, uniform random labels; nothing is read): scores are not "
+               "comparable with published ones\n");
+    else
+        printf("data: none (proxy %s does not read training images)\n", tcet_proxy_name(cfg->proxy));
+}
+
+/* Rank 0: options -> configuration, and the checkpoint to resume from.
+ * *lock_fd receives the run-directory lock, held until the run ends.
+ * dry_run (--print-config): print the resolved configuration, take no
+ * lock, write nothing. */
+static int prepare(int argc, char **argv, int nworkers, int dry_run, tcet_search_config *cfg, tcet_checkpoint *ck,
+                   int *have_ck, int *lock_fd)
+{
+    int help = 0, fell_back = 0;
     uint64_t mask = 0;
     *have_ck = 0;
     TCET_TRY(tcet_config_parse_args(argc, argv, cfg, &help, &mask));
@@ -147,22 +264,30 @@ static int prepare(int argc, char **argv, int nworkers, tcet_search_config *cfg,
         tcet_config_usage(stdout);
         return EXIT_QUIETLY;
     }
+    if (cfg->resume[0]) TCET_TRY(refuse_resume_flags(argc, argv, cfg, mask));
+    else TCET_TRY(resolve_data(cfg));
     TCET_TRY(tcet_config_validate(cfg));
     char path[TCET_PATH_MAX + 32];
     if (cfg->resume[0]) {
         snprintf(path, sizeof path, "%s/%s", cfg->resume, TCET_CKPT_NAME);
         /* Lock first (a live run may not have written its first checkpoint
          * yet), but never create the directory of a mistyped --resume. */
-        if (file_exists(cfg->resume)) TCET_TRY(tcet_rundir_lock(cfg->resume, lock_fd));
+        if (file_exists(cfg->resume) && !dry_run) TCET_TRY(tcet_rundir_lock(cfg->resume, lock_fd));
+        if (!file_exists(cfg->resume))
+            return TCET_FAIL(TCET_ERR_CHECKPOINT, "--resume %s: no such run directory", cfg->resume);
+        char prev[TCET_PATH_MAX + 32];
+        snprintf(prev, sizeof prev, "%s/%s", cfg->resume, TCET_CKPT_PREV_NAME);
         tcet_search_config logged;
         int from_log = 0;
-        if (!file_exists(path)) {
-            if (!file_exists(cfg->resume) || config_from_log(cfg->resume, &logged))
+        if (!file_exists(path) && !file_exists(prev)) {
+            /* Stopped before its first checkpoint was complete: nothing to
+             * resume, but search.log records what was started. */
+            if (config_from_log(cfg->resume, &logged))
                 return TCET_FAIL(TCET_ERR_CHECKPOINT, "--resume %s: no %s there (not a tcet run directory, or "
                                  "its checkpoint was removed)", cfg->resume, TCET_CKPT_NAME);
             from_log = 1;
         } else {
-            TCET_TRY(tcet_checkpoint_read(path, ck));
+            TCET_TRY(read_checkpoint(cfg->resume, ck, &fell_back));
             *have_ck = 1;
         }
         const tcet_search_config *base = from_log ? &logged : &ck->config;
@@ -170,45 +295,59 @@ static int prepare(int argc, char **argv, int nworkers, tcet_search_config *cfg,
         tcet_config_overlay(&merged, cfg, mask);
         snprintf(merged.save_dir, sizeof merged.save_dir, "%s", cfg->resume);
         merged.resume[0] = 0;
+        if (merged.max_iter < base->max_iter)
+            return TCET_FAIL(TCET_ERR_USAGE, "--evolution-max-iter %ld is shorter than the run's %ld: a resumed run "
+                             "may only get a longer iteration budget", merged.max_iter, base->max_iter);
+        tcet_search_config same = merged; /* a longer budget is the same run, continued */
+        same.max_iter = base->max_iter;
         if (from_log) {
             char logpath[TCET_PATH_MAX + 32];
             snprintf(logpath, sizeof logpath, "%s/search.log", cfg->resume);
-            TCET_TRY(refuse_other(logpath, &merged, base));
+            TCET_TRY(refuse_other(logpath, &same, base));
             fprintf(stderr, "tcet: NOTICE: %s has no %s: the run was stopped before its first checkpoint was "
                             "complete, so there is nothing to resume; starting it afresh with the configuration "
                             "recorded in %s (the same as rerunning its original command)\n",
                     cfg->resume, TCET_CKPT_NAME, logpath);
         } else {
-            TCET_TRY(refuse_other(path, &merged, base));
+            TCET_TRY(refuse_other(path, &same, base));
         }
         *cfg = merged;
     } else {
         snprintf(path, sizeof path, "%s/%s", cfg->save_dir, TCET_CKPT_NAME);
         /* Before anything in the directory is read or written. */
-        TCET_TRY(tcet_rundir_lock(cfg->save_dir, lock_fd));
-        if (file_exists(path)) {
-            TCET_TRY(tcet_checkpoint_read(path, ck));
+        if (!dry_run) TCET_TRY(tcet_rundir_lock(cfg->save_dir, lock_fd));
+        char prev[TCET_PATH_MAX + 32];
+        snprintf(prev, sizeof prev, "%s/%s", cfg->save_dir, TCET_CKPT_PREV_NAME);
+        if (file_exists(path) || file_exists(prev)) {
+            TCET_TRY(read_checkpoint(cfg->save_dir, ck, &fell_back));
             *have_ck = 1;
             if (cfg->window == 0) cfg->window = ck->config.window;
             TCET_TRY(refuse_other(path, cfg, &ck->config));
         } else {
             char best[TCET_PATH_MAX + 32];
             snprintf(best, sizeof best, "%s/best_structure.txt", cfg->save_dir);
-            if (file_exists(best)) { /* the reference's skip rule */
+            if (file_exists(best) && !dry_run) { /* the reference's skip rule */
                 printf("%s exists and there is no checkpoint: nothing to do\n", best);
                 return EXIT_QUIETLY;
             }
         }
     }
-    if (*have_ck && ck->finished) return finished_run(cfg, ck);
+    int extend = *have_ck && ck->finished && (uint64_t)cfg->max_iter > ck->committed;
+    if (*have_ck && ck->finished && !extend && !dry_run) return finished_run(cfg, ck);
     if (cfg->window == 0) cfg->window = tcet_default_window(nworkers, cfg->lanes);
     TCET_TRY(tcet_config_validate(cfg));
-    if (!strcmp(cfg->dataset, "synthetic") &&
-        (cfg->proxy == TCET_PROXY_TCET_SNIP || cfg->proxy == TCET_PROXY_TCET_SYNFLOW ||
-         cfg->proxy == TCET_PROXY_NASWOT_LAYERWISE || cfg->proxy == TCET_PROXY_SNIP || cfg->proxy == TCET_PROXY_ZICO))
-        fprintf(stderr, "tcet: NOTICE: scoring on SYNTHETIC data (N(0,1) images, uniform labels): scores "
+    if (dry_run) {
+        print_config(cfg, *have_ck ? ck : NULL, nworkers);
+        return EXIT_QUIETLY;
+    }
+    if (fell_back) TCET_TRY(set_aside_damaged(cfg->save_dir));
+    if (extend)
+        printf("the finished run in %s continues: %llu -> %ld iterations\n", cfg->save_dir,
+               (unsigned long long)ck->committed, cfg->max_iter);
+    if (!strcmp(cfg->dataset, "synthetic") && tcet_config_proxy_reads_images(cfg->proxy))
+        fprintf(stderr, "tcet: NOTICE: scoring on SYNTHETIC data (N(0,1) images, uniform labels), as asked: scores "
                         "are not comparable with published ones; pass --dataset cifar100 --data DIR "
-                        "(or cifar10/hdf5) for real images (spec §11.7)\n");
+                        "(or cifar10/hdf5) for real images\n");
     return 0;
 }
 
@@ -288,7 +427,15 @@ int cmd_search(int argc, char **argv)
     int have_ck = 0, code = 0, lock_fd = -1;
     char *text = NULL;
     if (mpi.rank == 0) {
-        code = prepare(argc, argv, mpi.size - 1, &cfg, &ck, &have_ck, &lock_fd);
+        /* --print-config / --dry-run are not options of the run: take them out */
+        int dry_run = 0, n = 0;
+        char **args = xcalloc((size_t)argc + 1, sizeof *args);
+        for (int i = 0; i < argc; i++) {
+            if (i > 0 && (!strcmp(argv[i], "--print-config") || !strcmp(argv[i], "--dry-run"))) dry_run = 1;
+            else args[n++] = argv[i];
+        }
+        code = prepare(n, args, mpi.size - 1, dry_run, &cfg, &ck, &have_ck, &lock_fd);
+        free(args);
         if (code > 0) tcet_error_print();
         if (code == 0) text = tcet_config_to_text(&cfg, 0);
     }

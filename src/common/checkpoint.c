@@ -386,6 +386,35 @@ static int fsync_path(const char *p, int flags)
     return 0;
 }
 
+/* The current checkpoint becomes the previous one: hard-link it to
+ * "<dir>/checkpoint.prev.h5" through a temporary name (so the previous one is
+ * replaced atomically and path stays in place for the rename that follows);
+ * without hard links, rename it. */
+static int keep_previous(const char *path)
+{
+    char dir[TCET_PATH_MAX + 64], prev[TCET_PATH_MAX + 64], tmp[TCET_PATH_MAX + 96];
+    struct stat st;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (strcmp(base, TCET_CKPT_NAME)) return 0; /* a run directory's checkpoint only */
+    if (stat(path, &st) != 0) return 0;        /* the first checkpoint */
+    snprintf(dir, sizeof dir, "%s", path);
+    snprintf(prev, sizeof prev, "%s/%s", dirname(dir), TCET_CKPT_PREV_NAME);
+    snprintf(tmp, sizeof tmp, "%s.tmp.prev.%d", path, (int)getpid()); /* removed as stale if left behind */
+    unlink(tmp);
+    if (link(path, tmp) == 0) {
+        if (rename(tmp, prev) == 0) return 0;
+        int err = errno;
+        unlink(tmp);
+        return TCET_FAIL(TCET_ERR_RUNTIME, "rename %s -> %s: %s (hint: check the run directory's permissions and "
+                         "free space)", tmp, prev, strerror(err));
+    }
+    if (rename(path, prev))
+        return TCET_FAIL(TCET_ERR_RUNTIME, "cannot keep the previous checkpoint: link and rename %s -> %s: %s (hint: "
+                         "check the run directory's permissions and free space)", path, prev, strerror(errno));
+    return 0;
+}
+
 int tcet_checkpoint_write(const char *path, const tcet_checkpoint *ck)
 {
     char tmp[TCET_PATH_MAX + 64], dir[TCET_PATH_MAX + 64];
@@ -393,6 +422,7 @@ int tcet_checkpoint_write(const char *path, const tcet_checkpoint *ck)
     int rc = write_file(tmp, ck);
     if (!rc) rc = seal(tmp);
     if (!rc) rc = fsync_path(tmp, O_RDONLY | O_NOFOLLOW);
+    if (!rc) rc = keep_previous(path);
     if (!rc && rename(tmp, path))
         rc = TCET_FAIL(TCET_ERR_RUNTIME, "rename %s -> %s: %s", tmp, path, strerror(errno));
     if (rc) {

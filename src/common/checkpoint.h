@@ -14,6 +14,8 @@
 
 #define TCET_CKPT_FORMAT 1
 #define TCET_CKPT_NAME "checkpoint.h5"
+/* The checkpoint before the latest, kept beside it (docs/checkpoint.md). */
+#define TCET_CKPT_PREV_NAME "checkpoint.prev.h5"
 
 /* Candidate status.  The first three equal tcet_score_status. */
 typedef enum {
@@ -75,7 +77,12 @@ typedef struct {
     char outcome[512];
 } tcet_checkpoint;
 
-/* Atomic write to path (see above). */
+/* Atomic write to path (see above).  The file it replaces is kept as
+ * TCET_CKPT_PREV_NAME in the same directory; that rotation happens only
+ * after the new file is sealed and on disk, and path never goes missing:
+ * the old file is hard-linked to the previous name first (on a file system
+ * without hard links it is renamed, and a reader finds only the previous
+ * one for that moment). */
 int tcet_checkpoint_write(const char *path, const tcet_checkpoint *ck);
 /* Read and verify (format version, content hash). Any problem is
  * TCET_ERR_CHECKPOINT with a message; the file is opened read-only. */

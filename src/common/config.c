@@ -51,8 +51,8 @@ static const opt opts[] = {
      "zico params flops random (tcet-snip)"},
     {"--tcet-mode", "tcet_mode", OPT_MODE, F(mode), 1, 0, 0, "T-CET per-layer mode: log none log1p norm (log)"},
     {"--gamma", "gamma", OPT_DOUBLE, F(gamma), 1, 0, 1e6, "Zen mixup coefficient (1e-2)"},
-    {"--dataset", "dataset", OPT_STR, F(dataset), 1, 0, 0, "synthetic cifar10 cifar100 hdf5 (synthetic)"},
-    {"--data", "data", OPT_STR, F(data), 1, 0, 0, "dataset directory or file"},
+    {"--dataset", "dataset", OPT_STR, F(dataset), 1, 0, 0, "synthetic cifar10 cifar100 hdf5 (inferred from --data; synthetic only when asked)"},
+    {"--data", "data", OPT_STR, F(data), 1, 0, 0, "dataset directory or file (its kind is inferred without --dataset)"},
     {"--same-batch", "same_batch", OPT_BOOL, F(same_batch), 1, 0, 1,
      "0/1: NASWOT and saliency on one batch (alethiometer) (0)"},
     {"--seed", "seed", OPT_U64, F(seed), 1, 0, 0, "run seed (1)"},
@@ -114,15 +114,16 @@ typedef struct {
     int max_layers;
     long iters;
     int batch;
-    const char *dataset; /* NULL: synthetic (the proxy does not read images) */
+    const char *dataset; /* NULL: the proxy does not read images (synthetic); "synthetic": asked for */
     const char *note;
     int population;      /* 0: the reference's 512 */
 } preset;
 
 static const preset presets[] = {
-    /* README main job: the CIFAR T-CET(SNIP) setting, small enough for 2 cores */
-    {"demo-cifar-tcet-snip", "tcet-snip", 0, 1e6, 18, 240, 64, NULL,
-     "README demo: CIFAR params-1M T-CET(SNIP) on synthetic data, population 24, 240 iterations", 24},
+    /* README main job: the CIFAR T-CET(SNIP) setting, small enough for 2 cores; it
+     * asks for synthetic data itself (the only preset that does) */
+    {"demo-cifar-tcet-snip-synthetic", "tcet-snip", 0, 1e6, 18, 240, 64, "synthetic",
+     "README demo: CIFAR params-1M T-CET(SNIP) on SYNTHETIC data, population 24, 240 iterations", 24},
     {"cifar-params1M-tcet-snip", "tcet-snip", 0, 1e6, 18, 480000, 64, "cifar100", "TCET_snip_NAS_cifar_params1M", 0},
     {"cifar-params1M-tcet-synflow", "tcet-synflow", 0, 1e6, 18, 480000, 64, "cifar100",
      "TCET_synflow_NAS_cifar_params1M", 0},
@@ -191,6 +192,7 @@ int tcet_config_preset(tcet_search_config *c, const char *name)
         snprintf(c->init_structure, sizeof c->init_structure, "%s", p->kind == 1 ? IMAGENET_INIT : LATENCY_INIT);
     }
     snprintf(c->dataset, sizeof c->dataset, "%s", p->dataset ? p->dataset : "synthetic");
+    c->dataset_explicit = p->dataset && !strcmp(p->dataset, "synthetic") ? 2 : 0; /* the demo asks for it */
     snprintf(c->preset, sizeof c->preset, "%s", p->name);
     return 0;
 }
@@ -348,23 +350,52 @@ int tcet_config_parse_args(int argc, char **argv, tcet_search_config *c, int *he
             matched = 1;
             TCET_TRY(set_value(c, &opts[k], val, TCET_ERR_USAGE));
             if (explicit_mask) *explicit_mask |= 1ULL << k;
+            if (!strcmp(opts[k].flag, "--dataset")) c->dataset_explicit = 1;
         }
         if (!matched) return TCET_FAIL(TCET_ERR_USAGE, "unknown option '%s' for 'tcet search' (see 'tcet search --help')", a);
     }
-    /* A preset names the reference's dataset, but without --data there is
-     * nothing to read: score on synthetic data (spec §11.7) and say so. An
-     * explicit --dataset without --data stays an error (validate). */
-    int dataset_explicit = 0;
-    for (int k = 0; k < NOPTS; k++)
-        if (!strcmp(opts[k].flag, "--dataset") && explicit_mask && (*explicit_mask & (1ULL << k))) dataset_explicit = 1;
-    if (!dataset_explicit && !c->data[0] && strcmp(c->dataset, "synthetic"))
-        snprintf(c->dataset, sizeof c->dataset, "synthetic"); /* the master announces it */
+    /* Synthetic data only when asked for: an image-reading proxy with neither
+     * --dataset nor --data, or a preset that names a real dataset given no
+     * --data, is refused by a new search (cmd_search); --data alone has its
+     * kind inferred there from what it finds. */
+    c->data_missing = !c->dataset_explicit && !c->data[0] &&
+                      (strcmp(c->dataset, "synthetic") || tcet_config_proxy_reads_images(c->proxy));
     return 0;
 }
 
 int tcet_default_window(int nworkers, int lanes)
 {
     return nworkers > 0 ? TCET_WINDOW_PER_WORKER * nworkers * (lanes > 0 ? lanes : 1) : 2;
+}
+
+int tcet_config_proxy_reads_images(int proxy)
+{
+    return proxy == TCET_PROXY_TCET_SNIP || proxy == TCET_PROXY_TCET_SYNFLOW || proxy == TCET_PROXY_NASWOT_LAYERWISE ||
+           proxy == TCET_PROXY_SNIP || proxy == TCET_PROXY_ZICO;
+}
+
+const char *tcet_config_flag(int k) { return k >= 0 && k < NOPTS ? opts[k].flag : NULL; }
+
+/* What may change on a resumed run: how it is computed (backend, threads,
+ * lanes), how often it checkpoints, and a longer iteration budget (checked
+ * against the checkpoint by the caller).  Everything else either fixes the
+ * trajectory or names another run. */
+int tcet_config_resume_refused(uint64_t mask, char *refused, size_t cap)
+{
+    static const char *const allowed[] = {"--resume", "--backend", "--threads", "--lanes", "--checkpoint-every",
+                                          "--evolution-max-iter"};
+    int n = 0;
+    size_t len = 0;
+    if (cap) refused[0] = 0;
+    for (int k = 0; k < NOPTS; k++) {
+        if (!(mask & (1ULL << k))) continue;
+        int ok = 0;
+        for (size_t j = 0; j < sizeof allowed / sizeof allowed[0]; j++) ok |= !strcmp(opts[k].flag, allowed[j]);
+        if (ok) continue;
+        if (len < cap) len += (size_t)snprintf(refused + len, cap - len, "%s%s", n ? ", " : "", opts[k].flag);
+        n++;
+    }
+    return n;
 }
 
 void tcet_config_overlay(tcet_search_config *dst, const tcet_search_config *src, uint64_t mask)
@@ -376,7 +407,10 @@ void tcet_config_overlay(tcet_search_config *dst, const tcet_search_config *src,
 void tcet_config_usage(FILE *f)
 {
     fprintf(f, "usage: [mpirun -np N] tcet search --save-dir DIR [--preset NAME] [options]\n"
-               "       [mpirun -np N] tcet search --resume RUN_DIR\n\n"
+               "       [mpirun -np N] tcet search --resume RUN_DIR [--backend --threads --lanes\n"
+               "                      --checkpoint-every --evolution-max-iter (longer)]\n"
+               "       tcet search ... --print-config (or --dry-run): the resolved configuration\n"
+               "                      and the data it would read, without starting\n\n"
                "Evolutionary search (spec §5). Rank 0 is the master, ranks 1..N-1 score\n"
                "candidates; a single rank scores in-process. Explicit flags override --preset.\n\n"
                "options:\n  %-22s %s\n", "--preset NAME", "settings of a reference script (below)");

@@ -43,6 +43,12 @@ typedef struct {
     int threads;              /* BLAS threads per rank (per lane), 1 */
     int lanes;                /* candidates scored at once per worker rank, 1 */
     char preset[64];
+    /* Set by tcet_config_parse_args, not part of the text form: the run would
+     * score an image-reading proxy on synthetic data that nobody asked for
+     * (no --dataset/--data, or a preset that names a real dataset given no
+     * --data).  A new search refuses it (docs/search.md). */
+    int data_missing;
+    int dataset_explicit; /* 1: --dataset was given; 2: the preset asks for synthetic data */
 } tcet_search_config;
 
 /* Default --window: 8 candidates per worker lane (2 when rank 0 scores alone).
@@ -67,6 +73,15 @@ int tcet_config_parse_args(int argc, char **argv, tcet_search_config *c, int *he
 /* Copy into dst every option whose bit is set in mask (explicit flags given
  * together with --resume override the checkpoint's non-identity values). */
 void tcet_config_overlay(tcet_search_config *dst, const tcet_search_config *src, uint64_t mask);
+/* 1 if the proxy scores on training images (T-CET, layer-wise NASWOT, SNIP,
+ * ZiCo): on synthetic data its score says nothing about a real task. */
+int tcet_config_proxy_reads_images(int proxy);
+/* The flags that may be given with --resume (they do not change the
+ * trajectory): the bit of every other option set in mask is named in
+ * `refused` (", "-separated); returns how many were refused. */
+int tcet_config_resume_refused(uint64_t mask, char *refused, size_t cap);
+/* The flag of option table entry k of the mask (NULL past the end). */
+const char *tcet_config_flag(int k);
 /* Options usage text. */
 void tcet_config_usage(FILE *f);
 /* Check ranges and combinations; TCET_ERR_USAGE with a message. */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "augment.h"
 #include "data_impl.h"
@@ -100,6 +101,91 @@ int tcet_dataset_open(const char *kind, const char *path, int resolution, int nu
     }
     *out = ds;
     return TCET_OK;
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_reg(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* HDF5 puts its signature at 0, 512, 1024, ... (after a user block). */
+static int has_hdf5_signature(const char *path)
+{
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    int found = 0;
+    unsigned char buf[8];
+    for (long off = 0; off <= 8192 && !found; off = off ? 2 * off : 512)
+        found = fseek(f, off, SEEK_SET) == 0 && fread(buf, 1, 8, f) == 8 && !memcmp(buf, sig, 8);
+    fclose(f);
+    return found;
+}
+
+int tcet_dataset_infer(const char *path, char *kind, size_t cap)
+{
+    char probe[4200];
+    const char *found = NULL;
+    if (path == NULL || !path[0])
+        return TCET_FAIL(TCET_ERR_USAGE, "--data needs a path (a CIFAR binary directory or file, or an HDF5 file)");
+    if (is_dir(path)) {
+        int c100 = 0, c10 = 0;
+        snprintf(probe, sizeof probe, "%s/train.bin", path);
+        c100 |= is_reg(probe);
+        snprintf(probe, sizeof probe, "%s/cifar-100-binary/train.bin", path);
+        c100 |= is_reg(probe);
+        snprintf(probe, sizeof probe, "%s/data_batch_1.bin", path);
+        c10 |= is_reg(probe);
+        snprintf(probe, sizeof probe, "%s/cifar-10-batches-bin/data_batch_1.bin", path);
+        c10 |= is_reg(probe);
+        if (c100 && c10)
+            return TCET_FAIL(TCET_ERR_DATA, "--data %s holds both CIFAR-10 and CIFAR-100: say which with "
+                             "--dataset cifar10 or --dataset cifar100", path);
+        found = c100 ? "cifar100" : c10 ? "cifar10" : NULL;
+        if (!found)
+            return TCET_FAIL(TCET_ERR_DATA, "--data %s: no CIFAR binary files there (train.bin for CIFAR-100, "
+                             "data_batch_1.bin .. data_batch_5.bin for CIFAR-10; docs/data.md); pass --dataset "
+                             "KIND to say what it is", path);
+    } else if (is_reg(path)) {
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        int batch = 0;
+        if (has_hdf5_signature(path)) found = "hdf5";
+        else if (!strcmp(base, "train.bin")) found = "cifar100";
+        else if (sscanf(base, "data_batch_%d.bin", &batch) == 1) found = "cifar10";
+        else
+            return TCET_FAIL(TCET_ERR_DATA, "--data %s: cannot tell what kind of dataset this file is (not HDF5, "
+                             "not a CIFAR train.bin or data_batch_N.bin); pass --dataset KIND", path);
+    } else {
+        return TCET_FAIL(TCET_ERR_DATA, "--data %s: no such file or directory (hint: the extracted CIFAR binary "
+                         "directory or an HDF5 file, docs/data.md)", path);
+    }
+    snprintf(kind, cap, "%s", found);
+    return TCET_OK;
+}
+
+void tcet_dataset_files(const char *kind, const char *path, char *out, size_t cap)
+{
+    out[0] = 0;
+    if (!kind || !strcmp(kind, "synthetic") || !path) return;
+    if (!strcmp(kind, "hdf5")) {
+        snprintf(out, cap, "%s", path);
+        return;
+    }
+    int c100 = !strcmp(kind, "cifar100");
+    char dir[4096];
+    const char *single = NULL;
+    tcet_data_cifar_locate(path, c100, dir, sizeof dir, &single);
+    if (single) snprintf(out, cap, "%s", single);
+    else if (c100) snprintf(out, cap, "%s/train.bin", dir);
+    else snprintf(out, cap, "%s/data_batch_{1..5}.bin", dir);
 }
 
 void tcet_dataset_close(tcet_dataset *ds)

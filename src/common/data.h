@@ -24,6 +24,17 @@ typedef struct tcet_dataset tcet_dataset;
 int tcet_dataset_open(const char *kind, const char *path, int resolution, int num_classes,
                       tcet_dataset **out);
 void tcet_dataset_close(tcet_dataset *ds);
+/* The kind of the dataset at path, from what is there (--data without
+ * --dataset): a directory holding train.bin (or cifar-100-binary/) is
+ * "cifar100", one holding data_batch_1.bin (or cifar-10-batches-bin/) is
+ * "cifar10"; a file is "hdf5" when it has the HDF5 signature, "cifar100" when
+ * named train.bin, "cifar10" when named data_batch_N.bin.  Anything else
+ * (missing, both CIFARs, unknown) is TCET_ERR_DATA naming the path and
+ * --dataset. */
+int tcet_dataset_infer(const char *path, char *kind, size_t cap);
+/* The files a dataset of this kind at path reads, for --print-config (no
+ * data is read; "" for synthetic). */
+void tcet_dataset_files(const char *kind, const char *path, char *out, size_t cap);
 /* One line for logs, e.g. "CIFAR-100 train (50000 images) from DIR". */
 const char *tcet_dataset_describe(const tcet_dataset *ds);
 int tcet_dataset_kind(const tcet_dataset *ds);

@@ -41,6 +41,21 @@ static void resolve_dir(const char *dir, int cifar100, char *out, size_t cap)
     if (is_file(probe)) snprintf(out, cap, "%s/%s", dir, sub);
 }
 
+void tcet_data_cifar_locate(const char *path, int cifar100, char *dir, size_t cap, const char **single)
+{
+    *single = NULL;
+    if (is_file(path)) { /* a file: CIFAR-100's train file itself, or any CIFAR-10 batch of its directory */
+        if (cifar100) *single = path;
+        snprintf(dir, cap, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash == dir) slash[1] = 0;
+        else if (slash) *slash = 0;
+        else snprintf(dir, cap, ".");
+        return;
+    }
+    resolve_dir(path, cifar100, dir, cap);
+}
+
 static const char *hint(int cifar100)
 {
     return cifar100 ? "download https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz, extract "
@@ -88,7 +103,8 @@ static int read_records(const char *path, size_t rec, int cifar100, uint8_t **bu
 int tcet_data_open_cifar(tcet_dataset *ds, int cifar100, const char *dir_arg)
 {
     char dir[4096];
-    resolve_dir(dir_arg, cifar100, dir, sizeof dir);
+    const char *single = NULL;
+    tcet_data_cifar_locate(dir_arg, cifar100, dir, sizeof dir, &single);
     const int nfiles = cifar100 ? 1 : 5;
     const size_t hdr = cifar100 ? 2 : 1, rec = hdr + CIFAR_PIXELS;
     const int label_max = cifar100 ? 100 : 10;
@@ -98,7 +114,9 @@ int tcet_data_open_cifar(tcet_dataset *ds, int cifar100, const char *dir_arg)
     int rc = TCET_OK;
     size_t total = 0;
     for (int k = 0; k < nfiles && rc == TCET_OK; k++) {
-        if (cifar100)
+        if (single)
+            snprintf(paths[k], sizeof paths[k], "%s", single);
+        else if (cifar100)
             snprintf(paths[k], sizeof paths[k], "%s/train.bin", dir);
         else
             snprintf(paths[k], sizeof paths[k], "%s/data_batch_%d.bin", dir, k + 1);

@@ -34,6 +34,10 @@ struct tcet_dataset {
 };
 
 int tcet_data_open_cifar(tcet_dataset *ds, int cifar100, const char *dir);
+/* Where the CIFAR files are: dir itself, its cifar-100-binary /
+ * cifar-10-batches-bin subdirectory, or (given a file) the file's directory;
+ * *single receives the file when a CIFAR-100 train file was named. */
+void tcet_data_cifar_locate(const char *path, int cifar100, char *dir, size_t cap, const char **single);
 int tcet_data_open_hdf5(tcet_dataset *ds, const char *path);
 /* Lazily read image i (H*W*3 bytes, HWC) when pixels == NULL. */
 int tcet_data_hdf5_read(const tcet_dataset *ds, int64_t i, uint8_t *buf);

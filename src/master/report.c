@@ -9,6 +9,43 @@
 
 #include "common/error.h"
 
+const char *tcet_run_data_label(const tcet_run *r, char *buf, size_t cap, int *synthetic)
+{
+    const tcet_search_config *c = &r->ck.config;
+    int syn = !strcmp(c->dataset, "synthetic");
+    int reads = tcet_config_proxy_reads_images(c->proxy);
+    if (synthetic) *synthetic = syn && reads;
+    if (syn && reads)
+        snprintf(buf, cap, "SYNTHETIC data (N(0,1) images, uniform random labels): scores are not comparable with "
+                           "published ones");
+    else if (syn)
+        snprintf(buf, cap, "no training images (the proxy reads none)");
+    else
+        snprintf(buf, cap, "%s data from %s", c->dataset, c->data);
+    return buf;
+}
+
+/* A run directory whose latest checkpoint is missing or damaged shows the
+ * previous one (checkpoint.prev.h5), with a warning, as a resume would use it. */
+static int open_previous(tcet_run *r, const char *dir, int have_latest)
+{
+    char prev[TCET_PATH_MAX + 32];
+    struct stat st;
+    snprintf(prev, sizeof prev, "%s/%s", dir, TCET_CKPT_PREV_NAME);
+    if (stat(prev, &st) != 0) return -1;
+    char why[600];
+    snprintf(why, sizeof why, "%s", have_latest ? tcet_error_message() : "it is missing");
+    tcet_checkpoint ck;
+    memset(&ck, 0, sizeof ck);
+    if (tcet_checkpoint_read(prev, &ck) != 0) return -1;
+    tcet_error_clear();
+    fprintf(stderr, "tcet: WARNING: the latest checkpoint %s is unusable (%s); showing the previous checkpoint %s\n",
+            r->ckpt_path, why, prev);
+    r->ck = ck;
+    snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s", prev);
+    return 0;
+}
+
 int tcet_run_open(const char *arg, tcet_run *r)
 {
     memset(r, 0, sizeof *r);
@@ -18,17 +55,26 @@ int tcet_run_open(const char *arg, tcet_run *r)
     if (S_ISDIR(st.st_mode)) {
         snprintf(r->run_dir, sizeof r->run_dir, "%s", arg);
         snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s/%s", arg, TCET_CKPT_NAME);
-        if (stat(r->ckpt_path, &st) != 0)
-            return TCET_FAIL(TCET_ERR_USAGE,
-                             "%s: no %s in this directory (not a tcet run, or the search has not "
-                             "written its first checkpoint yet)", arg, TCET_CKPT_NAME);
-    } else {
-        snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s", arg);
-        snprintf(r->run_dir, sizeof r->run_dir, "%s", arg);
-        char *slash = strrchr(r->run_dir, '/');
-        if (slash) *slash = '\0';
-        else snprintf(r->run_dir, sizeof r->run_dir, ".");
+        int have_latest = stat(r->ckpt_path, &st) == 0;
+        if (have_latest) {
+            int rc = tcet_checkpoint_read(r->ckpt_path, &r->ck);
+            if (rc == 0) return TCET_OK;
+            char why[600];
+            snprintf(why, sizeof why, "%s", tcet_error_message());
+            memset(&r->ck, 0, sizeof r->ck);
+            if (open_previous(r, arg, 1) == 0) return TCET_OK;
+            return TCET_FAIL(rc, "%s", why); /* the latest's own error */
+        }
+        if (open_previous(r, arg, 0) == 0) return TCET_OK;
+        return TCET_FAIL(TCET_ERR_USAGE,
+                         "%s: no %s in this directory (not a tcet run, or the search has not "
+                         "written its first checkpoint yet)", arg, TCET_CKPT_NAME);
     }
+    snprintf(r->ckpt_path, sizeof r->ckpt_path, "%s", arg);
+    snprintf(r->run_dir, sizeof r->run_dir, "%s", arg);
+    char *slash = strrchr(r->run_dir, '/');
+    if (slash) *slash = '\0';
+    else snprintf(r->run_dir, sizeof r->run_dir, ".");
     TCET_TRY(tcet_checkpoint_read(r->ckpt_path, &r->ck));
     return TCET_OK;
 }

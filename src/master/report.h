@@ -51,6 +51,12 @@ typedef struct {
  * malloc'd; returns the number of groups. */
 size_t tcet_run_failures(const tcet_run *r, tcet_failure_group **out);
 
+/* What the run scored on, for headers: "SYNTHETIC data (...)" when an
+ * image-reading proxy ran on synthetic images, "cifar100 data from PATH",
+ * or "no training images (PROXY reads none)"; *synthetic is set in the
+ * first case (may be NULL). */
+const char *tcet_run_data_label(const tcet_run *r, char *buf, size_t cap, int *synthetic);
+
 /* The value of "key = value" in the checkpoint's configuration text, copied
  * into buf ("" if absent); returns buf. */
 const char *tcet_run_config(const tcet_run *r, const char *key, char *buf, size_t cap);

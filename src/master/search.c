@@ -622,6 +622,12 @@ int tcet_master_run(const tcet_master_args *args)
                 args->resume ? "resumed" : "started", m.dir, m.nworkers, m.nworkers ? "" : " (scoring in-process)",
                 (unsigned long long)m.W, (int)getpid(), text);
         free(text);
+        /* A run on noise must be recognisable as such in its log (and on stdout). */
+        if (!strcmp(cfg->dataset, "synthetic") && tcet_config_proxy_reads_images(cfg->proxy))
+            logline(&m, 1, "data: SYNTHETIC (N(0,1) images, uniform random labels), as asked: scores are not "
+                           "comparable with published ones");
+        else if (strcmp(cfg->dataset, "synthetic"))
+            logline(&m, 0, "data: %s from %s", cfg->dataset, cfg->data);
         if (args->resume)
             logline(&m, 1, "resuming at iteration %llu/%ld (%zu in the population)",
                     (unsigned long long)m.committed, cfg->max_iter, m.pop.n);

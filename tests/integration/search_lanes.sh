@@ -6,7 +6,7 @@
 . "$(dirname "$0")/search_lib.sh"
 
 # 1. A real proxy (T-CET on synthetic data) on 3 lanes per worker: bit-identical scores.
-A="--proxy tcet-snip --evolution-max-iter 16 --population-size 4 --batch-size 8 --window 4 --budget-model-size 3e5"
+A="--proxy tcet-snip --dataset synthetic --evolution-max-iter 16 --population-size 4 --batch-size 8 --window 4 --budget-model-size 3e5"
 "$TCET_BIN" search --save-dir "$WORK/snip-1" $A > /dev/null 2>&1 || fail "tcet-snip singleton"
 mpirun -np 2 "$TCET_BIN" search --save-dir "$WORK/snip-l3" $A --lanes 3 > "$WORK/out" 2>&1 || { cat "$WORK/out"; fail "tcet-snip lanes 3"; }
 same_run "$WORK/snip-1" "$WORK/snip-l3"

@@ -23,7 +23,7 @@ PYEOF
 # A real proxy (T-CET on synthetic data, tiny batch) and Random: scores keyed by
 # (seed, id) are the same whichever rank computes them.
 for P in tcet-snip random; do
-    A="--proxy $P --evolution-max-iter 12 --population-size 4 --batch-size 8 --window 2 --budget-model-size 3e5"
+    A="--proxy $P --dataset synthetic --evolution-max-iter 12 --population-size 4 --batch-size 8 --window 2 --budget-model-size 3e5"
     "$TCET_BIN" search --save-dir "$WORK/$P-1" $A > /dev/null 2>&1 || fail "$P singleton"
     mpirun -np 3 "$TCET_BIN" search --save-dir "$WORK/$P-3" $A > /dev/null 2>&1 || fail "$P np 3"
     same_run "$WORK/$P-1" "$WORK/$P-3"

@@ -97,11 +97,59 @@ static void test_presets(void **state)
     assert_int_equal(c.max_layers, 12);
     assert_true(c.seed == 5 && c.budget_params == 1e6);
     assert_string_equal(c.dataset, "cifar100");
-    /* the preset's dataset needs --data; without it: synthetic (spec §11.7) */
+    assert_false(c.data_missing);
+    /* the preset's dataset needs --data: without it the run is marked, and a new
+     * search refuses it, instead of silently scoring on synthetic images */
     assert_int_equal(parse(&c, "--preset cifar-params1M-tcet-snip"), 0);
+    assert_string_equal(c.dataset, "cifar100");
+    assert_true(c.data_missing);
+    /* no data flags and an image-reading proxy: missing too; a proxy that reads
+     * no images, or --dataset synthetic, is not */
+    assert_int_equal(parse(&c, "--proxy tcet-synflow"), 0);
+    assert_true(c.data_missing);
+    assert_int_equal(parse(&c, "--preset cifar-params1M-zen"), 0);
+    assert_false(c.data_missing);
+    assert_int_equal(parse(&c, "--preset cifar-params1M-tcet-snip --dataset synthetic"), 0);
+    assert_false(c.data_missing);
     assert_string_equal(c.dataset, "synthetic");
-    assert_int_equal(parse(&c, "--preset demo-cifar-tcet-snip"), 0);
+    /* the demo asks for synthetic data, and says so in its name */
+    assert_int_equal(parse(&c, "--preset demo-cifar-tcet-snip-synthetic"), 0);
     assert_true(c.population_size == 24 && c.max_iter == 240 && c.budget_params == 1e6 && c.max_layers == 18);
+    assert_string_equal(c.dataset, "synthetic");
+    assert_false(c.data_missing);
+    assert_int_equal(parse(&c, "--preset demo-cifar-tcet-snip"), TCET_ERR_USAGE);
+    /* Every preset: without --data, exactly those whose reference scripts score on
+     * real images (T-CET and ZiCo; the ImageNet T-CET(SNIP) 450M/1G scripts run
+     * Params) lack their data; all others start, and only the demo on synthetic
+     * images. */
+    static const char *const need_data[] = {"cifar-params1M-tcet-snip", "cifar-params1M-tcet-synflow",
+                                            "cifar-params1M-zico", "imagenet-flops600M-tcet-snip",
+                                            "imagenet-flops450M-tcet-synflow"};
+    char *list = NULL;
+    size_t list_len = 0;
+    FILE *mf = open_memstream(&list, &list_len);
+    assert_non_null(mf);
+    tcet_config_list_presets(mf);
+    assert_int_equal(fclose(mf), 0);
+    int npresets = 0, nmissing = 0;
+    char *save = NULL; /* parse() uses strtok itself */
+    for (char *line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char name[64], cmd[96];
+        assert_int_equal(sscanf(line, " %63s", name), 1);
+        snprintf(cmd, sizeof cmd, "--preset %s", name);
+        assert_int_equal(parse(&c, cmd), 0);
+        int want = 0;
+        for (size_t k = 0; k < sizeof need_data / sizeof need_data[0]; k++) want |= !strcmp(name, need_data[k]);
+        if (c.data_missing != want) fail_msg("preset %s: data_missing %d, expected %d", name, c.data_missing, want);
+        if (!want && !strcmp(c.dataset, "synthetic") && tcet_config_proxy_reads_images(c.proxy) &&
+            strcmp(name, "demo-cifar-tcet-snip-synthetic"))
+            fail_msg("preset %s would score images on synthetic data", name);
+        npresets++;
+        nmissing += want;
+    }
+    free(list);
+    assert_int_equal(npresets, 26);
+    assert_int_equal(nmissing, 5);
     /* errors: usage */
     assert_int_equal(parse(&c, "--preset nope"), TCET_ERR_USAGE);
     assert_int_equal(parse(&c, "--population-size 0"), TCET_ERR_USAGE);
@@ -130,6 +178,18 @@ static void test_config_text(void **state)
     char detail[256];
     assert_string_equal(tcet_config_identity_diff(&a, &b, detail, sizeof detail), "--seed");
     assert_int_equal(tcet_config_from_text("bogus_key = 1\n", &b), TCET_ERR_CHECKPOINT);
+    /* what --resume accepts: how the run is computed and a longer budget, nothing else */
+    char *argv[] = {"search", "--resume", "r", "--backend", "cpu", "--threads", "2", "--lanes", "3",
+                    "--checkpoint-every", "5", "--evolution-max-iter", "9", "--seed", "4", "--save-dir", "d",
+                    "--window", "2"};
+    int help;
+    uint64_t mask;
+    char refused[256];
+    assert_int_equal(tcet_config_parse_args(19, argv, &b, &help, &mask), 0);
+    assert_int_equal(tcet_config_resume_refused(mask, refused, sizeof refused), 3);
+    assert_string_equal(refused, "--seed, --window, --save-dir");
+    assert_int_equal(tcet_config_parse_args(13, argv, &b, &help, &mask), 0);
+    assert_int_equal(tcet_config_resume_refused(mask, refused, sizeof refused), 0);
 }
 
 /* --mutation-weights: reference by default, part of the run's identity,
