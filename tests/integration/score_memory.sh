@@ -37,7 +37,7 @@ else
 fi
 
 # 3. a search whose every candidate is too large
-TCET_MEMORY_LIMIT=1M mpirun -np 2 "$T" search --save-dir "$WORK/run" --proxy tcet-snip --evolution-max-iter 4 \
+TCET_MEMORY_LIMIT=1M mpirun -np 2 "$T" search --save-dir "$WORK/run" --proxy tcet-snip --dataset synthetic --evolution-max-iter 4 \
     --population-size 4 --batch-size 8 > "$WORK/out" 2>&1; rc=$?
 [ $rc = 1 ] || { cat "$WORK/out"; fail "search under a 1 MiB limit: exit $rc, expected 1"; }
 grep -q 'no candidate was scored successfully in 4 iterations (4 failed.*most frequent reason: "out of memory: needs' "$WORK/out" ||

@@ -40,10 +40,16 @@ refused "$R" events.jsonl "a named pipe" --resume "$R"
 rm "$R/events.jsonl"; mv "$WORK/saved" "$R/events.jsonl"
 mv "$R/checkpoint.h5" "$WORK/saved"; mkdir "$R/checkpoint.h5"
 refused "$R" checkpoint.h5 "a directory" --resume "$R"
-# tools that read a checkpoint say what it is, not "truncated"
+# tools that read a checkpoint say what it is, not "truncated": inspect shows
+# the previous checkpoint with that warning, or exits 4 when there is none
+"$T" inspect "$R" > "$WORK/out" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q "checkpoint.h5 is a directory, not a checkpoint file); showing the previous checkpoint" "$WORK/out" ||
+    { cat "$WORK/out"; fail "inspect of a directory checkpoint beside a previous one: exit $rc"; }
+mv "$R/checkpoint.prev.h5" "$WORK/saved.prev"
 "$T" inspect "$R" > "$WORK/out" 2>&1; rc=$?
 [ $rc = 4 ] && grep -q "checkpoint.h5 is a directory, not a checkpoint file" "$WORK/out" ||
     { cat "$WORK/out"; fail "inspect of a directory checkpoint: exit $rc"; }
+mv "$WORK/saved.prev" "$R/checkpoint.prev.h5"
 rmdir "$R/checkpoint.h5"; mv "$WORK/saved" "$R/checkpoint.h5"
 echo "resume: links, a pipe and a directory refused with exit 4, targets intact"
 
