@@ -139,10 +139,14 @@ static const preset presets[] = {
     {"cifar-params1M-zico", "zico", 0, 1e6, 18, 480000, 64, "cifar100", "ZiCo (ZenNAS-based), CIFAR 1M", 0},
     {"imagenet-flops450M-tcet-snip", "params", 1, 450e6, 14, 100000, 128, NULL,
      "TCET_snip_NAS_IM_flops450M: the script runs Params (sic)", 0},
-    {"imagenet-flops600M-tcet-snip", "tcet-snip", 1, 600e6, 14, 100000, 128, "hdf5", "TCET_snip_NAS_IM_flops600M", 0},
+    /* The T-CET ImageNet scripts pass --batch_size 128, but the reference's
+     * T-CET scores on its data loader's batches, built with 64 images
+     * whatever --batch_size says (docs/semantics.md#script-settings-and-presets):
+     * tcet's --batch-size is the T-CET batch, so these presets say 64. */
+    {"imagenet-flops600M-tcet-snip", "tcet-snip", 1, 600e6, 14, 100000, 64, "hdf5", "TCET_snip_NAS_IM_flops600M", 0},
     {"imagenet-flops1G-tcet-snip", "params", 1, 1000e6, 14, 100000, 128, NULL,
      "TCET_snip_NAS_IM_flops1G: the script runs Params (sic)", 0},
-    {"imagenet-flops450M-tcet-synflow", "tcet-synflow", 1, 450e6, 14, 100000, 128, "hdf5",
+    {"imagenet-flops450M-tcet-synflow", "tcet-synflow", 1, 450e6, 14, 100000, 64, "hdf5",
      "TCET_synflow_NAS_IM_flops450M", 0},
     {"imagenet-flops400M-zen", "zen", 1, 400e6, 14, 480000, 64, NULL, "Zen_NAS_ImageNet_flops400M", 0},
     {"imagenet-flops600M-zen", "zen", 1, 600e6, 14, 480000, 64, NULL, "Zen_NAS_ImageNet_flops600M", 0},

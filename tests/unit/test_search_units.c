@@ -85,6 +85,12 @@ static void test_presets(void **state)
     assert_int_equal(parse(&c, "--preset imagenet-flops450M-tcet-snip"), 0);
     assert_int_equal(c.proxy, tcet_proxy_parse("params")); /* the script runs Params (sic) */
     assert_true(c.budget_flops == 450e6 && c.max_layers == 14 && c.max_iter == 100000 && c.batch_size == 128);
+    /* the T-CET ImageNet presets score 64 images, as the reference's T-CET does
+     * (its data loader has batch 64 whatever the scripts' --batch_size 128) */
+    assert_int_equal(parse(&c, "--preset imagenet-flops600M-tcet-snip --data /d"), 0);
+    assert_int_equal(c.batch_size, 64);
+    assert_int_equal(parse(&c, "--preset imagenet-flops450M-tcet-synflow --data /d"), 0);
+    assert_int_equal(c.batch_size, 64);
     assert_int_equal(c.space, TCET_SPACE_IDW_FIXFC);
     assert_true(c.resolution == 224 && c.num_classes == 1000 && c.budget_params == 0);
     assert_int_equal(parse(&c, "--preset imagenet-flops800M-zen"), 0);
