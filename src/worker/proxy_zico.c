@@ -5,10 +5,12 @@
  *
  * Batches: with a golden file, the two halves of /input,/labels in order
  * (golden README convention); otherwise cfg->zico_batches batches of
- * batch_size images of the candidate (batch 0 = the scorer's saliency batch,
- * keyed (seed, TCET_STREAM_BATCH, id); batch b > 0 keyed by the stream
- * TCET_STREAM_BATCH + 256 b), so a candidate's ZiCo depends on nothing but
- * (seed, id). */
+ * batch_size images drawn the same for every candidate of a run, as the
+ * reference draws its list of batches once at the start of the search
+ * (docs/semantics.md#zico): batch b keyed by (seed, TCET_STREAM_BATCH +
+ * 256 (b + 1), 0).  Drawing them again per candidate gives the same images
+ * and augmentation, so no state is kept between candidates (and a resumed
+ * run scores with the same batches). */
 #include <string.h>
 
 #include "common/error.h"
@@ -18,7 +20,7 @@
 
 #define ZICO_MAX_BATCHES 16
 
-static uint64_t zico_stream(int b) { return (uint64_t)TCET_STREAM_BATCH + 256u * (uint64_t)b; }
+static uint64_t zico_stream(int b) { return (uint64_t)TCET_STREAM_BATCH + 256u * (uint64_t)(b + 1); }
 
 int proxy_zico(tcet_proxy_ctx *ctx, double *score)
 {
@@ -48,7 +50,7 @@ int proxy_zico(tcet_proxy_ctx *ctx, double *score)
     size_t img = baseline_image_count(ctx, 1);
     float *xb = NULL;
     int32_t *yb = NULL;
-    if (!golden && m > 1) {
+    if (!golden) {
         xb = baseline_scratch(ctx, 1, img * (size_t)nb * sizeof *xb);
         yb = baseline_scratch(ctx, 2, (size_t)nb * sizeof *yb);
     }
@@ -59,11 +61,8 @@ int proxy_zico(tcet_proxy_ctx *ctx, double *score)
         if (golden) {
             x = ctx->x + img * (size_t)nb * (size_t)b;
             y = ctx->labels + (size_t)nb * (size_t)b;
-        } else if (b == 0) {
-            x = ctx->x;
-            y = ctx->labels;
         } else {
-            TCET_TRY(tcet_dataset_batch(ctx->data, ctx->seed, zico_stream(b), ctx->cand_id, nb, xb, yb));
+            TCET_TRY(tcet_dataset_batch(ctx->data, ctx->seed, zico_stream(b), 0, nb, xb, yb));
             x = xb;
             y = yb;
         }
