@@ -1,7 +1,7 @@
 #!/bin/bash
 # tcet search on one multi-GPU machine without SLURM: mpirun with one worker
-# per GPU plus the master (rank 0).  Each worker picks its GPU as
-# (node-local rank mod visible GPUs), so ranks 1..G get distinct GPUs.
+# per GPU plus the master (rank 0); each worker takes a GPU of its own
+# (docs/jobs.md, "Layouts and GPU binding").
 #
 #   jobs/tcet-workstation.sh RUN_DIR [tcet search options...]
 #   jobs/tcet-workstation.sh runs/c100 --preset cifar-params1M-tcet-snip \
@@ -24,9 +24,10 @@ if [ $# -lt 1 ] || [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
     sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
+# shellcheck source-path=SCRIPTDIR source=lib/tcet-mpirun.sh
+. "$(dirname "$0")/lib/tcet-mpirun.sh" || exit 2
 RUN_DIR=$1
 shift
-TCET_BIN=${TCET_BIN:-tcet}
 if [ -z "${TCET_GPUS:-}" ]; then
     TCET_GPUS=0
     if command -v nvidia-smi >/dev/null 2>&1; then
@@ -40,36 +41,7 @@ if [ -z "${TCET_WORKERS:-}" ]; then
         TCET_WORKERS=$(( $(nproc) > 1 ? $(nproc) - 1 : 1 ))
     fi
 fi
-NP=$((TCET_WORKERS + 1))
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-
-if [ -f "$RUN_DIR/checkpoint.h5" ]; then
-    # shellcheck disable=SC2206  # word splitting of the argument string is intended
-    ARGS=(search --resume "$RUN_DIR" ${TCET_RESUME_ARGS:-})
-else
-    ARGS=(search --save-dir "$RUN_DIR" "$@")
-fi
-echo "tcet-workstation: $TCET_GPUS GPU(s), $TCET_WORKERS worker(s) + master: $TCET_BIN ${ARGS[*]}"
-
-# setsid: a Ctrl-C in the terminal must reach this script only; mpirun would
-# turn INT into TERM+KILL of the ranks, which may not leave time for the
-# checkpoint.  The script forwards it as USR1, which mpirun passes on and
-# tcet treats like TERM (checkpoint, exit 75).
-# shellcheck disable=SC2086  # TCET_MPIRUN_ARGS is a list of words
-setsid mpirun -np "$NP" --oversubscribe --bind-to none ${TCET_MPIRUN_ARGS:-} "$TCET_BIN" "${ARGS[@]}" &
-PID=$!
-# shellcheck disable=SC2317  # invoked by the traps
-forward() { echo "tcet-workstation: got $1, asking tcet to checkpoint and stop"; kill -s USR1 "$PID" 2>/dev/null; }
-trap 'forward INT' INT
-trap 'forward TERM' TERM
-trap 'forward USR1' USR1
-rc=0
-while :; do
-    wait "$PID"
-    rc=$?
-    kill -0 "$PID" 2>/dev/null || break
-done
-if [ "$rc" -eq 75 ]; then
-    echo "tcet-workstation: stopped with a checkpoint; continue with: $0 $RUN_DIR"
-fi
-exit "$rc"
+echo "tcet-workstation: $TCET_GPUS GPU(s), $TCET_WORKERS worker(s) + master"
+TCET_RESUME_HINT=$RUN_DIR
+tcet_mpirun_main $((TCET_WORKERS + 1)) "$RUN_DIR" "$0" "--oversubscribe --bind-to none" "$@"
+exit $?

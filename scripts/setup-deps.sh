@@ -8,7 +8,7 @@ pkgs=(cmake ninja-build pkg-config gcc g++ libc6-dev make
       libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
       libopenblas-dev liblapacke-dev libcmocka-dev)
 if [ "${1:-}" = "--tests" ]; then
-  pkgs+=(slurmctld slurmd slurm-client munge librsvg2-bin python3 python3-h5py python3-numpy procps psmisc)
+  pkgs+=(slurmctld slurmd slurm-client munge librsvg2-bin python3 python3-h5py python3-numpy procps psmisc shellcheck)
 fi
 
 missing=()
