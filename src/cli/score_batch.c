@@ -62,7 +62,7 @@ void score_batch_print(const tcet_batch *b, const tcet_batch_row *rows, int form
                 json_obj_close(&j);
                 json_end(&j);
             } else if (format == SCORE_FMT_CSV) {
-                printf("%d,\"%s\",%s,%.17g,%.17g,%s,%.6f,\"", s, b->names[s], pn, r->score, r->raw,
+                printf("%d,\"%s\",%s,%.17g,%.17g,%s,%.17g,\"", s, b->names[s], pn, r->score, r->raw,
                        st_name(r->status), r->seconds);
                 for (const char *c = r->reason; *c; c++) printf(*c == '"' ? "\"\"" : "%c", *c);
                 printf("\"\n");

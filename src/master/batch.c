@@ -233,7 +233,7 @@ static int out_row(const tcet_batch *b, FILE *f, int s, int p, const tcet_batch_
     if (!f) return 0;
     fprintf(f, "%d,", s);
     csv_field(f, b->names[s]);
-    fprintf(f, ",%s,%.17g,%.17g,%s,%.6f,", tcet_proxy_name(b->proxy[p]), r->score, r->raw, status_name(r->status),
+    fprintf(f, ",%s,%.17g,%.17g,%s,%.17g,", tcet_proxy_name(b->proxy[p]), r->score, r->raw, status_name(r->status),
             r->seconds);
     csv_field(f, r->reason);
     fputc('\n', f);
