@@ -160,6 +160,11 @@ static void fd_check(const char *cell, int expect_dead)
     for (int i = 0; i < net.nops; i++) {
         tcet_net_op *o = &net.ops[i];
         if (!o->gw) continue;
+        /* finite differences on the first two cells, the first reduction and
+         * the head (every op kind; the other cells repeat them) keep the test fast */
+        const char *nm = o->op.name;
+        int fd_here = strncmp(nm, "cells.", 6) != 0 || !strncmp(nm, "cells.0.", 8) || !strncmp(nm, "cells.1.", 8) ||
+                      !strncmp(nm, "cells.5.", 8);
         size_t n = o->w_count;
         double *w = malloc(n * sizeof(double)), *g = malloc(n * sizeof(double));
         be->download(be, w, o->w, n * sizeof(double));
@@ -168,7 +173,7 @@ static void fd_check(const char *cell, int expect_dead)
         for (size_t j = 0; j < n; j++) gmax = fmax(gmax, fabs(g[j]));
         dead += gmax == 0.0;
         size_t idx[3] = {0, n / 2, n - 1};
-        for (int t = 0; t < 3; t++) {
+        for (int t = 0; t < 3 && fd_here; t++) {
             double w0 = w[idx[t]], h = 1e-7;
             w[idx[t]] = w0 + h;
             be->upload(be, o->w, w, n * sizeof(double));
@@ -192,7 +197,7 @@ static void fd_check(const char *cell, int expect_dead)
         free(g);
     }
     assert_int_equal(bad, 0);
-    assert_true(checked >= 3 * 20);
+    assert_true(checked >= 3 * 15);
     if (expect_dead) assert_true(dead > 0);
     free(x);
     tcet_net_free(&net);
