@@ -319,7 +319,6 @@ static int run_master(const tcet_batch *b, const tcet_mpi *mpi, tcet_batch_row *
     int rcap = 0;
     tcet_idle idle = {0};
     double t0 = tcet_now();
-    size_t slen = 0;
     char *task = xmalloc(TCET_MAX_STRUCT + 32);
     while (done < npend) {
         int sent = 0;
@@ -330,8 +329,7 @@ static int run_master(const tcet_batch *b, const tcet_mpi *mpi, tcet_batch_row *
             while (k < TASKS_PER_MSG && next < npend) {
                 int row = pending[next++];
                 int s = row / b->nproxy;
-                slen = (size_t)snprintf(task, TCET_MAX_STRUCT + 32, "%d\t%s", row, b->names[s]);
-                (void)slen;
+                snprintf(task, TCET_MAX_STRUCT + 32, "%d\t%s", row, b->names[s]);
                 tcet_msg_add_task(&sb, (uint64_t)s, b->cfg.seed, task);
                 k++;
             }
