@@ -36,7 +36,7 @@ static void usage(FILE *f)
             "                      images only when asked for)\n"
             "  --data PATH         dataset directory / file\n"
             "  --out FILE          result rows (CSV), resumed when it exists\n"
-            "  --svg FILE          scatter of score vs accuracy per proxy (rho in the title)\n"
+            "  --svg FILE          accuracy vs rank by score, per proxy (rho in the title)\n"
             "  --every K           only every K-th architecture of the table (default 1)\n"
             "  --limit N           at most N architectures (after --every)\n"
             "  --batch-size N, --seed S, --mode M, --same-batch, --gamma G, --backend B,\n"
@@ -65,58 +65,59 @@ typedef struct {
     int n_valid;
 } corr;
 
+typedef struct {
+    double v;
+    int s;
+} sv;
+
+static int cmp_sv(const void *a, const void *b)
+{
+    const sv *p = a, *q = b;
+    return p->v < q->v ? -1 : p->v > q->v ? 1 : (p->s > q->s) - (p->s < q->s);
+}
+
+/* One panel per proxy: x = the architecture's rank by score (0 = lowest,
+ * 1 = highest; scores span many decades and include zeros, ranks are what
+ * Spearman's rho correlates), y = validation accuracy. */
 static void svg_panels(FILE *f, const tcet_batch *b, const tcet_batch_row *rows, const double *acc, const corr *c,
                        const char *split)
 {
     const int W = 320, H = 240, cols = 3;
     int np = b->nproxy, nr = (np + cols - 1) / cols;
+    double ymin = INFINITY, ymax = -INFINITY;
+    for (int s = 0; s < b->nstruct; s++) {
+        ymin = fmin(ymin, acc[s]);
+        ymax = fmax(ymax, acc[s]);
+    }
+    if (!(ymax > ymin)) ymax = ymin + 1;
+    sv *v = xmalloc((size_t)(b->nstruct ? b->nstruct : 1) * sizeof *v);
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" "
                "font-size=\"11\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
             W * cols, H * nr + 24);
-    fprintf(f, "<text x=\"8\" y=\"16\" font-size=\"13\">NAS-Bench-201 %s: proxy score (x) vs validation accuracy "
-               "(y), %d architectures</text>\n", split, b->nstruct);
+    fprintf(f, "<text x=\"8\" y=\"16\" font-size=\"13\">NAS-Bench-201 %s, %d architectures: rank by proxy score "
+               "(x, low to high) vs validation accuracy (y)</text>\n", split, b->nstruct);
     for (int p = 0; p < np; p++) {
-        int ox = (p % cols) * W, oy = 24 + (p / cols) * H;
-        double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
-        int pos = 1;
+        int ox = (p % cols) * W, oy = 24 + (p / cols) * H, m = 0;
         for (int s = 0; s < b->nstruct; s++) {
             const tcet_batch_row *r = &rows[(size_t)s * (size_t)np + (size_t)p];
-            if (r->status != TCET_SCORE_OK || !isfinite(r->score)) continue;
-            pos &= r->score > 0;
+            if (r->status == TCET_SCORE_OK && isfinite(r->score)) v[m++] = (sv){r->score, s};
         }
-        for (int s = 0; s < b->nstruct; s++) {
-            const tcet_batch_row *r = &rows[(size_t)s * (size_t)np + (size_t)p];
-            if (r->status != TCET_SCORE_OK || !isfinite(r->score)) continue;
-            double x = r->score;
-            xmin = fmin(xmin, x);
-            xmax = fmax(xmax, x);
-            ymin = fmin(ymin, acc[s]);
-            ymax = fmax(ymax, acc[s]);
-        }
-        int logx = pos && xmin > 0 && xmax / xmin > 1e3;
-        if (logx) {
-            xmin = log10(xmin);
-            xmax = log10(xmax);
-        }
-        if (!(xmax > xmin)) xmax = xmin + 1;
-        if (!(ymax > ymin)) ymax = ymin + 1;
+        qsort(v, (size_t)m, sizeof *v, cmp_sv);
         fprintf(f, "<g transform=\"translate(%d,%d)\"><rect x=\"40\" y=\"22\" width=\"%d\" height=\"%d\" "
                    "fill=\"none\" stroke=\"#999\"/>\n", ox, oy, W - 56, H - 56);
-        fprintf(f, "<text x=\"40\" y=\"14\">%s%s: rho %.3f, tau %.3f</text>\n", tcet_proxy_name(b->proxy[p]),
-                logx ? " (log10)" : "", c[p].rho, c[p].tau);
-        fprintf(f, "<text x=\"40\" y=\"%d\" fill=\"#555\">%.3g .. %.3g</text>\n", H - 20, xmin, xmax);
+        fprintf(f, "<text x=\"40\" y=\"14\">%s: rho %.3f, tau %.3f (n %d)</text>\n", tcet_proxy_name(b->proxy[p]),
+                c[p].rho, c[p].tau, m);
         fprintf(f, "<text x=\"2\" y=\"30\" fill=\"#555\">%.0f</text><text x=\"2\" y=\"%d\" fill=\"#555\">%.0f</text>\n",
                 ymax, H - 36, ymin);
-        for (int s = 0; s < b->nstruct; s++) {
-            const tcet_batch_row *r = &rows[(size_t)s * (size_t)np + (size_t)p];
-            if (r->status != TCET_SCORE_OK || !isfinite(r->score)) continue;
-            double x = logx ? log10(r->score) : r->score;
-            double px = 40 + (x - xmin) / (xmax - xmin) * (W - 56), py = 22 + (ymax - acc[s]) / (ymax - ymin) * (H - 56);
+        for (int k = 0; k < m; k++) {
+            double x = m > 1 ? (double)k / (m - 1) : 0.5;
+            double px = 40 + x * (W - 56), py = 22 + (ymax - acc[v[k].s]) / (ymax - ymin) * (H - 56);
             fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.6\" fill=\"#1f77b4\" fill-opacity=\"0.6\"/>\n", px, py);
         }
         fprintf(f, "</g>\n");
     }
     fprintf(f, "</svg>\n");
+    free(v);
 }
 
 int cmd_validate(int argc, char **argv)
