@@ -8,6 +8,8 @@ BIN=${TCET_BIN:?TCET_BIN not set}
 DATA=${TCET_TEST_DATA:?TCET_TEST_DATA not set}
 T="$DATA/nb201/zc_nasbench201.json"
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# MPI singletons: full unwinding so that LeakSanitizer sees (and suppresses) Open MPI's own frames
+if [ -n "${ASAN_OPTIONS:-}" ]; then export ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0"; fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
