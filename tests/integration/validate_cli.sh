@@ -57,4 +57,17 @@ assert {"tcet-snip", "tcet-synflow", "naswot", "synflow", "snip", "gradnorm", "z
 for x in d:
     assert x["reads_images"] in ("yes", "no", "none") and isinstance(x["higher_is_better"], bool)
 P
+# tcet info on a cell: both spellings, the layer axis and the counters (NASLib: 0.615386 M params, 88.307392 MFLOPs)
+"$BIN" info '|skip_connect~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_1x1~1|none~2|' --num-classes 10 \
+    --json >"$TMP/i.json" || fail "tcet info of a cell"
+python3 - "$TMP/i.json" <<'P' || fail "tcet info counters"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["tuple"] == "(0, 2, 3, 2, 3, 1)" and d["search_space"] == "nb201", d
+c = d["counters"]
+assert c["params"] == 615386 and c["naslib_flops"] == 88307392 and c["flops"] == 86426240, c
+# stem + 5 cells x 4 convs x 3 stages + 2 reductions x 3 convs + classifier
+assert c["scored_layers"] == len(d["layers"]) == 1 + 60 + 6 + 1, c
+assert d["layers"][0]["name"] == "stem.0" and d["layers"][-1]["name"] == "classifier"
+P
 echo "validate_cli: ok"
