@@ -200,6 +200,10 @@ int cmd_info(int argc, char **argv)
     }
     tcet_arch a;
     if (tcet_arch_load(structure, &a)) goto fail;
+    if (a.grammar == TCET_GRAMMAR_NB201) {
+        if (info_nb201(&a, classes, res, json)) goto fail;
+        return 0;
+    }
     if (space < 0) {
         space = TCET_SPACE_XXBL;
         for (int i = 0; i < a.n; i++)

@@ -8,6 +8,7 @@
 #include "common/args.h"
 #include "commands.h"
 #include "score_args.h"
+#include "score_batch.h"
 #include "common/arch.h"
 #include "common/data.h"
 #include "common/error.h"
@@ -21,15 +22,24 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: tcet score <structure | @file> --proxy NAME [options]\n"
+            "usage: tcet score <structure | @file | -> --proxy NAME[,NAME...] [options]\n"
             "       tcet score --golden FILE.h5 --proxy NAME [--json]\n\n"
             "Score one structure's scoring network (no residual links unless --reslink,\n"
             "PyTorch default init keyed by --seed) with one proxy.  With --golden, weights,\n"
             "input, labels, aux tensors, structure, classes, resolution, batch and the\n"
             "residual links (the file's no_reslink) come from a golden file.\n\n"
+            "Batch mode (docs/proxies.md): @file with several lines (one structure per\n"
+            "line), '-' (the same from stdin) or several proxies score every (structure,\n"
+            "proxy) pair, one row each; structures may be ZenNAS strings, NAS-Bench-201\n"
+            "cell strings or NASLib tuples.  Under mpirun rank 0 hands the rows to the\n"
+            "other ranks.  With --out FILE the rows are appended to FILE (CSV) as they\n"
+            "finish; rerunning the same command keeps the rows FILE holds (resume).\n\n"
             "  --proxy NAME        tcet-snip, tcet-synflow, naswot-layerwise, naswot, snip,\n"
             "                      synflow, synflow-zennas, gradnorm, zen, te-nas, zico,\n"
-            "                      params, flops, random (required)\n"
+            "                      params, flops, random (required; a comma-separated\n"
+            "                      list scores several; see 'tcet proxies')\n"
+            "  --csv               batch rows as CSV (default: a table)\n"
+            "  --out FILE          batch result file (CSV), resumed when it exists\n"
             "  --batch-size N      images per batch (default 64)\n"
             "  --resolution R      input resolution (default 32)\n"
             "  --num-classes C     classifier width (default 100)\n"
@@ -46,7 +56,7 @@ static void usage(FILE *f)
             "  --gamma G           Zen mixup coefficient (default 0.01)\n"
             "  --backend B         auto (default), cpu, cuda\n"
             "  --threads T         CPU threads (default 1)\n"
-            "  --json              machine-readable output\n\n"
+            "  --json              machine-readable output (batch mode: JSON lines)\n\n"
             "A non-finite or failed score is reported as -9999 with its reason (spec §11.1).\n"
             "exit codes: 0 scored (even when the score is -9999), 2 usage, 3 data/golden file,\n"
             "5 out of memory (the network cannot fit: \"out of memory: needs X GB, has Y GB\"),\n"
@@ -120,7 +130,8 @@ int cmd_score(int argc, char **argv)
     char inferred[32];
     tcet_score_config cfg;
     score_config_defaults(&cfg);
-    int threads = 1, json = 0, rc = 0;
+    int threads = 1, json = 0, rc = 0, csv = 0, nproxy = 0, proxies[TCET_PROXY_COUNT];
+    const char *out_path = NULL;
     for (int i = 1; i < argc; i++) {
         int r;
         const char *a = argv[i];
@@ -131,12 +142,18 @@ int cmd_score(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--json")) {
             json = 1;
+        } else if (!strcmp(a, "--csv")) {
+            csv = 1;
+        } else if ((r = arg_value(argc, argv, &i, "--out", &val))) {
+            if (r < 0) goto fail;
+            out_path = val;
         } else if (!strcmp(a, "--reslink")) {
             cfg.reslink = 1;
         } else if ((r = arg_value(argc, argv, &i, "--proxy", &val))) {
             if (r < 0) goto fail;
             proxy_name = val;
-            if ((cfg.proxy = score_parse_proxy(val)) < 0) goto fail;
+            if (score_parse_proxy_list(val, proxies, &nproxy)) goto fail;
+            cfg.proxy = proxies[0];
         } else if ((r = arg_value(argc, argv, &i, "--golden", &val))) {
             if (r < 0) goto fail;
             golden_path = val;
@@ -170,6 +187,25 @@ int cmd_score(int argc, char **argv)
         dataset = inferred;
     }
     if (!dataset) dataset = "synthetic";
+    if (json && csv) {
+        TCET_FAIL(TCET_ERR_USAGE, "give --json or --csv, not both");
+        goto fail;
+    }
+    int batch = nproxy > 1 || csv || out_path || !strcmp(structure ? structure : "", "-");
+    if (!batch && structure && structure[0] == '@') {
+        /* a file with more than one structure line is a batch */
+        tcet_arch *as = NULL;
+        char **ns = NULL;
+        int n = 0;
+        if ((rc = tcet_batch_load_structures(structure, &as, &ns, &n)) != 0) goto fail;
+        tcet_batch_free_structures(as, ns, n);
+        batch = n > 1;
+    }
+    if (batch && golden_path) {
+        TCET_FAIL(TCET_ERR_USAGE, "--golden scores one file with one proxy (no --csv, --out or proxy list)");
+        goto fail;
+    }
+
     tcet_golden *g = NULL;
     tcet_dataset *ds = NULL;
     tcet_backend *be = NULL;
@@ -184,7 +220,7 @@ int cmd_score(int argc, char **argv)
         cfg.resolution = g->resolution;
         cfg.num_classes = g->num_classes;
     } else {
-        if ((rc = tcet_arch_load(structure, &arch)) != 0) goto fail;
+        if (!batch && (rc = tcet_arch_load(structure, &arch)) != 0) goto fail;
         if (strcmp(dataset, "synthetic") != 0 || data_path) {
             if ((rc = tcet_dataset_open(dataset, data_path, cfg.resolution, cfg.num_classes, &ds)) != 0)
                 goto out;
@@ -197,6 +233,12 @@ int cmd_score(int argc, char **argv)
                 goto out;
             }
             cfg.data = ds;
+        }
+        if (batch) {
+            rc = score_batch_main(structure, proxies, nproxy, &cfg, backend, threads, out_path,
+                                  json ? SCORE_FMT_JSON : csv ? SCORE_FMT_CSV : SCORE_FMT_TABLE);
+            if (ds) tcet_dataset_close(ds);
+            return rc;
         }
     }
     tcet_arch_print(&arch, sbuf, sizeof sbuf);

@@ -10,5 +10,11 @@ int cmd_inspect(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_proxies(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+
+/* info_nb201.c: `tcet info` of a NAS-Bench-201 cell (cmd_info dispatches) */
+#include "common/arch.h"
+int info_nb201(const tcet_arch *a, int classes, int res, int json);
 
 #endif

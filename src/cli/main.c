@@ -22,6 +22,8 @@ static const command commands[] = {
     {"plot", cmd_plot, "SVG report of a run's score history"},
     {"export", cmd_export, "best structure, its summary and the training command"},
     {"bench", cmd_bench, "time the proxies on fixed structures"},
+    {"proxies", cmd_proxies, "list every proxy: what it measures, source, direction, cost"},
+    {"validate", cmd_validate, "rank-correlate proxies with NAS-Bench-201 accuracies"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 

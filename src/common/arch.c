@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "nb201.h"
 
 /* Limits that keep every derived quantity (FLOPs in 64-bit integers before
  * the floor division, plan sizes) far from overflow; the published networks
@@ -68,6 +69,7 @@ size_t tcet_block_print(const tcet_block *b, char *buf, size_t cap)
 
 size_t tcet_arch_print(const tcet_arch *a, char *buf, size_t cap)
 {
+    if (a->grammar == TCET_GRAMMAR_NB201) return tcet_nb201_print(a, buf, cap);
     size_t total = 0;
     if (cap) buf[0] = 0;
     for (int i = 0; i < a->n; i++) {
@@ -258,6 +260,7 @@ int tcet_arch_parse(const char *s, tcet_arch *out, tcet_parse_error *err)
     size_t end = len;
     while (end > p && (s[end - 1] == ' ' || s[end - 1] == '\t' || s[end - 1] == '\n' || s[end - 1] == '\r')) end--;
     if (p == end) return perr(err, 0, "%s", "empty structure string");
+    if (s[p] == '|' || s[p] == '(' || (s[p] >= '0' && s[p] <= '9')) return tcet_nb201_parse(s, out, err);
     while (p < end) {
         if (out->n == TCET_MAX_BLOCKS) {
             char m[80];

@@ -26,9 +26,17 @@ typedef struct {
     int layers;     /* L = sub_layers */
 } tcet_block;
 
+/* Search spaces: the ZenNAS super-block chain, or a NAS-Bench-201 cell
+ * (common/nb201.h: one cell of six edge operations repeated in a fixed
+ * network; then n = 0 and b[] is unused). */
+typedef enum { TCET_GRAMMAR_ZENNAS = 0, TCET_GRAMMAR_NB201 = 1 } tcet_grammar;
+
 typedef struct {
     int n;
     tcet_block b[TCET_MAX_BLOCKS];
+    int grammar;    /* tcet_grammar */
+    int cell[6];    /* NB201: operation of each edge (tcet_nb201_op), edges in
+                       NASLib's tuple order (common/nb201.h); zero for ZenNAS */
 } tcet_arch;
 
 typedef struct {
@@ -36,7 +44,9 @@ typedef struct {
     char msg[200];  /* e.g. "unknown block name 'SuperFoo'" */
 } tcet_parse_error;
 
-/* Parse a structure string (an optional "label|" inside each block's
+/* Parse a structure string: ZenNAS super blocks, or (common/nb201.h) a
+ * NAS-Bench-201 cell string "|op~0|+|op~0|op~1|+|...|" or NASLib's
+ * six-index tuple "(0, 2, 3, 2, 3, 1)".  For ZenNAS (an optional "label|" inside each block's
  * parentheses is accepted and ignored). Returns 0, or TCET_ERR_USAGE with
  * err filled (err may be NULL). Never allocates. */
 int tcet_arch_parse(const char *s, tcet_arch *out, tcet_parse_error *err);

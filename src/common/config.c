@@ -315,6 +315,9 @@ static int set_value(tcet_search_config *c, const opt *o, const char *val, int e
         tcet_arch a;
         int rc = tcet_arch_load(val, &a);
         if (rc) return tcet_trace(err_code, __FILE__, __LINE__, o->flag);
+        if (a.grammar != TCET_GRAMMAR_ZENNAS)
+            return TCET_FAIL(err_code, "%s: the search mutates ZenNAS structures; a NAS-Bench-201 cell is "
+                             "scored with 'tcet score' or 'tcet validate nb201'", o->flag);
         /* Keep the canonical string: two spellings of one structure are one run. */
         if (tcet_arch_print(&a, p, o->size) >= o->size)
             return TCET_FAIL(err_code, "%s: structure too long", o->flag);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "nb201.h"
 #include "mutate.h"
 
 typedef struct {
@@ -121,6 +122,17 @@ static void count_block(acc *A, const tcet_block *b)
 int tcet_count(const tcet_arch *a, int reslink, int num_classes, int resolution, tcet_counts *out)
 {
     memset(out, 0, sizeof *out);
+    if (a->grammar == TCET_GRAMMAR_NB201) {
+        /* NB201: params = the exact count (affine BN: 2C), as NASLib's `params`;
+         * flops = conv + classifier multiply-accumulates (docs/nb201.md) */
+        tcet_nb201_counts c;
+        TCET_TRY(tcet_nb201_count(a, num_classes, resolution, &c));
+        out->params = (double)c.params;
+        out->flops = (double)(c.conv_macs + c.fc_macs);
+        out->scored_layers = c.convs + 1;
+        out->true_params = c.params;
+        return 0;
+    }
     if (a->n < 1) return TCET_FAIL(TCET_ERR_USAGE, "empty structure");
     if (num_classes < 1 || resolution < 1)
         return TCET_FAIL(TCET_ERR_USAGE, "classes (%d) and resolution (%d) must be positive", num_classes, resolution);

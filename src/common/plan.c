@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "mutate.h"
+#include "nb201.h"
 
 /* One basic element of a wrapper's inner list. */
 typedef struct {
@@ -212,6 +213,7 @@ static int expand_block(emitter *E, const tcet_block *b)
 
 int tcet_plan_build(const tcet_arch *a, const tcet_plan_opts *o, tcet_plan *out)
 {
+    if (a->grammar == TCET_GRAMMAR_NB201) return tcet_nb201_plan(a, o, out);
     memset(out, 0, sizeof *out);
     out->opts = *o;
     if (a->n < 1) return TCET_FAIL(TCET_ERR_USAGE, "empty structure");

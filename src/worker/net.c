@@ -79,6 +79,8 @@ static size_t layout(tcet_net *net, char *base)
     TAKE(net->grad_a, g * net->max_act);
     TAKE(net->grad_b, g * net->max_act);
     TAKE(net->grad_c, net_has_residual(net) ? g * net->max_act : 0);
+    net->dag_slot_bytes = align_up(net->max_act * es);
+    TAKE(net->dag_grad, net->dag ? g * (size_t)net->dag_slots * (net->dag_slot_bytes / es) : 0);
     /* labels are int32: 4 bytes per element whatever the dtype */
     if (base) net->labels = (int32_t *)(void *)(base + off);
     off += align_up(n * sizeof(int32_t));
@@ -125,7 +127,9 @@ int tcet_net_build(tcet_net *net, tcet_backend *be, const tcet_plan *plan, int d
      * when the projection starts (wrappers are never nested, spec §1.4) */
     int in_res = 0, res_c = 0, res_h = 0, in_proj = 0, inner_c = 0, inner_h = 0;
     size_t res_count = 0;
-    for (int i = 0; i < plan->n; i++) {
+    net->dag = plan->dag;
+    if (plan->dag) TCET_TRY(tcet_net_dag_shapes(net, plan)); /* net_dag.c; the chain loop is skipped */
+    for (int i = 0; !plan->dag && i < plan->n; i++) {
         const tcet_op *p = &plan->ops[i];
         tcet_net_op *o = &net->ops[i];
         memset(o, 0, sizeof *o);
@@ -296,6 +300,9 @@ void tcet_net_free(tcet_net *net)
     free(net->ops);
     free(net->scored);
     free(net->host_tmp);
+    free(net->dag_slot_of);
+    free(net->dag_written);
+    free(net->dag_host);
     memset(net, 0, sizeof *net);
 }
 
@@ -605,6 +612,7 @@ int tcet_net_forward(tcet_net *net, int train, int update_running)
     int dt = net->dtype, n = net->batch;
     const void *in = net->x;
     if (train) TCET_TRY(refuse_f16(net, "train-mode forward"));
+    if (net->dag) return tcet_net_dag_forward(net, train, update_running);
     /* residual wrapper: the remembered input, and the inner output once a
      * projection has started (the projection reads `res`, not `in`) */
     const void *res = NULL, *inner = NULL;
@@ -728,6 +736,7 @@ int tcet_net_backward(tcet_net *net, int skip_input_grad)
         return TCET_FAIL(TCET_ERR_USAGE, "backward before any forward");
     if (net->has_bn && net->last_train == 0)
         return TCET_FAIL(TCET_ERR_USAGE, "backward after an eval-mode forward through BN is not supported");
+    if (net->dag) return tcet_net_dag_backward(net, skip_input_grad);
     const void *dy = net->dlogits;
     void *bufs[2] = {net->grad_a, net->grad_b};
     int nb = 0;

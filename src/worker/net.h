@@ -69,6 +69,17 @@ typedef struct {
     double *host_tmp;      /* host scratch (grow-only) */
     size_t host_tmp_cap;
     int dry;               /* tcet_net_estimate: size the arena, allocate nothing */
+    /* graph plans (NAS-Bench-201, net_dag.c): gradient slots of max_act
+     * elements each (the last one is the accumulation temporary) */
+    int dag;
+    int dag_slots;
+    void *dag_grad;        /* dag_slots slots, dag_slot_bytes apart */
+    size_t dag_slot_bytes;
+    int *dag_slot_of;      /* per op: its output gradient's slot (-1: none yet) */
+    int *dag_written;      /* per op: its gradient slot holds a value */
+    int dag_cap;
+    double *dag_host;      /* host scratch for the pooling ops (grow-only) */
+    size_t dag_host_cap;
 } tcet_net;
 
 /* A zero-initialised tcet_net is "empty"; build() may be called repeatedly
@@ -151,5 +162,16 @@ static inline tcet_net_op *tcet_net_layer(tcet_net *net, int l) { return &net->o
 /* Host copy of a device tensor as double (scratch owned by the net, valid
  * until the next call); count elements of the net's dtype. */
 int tcet_net_download_f64(tcet_net *net, const void *dev, size_t count, const double **out);
+
+/* Graph plans (tcet_plan.dag, net_dag.c), called by the functions above:
+ * shapes and layerwise axis of every op; forward; backward (the gradient of
+ * an op output read by several ops is the sum of their contributions; the
+ * network input's gradient is never computed). */
+int tcet_net_dag_shapes(tcet_net *net, const tcet_plan *plan);
+int tcet_net_dag_forward(tcet_net *net, int train, int update_running);
+int tcet_net_dag_backward(tcet_net *net, int skip_input_grad);
+/* The input tensor of op i (its first source; the network input for -1 or
+ * for the first op of a chain plan). */
+const void *tcet_net_op_input(const tcet_net *net, int i);
 
 #endif

@@ -36,7 +36,7 @@ int proxy_naswot(tcet_proxy_ctx *ctx, double *score)
     for (int i = 0; i < net->nops; i++) {
         const tcet_net_op *o = &net->ops[i];
         if (o->op.kind != TCET_OP_RELU) continue;
-        const void *in = i ? net->ops[i - 1].y : net->x;
+        const void *in = tcet_net_op_input(net, i);
         TCET_TRY(be->gram_codes(be, n, o->in_count / (size_t)n, in, Kr, pos));
         for (size_t k = 0; k < nn; k++) K[k] += Kr[k];
         nrelu++;
