@@ -6,7 +6,7 @@
 #
 #   jobs/tcet-hosts.sh HOSTFILE RUN_DIR [tcet search options...]
 #   jobs/tcet-hosts.sh hosts.txt runs/c100 --preset cifar-params1M-tcet-snip \
-#       --dataset cifar100 --data /shared/data/cifar-100-binary
+#       --dataset cifar100 --data /nfs/data/cifar-100-binary
 #
 # HOSTFILE: one host name per line (# comments and blank lines ignored); every
 # host must reach the others (ssh for Open MPI's launcher), see the same paths

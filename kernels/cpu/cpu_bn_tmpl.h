@@ -11,7 +11,7 @@ static inline size_t S(bn_bwd_ws_bytes)(int c, int hw)
     return sizeof(double) * S(bn_ws_doubles)(c) + sizeof(T) * (size_t)hw;
 }
 
-/* Memory order (issue 7): every pass walks the tensor image by image, channel
+/* Memory order (docs/performance.md): every pass walks the tensor image by image, channel
  * by channel, i.e. sequentially through memory, with one set of partial sums
  * per channel.  (Walking one channel at a time reads 64 planes that lie a
  * whole image apart, which the prefetchers serve badly: twice slower.)  The
@@ -47,7 +47,7 @@ static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentu
      *   alpha   = invstd * gamma, shift = beta - mean * alpha    (in T)
      * The double sums use RL independent partial sums per channel (the
      * compiler vectorises them; one serial chain of dependent double adds
-     * made BN the most expensive op of the forward, issue 7).  Each element
+     * made BN the most expensive op of the forward, docs/performance.md).  Each element
      * still contributes exactly double(x) resp. double(T(d*d)); only the
      * association of the double sum differs, which moves the double result by
      * ~1e-16 relative, far below T's rounding. */
@@ -164,7 +164,7 @@ static void S(relu_mask_plane)(const T *restrict dy, const T *restrict x, size_t
 /* bn_bwd; with relu (bn_relu_bwd) dy is the gradient of relu(bn(x)) and the
  * ReLU mask bn(x) > 0 is recomputed from x exactly as S(bn_fwd) computed
  * bn(x) (same S(bn_affine), same roundings), which saves relu_bwd's pass over three
- * tensors (issue 7); beta is only read then. */
+ * tensors (docs/performance.md); beta is only read then. */
 static int S(bn_bwd_any)(int n, int c, int hw, const T *x, const T *dy, const T *gamma, const T *beta,
                          int relu, const T *save_mean, const T *save_invstd, T *dx, T *dgamma, T *dbeta,
                          double *ws);

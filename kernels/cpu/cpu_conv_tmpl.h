@@ -24,7 +24,7 @@
 /* Columns [0, lo) and [hi, wo) of `rows` rows of width wo := 0.  Column by
  * column (strided stores): written row by row, GCC turns each row's 1-3
  * zeros into a memset call, ~50k calls per image for a 7x7 conv at 32x32
- * (issue 7: memset was 5% of T-CET(SNIP)). */
+ * (docs/performance.md: memset was 5% of T-CET(SNIP)). */
 static inline void S(zero_cols)(T *restrict span, int rows, int wo, int lo, int hi)
 {
     for (int ow = 0; ow < lo; ow++)
@@ -49,7 +49,7 @@ static void S(im2col)(const tcet_conv_desc *d, const T *restrict x, T *restrict 
         return;
     }
     if (s == 1 && wo == w) {
-        /* "Same" stride-1 convs (issue 7): for each tap the valid output
+        /* "Same" stride-1 convs (docs/performance.md): for each tap the valid output
          * rows read one contiguous span of the input plane, shifted by
          * (kh - p) rows and (kw - p) columns; copy it in one go and then
          * zero the |kw - p| padding columns of each row, instead of one tiny
@@ -128,7 +128,7 @@ static void S(col2im)(const tcet_conv_desc *d, T *restrict col, size_t ld, size_
         return;
     }
     if (s == 1 && wo == w) {
-        /* "Same" stride-1 convs (issue 7), the adjoint of the im2col span
+        /* "Same" stride-1 convs (docs/performance.md), the adjoint of the im2col span
          * copy: zero the padding columns of the tile (col is scratch), then
          * add each tap's valid rows as one contiguous span.  Every dx element
          * still receives its contributions in the same (c, kh, kw) order; the
@@ -222,7 +222,7 @@ static S(conv_geom) S(conv_geometry)(const tcet_backend *be, const tcet_conv_des
     return g;
 }
 
-/* One col region per band of output rows (issue 7).  The zeros that
+/* One col region per band of output rows (docs/performance.md).  The zeros that
  * im2col writes for the padding depend only on the tile layout (band and
  * ld), not on the image, so when every band keeps its own region (all
  * bands together at most CPU_COL_BANDS_MAX bytes and CPU_COL_BANDS_N bands)
@@ -365,7 +365,7 @@ static int S(conv_bwd_data_gemm)(tcet_backend *be, const tcet_conv_desc *d, cons
     return 0;
 }
 
-/* Weight gradients with few output channels (issue 7): dW = dy . col^T has
+/* Weight gradients with few output channels (docs/performance.md): dW = dy . col^T has
  * M = cout_g (16..48 in ZenNet's k5/k7 and bottleneck 1x1 convs) and
  * N = Kg = cin_g * k * k (up to 784).  Computing dW^T = col . dy^T instead
  * puts the long side in M and the short one in N, a shape OpenBLAS runs

@@ -31,7 +31,7 @@ typedef struct {
     long staging_wraps, unstaged_uploads;
 } tcet_cuda_stats;
 int tcet_cuda_get_stats(const tcet_backend *be, tcet_cuda_stats *out);
-/* Latency of a forward pass (spec §5 / §11.8: 3 warm-ups, then one timed
+/* Latency of a forward pass (docs/semantics.md#evolution-loop, docs/semantics.md#latency-measurement: 3 warm-ups, then one timed
  * forward, time / batch): calls forward(ctx) `warmups` times, then once more
  * between two CUDA events on the backend stream, and returns the seconds per
  * image.  forward must enqueue its work on this backend (e.g. a tcet_net

@@ -1,7 +1,7 @@
 /* tcet export: hand the result of a search to training.  Writes
  * best_structure.txt (the structure string, no newline, as the reference
  * does), summary.txt (blocks, layers, params, FLOPs) and train.sh (the
- * ZenNAS / T-CET training command with the settings of spec §5.3), and prints
+ * ZenNAS / T-CET training command with the settings of docs/semantics.md#script-settings-and-presets), and prints
  * the summary and the command. */
 #include <errno.h>
 #include <limits.h>

@@ -1,6 +1,6 @@
 /* tcet info: expand a structure string and print its blocks, the layers of the
  * scoring network and the reference counters of both network variants
- * (spec §1-§4): "budget" = residual network (what the budget filters see),
+ * (docs/semantics.md#structure-strings, docs/semantics.md#mutation): "budget" = residual network (what the budget filters see),
  * "scoring" = no residual links (what every proxy scores). */
 #include <math.h>
 #include <stdio.h>
@@ -22,7 +22,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: tcet info <structure | @file> [options]\n\n"
             "Expand a ZenNAS structure string: its super blocks, the Conv/Linear layers of the\n"
-            "scoring network, and the reference counters (spec §3) of the budget network\n"
+            "scoring network, and the reference counters (docs/semantics.md#reference-counters) of the budget network\n"
             "(residual links, as checked against --budget-*) and of the scoring network\n"
             "(no residual links, as scored by the proxies).\n\n"
             "  <structure>            e.g. 'SuperConvK3BNRELU(3,8,1,1)SuperConvK1BNRELU(8,64,1,1)'\n"

@@ -57,7 +57,7 @@ static void usage(FILE *f)
             "  --backend B         auto (default), cpu, cuda\n"
             "  --threads T         CPU threads (default 1)\n"
             "  --json              machine-readable output (batch mode: JSON lines)\n\n"
-            "A non-finite or failed score is reported as -9999 with its reason (spec §11.1).\n"
+            "A non-finite or failed score is reported as -9999 with its reason (docs/semantics.md#non-finite-scores).\n"
             "exit codes: 0 scored (even when the score is -9999), 2 usage, 3 data/golden file,\n"
             "5 out of memory (the network cannot fit: \"out of memory: needs X GB, has Y GB\"),\n"
             "6 backend failure\n");

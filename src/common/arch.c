@@ -1,4 +1,4 @@
-/* Structure strings: parsing and printing (spec §1.1-1.3).
+/* Structure strings: parsing and printing (docs/semantics.md#grammar, docs/semantics.md#super-blocks).
  *
  * The parser is a single left-to-right scan without allocation: each block is
  * NAME "(" [label "|"] INT {"," INT} ")".  Every error names the problem and

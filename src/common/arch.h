@@ -1,4 +1,4 @@
-/* ZenNAS structure strings: super blocks, parsing and printing (spec §1.1-1.3).
+/* ZenNAS structure strings: super blocks, parsing and printing (docs/semantics.md#grammar, docs/semantics.md#super-blocks).
  *
  * A structure is a plain array of super blocks; every field is an int so a
  * tcet_arch can be copied, compared with memcmp and sent as bytes. */

@@ -1,4 +1,4 @@
-/* Image augmentation for the training batches (spec §8): CIFAR
+/* Image augmentation for the training batches (docs/semantics.md#data): CIFAR
  * RandomCrop(32, padding 4) + flip, ImageNet-style RandomResizedCrop with
  * bilinear resize + flip, and per-channel normalisation.  Each routine writes
  * one normalised CHW float image; the random draws come from the caller's
@@ -39,7 +39,7 @@ void tcet_aug_render(const uint8_t *img, int h, int w, int layout_hwc, const tce
                      int out, const double mean[3], const double std[3], float *dst);
 
 /* torchvision ColorJitter(0.4, 0.4, 0.4, 0.2) parameters of one image
- * (spec §8): brightness/contrast/saturation factors in [0.6, 1.4], hue shift
+ * (docs/semantics.md#data): brightness/contrast/saturation factors in [0.6, 1.4], hue shift
  * in [-0.2, 0.2], applied in the order order[0..3] (0 brightness,
  * 1 contrast, 2 saturation, 3 hue). */
 typedef struct {

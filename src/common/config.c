@@ -105,7 +105,7 @@ void tcet_config_defaults(tcet_search_config *c)
     c->lanes = 1;
 }
 
-/* ---- presets (spec §5.3) ---------------------------------------------- */
+/* ---- presets (docs/semantics.md#script-settings-and-presets) ---- */
 typedef struct {
     const char *name;
     const char *proxy;
@@ -418,7 +418,7 @@ void tcet_config_usage(FILE *f)
                "                      --checkpoint-every --evolution-max-iter (longer)]\n"
                "       tcet search ... --print-config (or --dry-run): the resolved configuration\n"
                "                      and the data it would read, without starting\n\n"
-               "Evolutionary search (spec §5). Rank 0 is the master, ranks 1..N-1 score\n"
+               "Evolutionary search (docs/semantics.md#evolution-loop). Rank 0 is the master, ranks 1..N-1 score\n"
                "candidates; a single rank scores in-process. Explicit flags override --preset.\n\n"
                "options:\n  %-22s %s\n", "--preset NAME", "settings of a reference script (below)");
     for (int k = 0; k < NOPTS; k++) fprintf(f, "  %-22s %s\n", opts[k].flag, opts[k].help);

@@ -1,5 +1,5 @@
 /* Configuration of `tcet search`: every option, its default, the presets
- * named after the reference scripts (spec §5.3), and a canonical text form
+ * named after the reference scripts (docs/semantics.md#script-settings-and-presets), and a canonical text form
  * ("key = value" lines) that is stored in the checkpoint and compared on
  * resume.  Options are described by one table (config.c) so parsing, help,
  * serialisation and comparison cannot drift apart. */

@@ -1,4 +1,4 @@
-/* The reference counters get_model_size / get_FLOPs / get_num_layers (spec §3)
+/* The reference counters get_model_size / get_FLOPs / get_num_layers (docs/semantics.md#reference-counters)
  * and the exact PyTorch parameter count.
  *
  * Written element by element like the reference (not from closed forms):

@@ -1,4 +1,4 @@
-/* The reference counters (spec §3) and the true PyTorch parameter count. */
+/* The reference counters (docs/semantics.md#reference-counters) and the true PyTorch parameter count. */
 #ifndef TCET_COUNTERS_H
 #define TCET_COUNTERS_H
 

@@ -1,4 +1,4 @@
-/* Dataset dispatch and the synthetic dataset (spec §8, §11.7).
+/* Dataset dispatch and the synthetic dataset (docs/semantics.md#data, docs/semantics.md#default-data).
  *
  * Keys: every batch is a function of (run seed, stream, candidate id) only.
  * The generator for a part of the batch is keyed by

@@ -1,4 +1,4 @@
-/* Training data for the proxies (spec §8, §11.7).
+/* Training data for the proxies (docs/semantics.md#data, docs/semantics.md#default-data).
  *
  * A dataset hands out batches keyed by (run seed, candidate id): which
  * images form the batch and how each is augmented depend on nothing else, so

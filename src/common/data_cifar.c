@@ -1,4 +1,4 @@
-/* CIFAR-10 / CIFAR-100 binary readers (spec §8).
+/* CIFAR-10 / CIFAR-100 binary readers (docs/semantics.md#data).
  *
  * CIFAR-10: data_batch_1.bin .. data_batch_5.bin, records of 1 label byte +
  * 3072 pixel bytes.  CIFAR-100: train.bin, records of coarse byte, fine byte,

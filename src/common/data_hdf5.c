@@ -1,4 +1,4 @@
-/* HDF5 image-set reader (spec §8 ImageNet-style; layout in docs/data.md).
+/* HDF5 image-set reader (docs/semantics.md#data ImageNet-style; layout in docs/data.md).
  *
  * File layout: /images uint8 [N, H, W, 3] (HWC, RGB), /labels integer [N]
  * (any integer type; read as int32).  The shapes, types and every label are
@@ -33,7 +33,7 @@ static size_t preload_limit(void)
     return (size_t)mb << 20;
 }
 
-/* The reference's imagenet-1k transform has ColorJitter (spec §8); the
+/* The reference's imagenet-1k transform has ColorJitter (docs/semantics.md#data); the
  * environment variable TCET_NO_COLOR_JITTER=1 turns it off (e.g. to compare
  * with runs made before it existed). */
 static int color_jitter_enabled(void)

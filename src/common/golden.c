@@ -1,5 +1,5 @@
 /* Reader for the golden reference files (see golden.h and
- * shared/golden/README.md).  Every failure is TCET_ERR_DATA and names the
+ * tests/data/golden/README.md).  Every failure is TCET_ERR_DATA and names the
  * file and the dataset. */
 #include <stdarg.h>
 #include <stdio.h>

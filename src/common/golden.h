@@ -1,4 +1,4 @@
-/* Reader for the golden reference files (shared/golden/README.md, layout 1).
+/* Reader for the golden reference files (tests/data/golden/README.md, layout 1).
  *
  * tcet_golden_open reads the root attributes, /input, /labels, /params/...
  * (state_dict order) and every /aux tensor present; /expected/... datasets are

@@ -1,4 +1,4 @@
-/* Expansion of super blocks into the flat op plan (spec §1.3-1.7, §2).
+/* Expansion of super blocks into the flat op plan (docs/semantics.md#super-blocks, docs/semantics.md#budget-network-and-scoring-network, docs/semantics.md#layer-order).
  *
  * Module names follow PyTorch's registration order: a super block's
  * module_list holds its expanded basic blocks (ConvKX/BN/RELU, or the

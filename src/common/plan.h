@@ -1,4 +1,4 @@
-/* Expansion of a structure into a flat layer plan (spec §1.3-1.7, §2).
+/* Expansion of a structure into a flat layer plan (docs/semantics.md#super-blocks, docs/semantics.md#budget-network-and-scoring-network, docs/semantics.md#layer-order).
  *
  * The plan lists the basic operations in forward order.  For the scoring
  * network (reslink = 0) it is a plain chain conv/bn/relu ... gap, linear.

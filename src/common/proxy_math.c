@@ -1,5 +1,5 @@
 /* Host numerics of the proxies: log|det| (numpy slogdet semantics through
- * LAPACK dgetrf, spec §11.5), layer-wise NASWOT, and the T-CET aggregation
+ * LAPACK dgetrf, docs/semantics.md#log-determinant), layer-wise NASWOT, and the T-CET aggregation
  * (§6.3) with the alethiometer modes (§6.5). */
 #include <math.h>
 #include <stdlib.h>

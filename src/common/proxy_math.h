@@ -1,4 +1,4 @@
-/* Host-side numerics shared by the proxies (spec §6.1, §6.3, §6.5, §11.1, §11.5). */
+/* Host-side numerics shared by the proxies (docs/semantics.md#layer-wise-naswot, docs/semantics.md#aggregation, docs/semantics.md#alethiometer-modes, docs/semantics.md#non-finite-scores, docs/semantics.md#log-determinant). */
 #ifndef TCET_PROXY_MATH_H
 #define TCET_PROXY_MATH_H
 

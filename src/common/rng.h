@@ -1,6 +1,6 @@
 /* Seeded, keyed random numbers (xoshiro256** seeded through splitmix64).
  *
- * Determinism contract (spec §11.2): every draw about one candidate comes
+ * Determinism contract (docs/semantics.md#randomness-and-seeds): every draw about one candidate comes
  * from a generator keyed by (run seed, stream, candidate id), so a score does
  * not depend on which rank computed it; the master's mutation stream is keyed
  * by (run seed, TCET_STREAM_MUTATION, 0) and its state is checkpointed. */

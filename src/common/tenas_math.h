@@ -1,4 +1,4 @@
-/* TE-NAS condition number of the NTK (spec §7; golden/README "TE-NAS").
+/* TE-NAS condition number of the NTK (docs/semantics.md#baseline-proxies; golden/README "TE-NAS").
  *
  * The reference calls torch.symeig(ntk) (upper = True: only the UPPER
  * triangle of the row-major float32 NTK is read), takes the ascending float32

@@ -1,4 +1,4 @@
-/* ZiCo per-layer statistics (spec §7.1; golden/README "ZiCo").
+/* ZiCo per-layer statistics (docs/semantics.md#zico; golden/README "ZiCo").
  *
  * The official `caculate_zico` works on float32 numpy arrays: per weight
  * element, over the m batches, std = np.std (ddof 0) and mean|g|; the

@@ -1,4 +1,4 @@
-/* Population bookkeeping (spec §5.2). */
+/* Population bookkeeping (docs/semantics.md#main-loop). */
 #include "master/population.h"
 
 #include <stdlib.h>

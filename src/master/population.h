@@ -1,4 +1,4 @@
-/* The evolving population of spec §5.2: an ordered list (insertion order
+/* The evolving population of docs/semantics.md#main-loop: an ordered list (insertion order
  * matters: ties are broken by first occurrence). */
 #ifndef TCET_POPULATION_H
 #define TCET_POPULATION_H

@@ -1,4 +1,4 @@
-/* The master (rank 0) of `tcet search`: the evolution loop of spec §5.2 with
+/* The master (rank 0) of `tcet search`: the evolution loop of docs/semantics.md#main-loop with
  * a dispatch window, in-order commit, checkpoints and signals.
  *
  * Determinism (docs/search.md): candidate t (= iteration t) is generated from

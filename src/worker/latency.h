@@ -1,4 +1,4 @@
-/* Latency of a candidate's budget network (spec §5.2, §11.8, deviations #8).
+/* Latency of a candidate's budget network (docs/semantics.md#main-loop, docs/semantics.md#latency-measurement, deviations #8).
  *
  * The budget network is the residual network (reslink = 1, projections and
  * BN present), run in eval mode on a random input [batch, 3, R, R]: three

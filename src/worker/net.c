@@ -124,7 +124,7 @@ int tcet_net_build(tcet_net *net, tcet_backend *be, const tcet_plan *plan, int d
     int cur_c = 3, cur_h = net->resolution;
     net->max_act = cur;
     /* residual state: shape remembered at RES_BEGIN, inner output shape saved
-     * when the projection starts (wrappers are never nested, spec §1.4) */
+     * when the projection starts (wrappers are never nested, docs/semantics.md#residual-wrappers) */
     int in_res = 0, res_c = 0, res_h = 0, in_proj = 0, inner_c = 0, inner_h = 0;
     size_t res_count = 0;
     net->dag = plan->dag;
@@ -679,7 +679,7 @@ int tcet_net_xent(tcet_net *net, double *loss)
 }
 
 /* Backward through a residual wrapper y = inner(x) + sc(x), called at its
- * RES_END e with the incoming gradient dy (spec §1.4: sc = BN(conv1x1(x))
+ * RES_END e with the incoming gradient dy (docs/semantics.md#residual-wrappers: sc = BN(conv1x1(x))
  * or x).  The shortcut is differentiated at once: the projection's
  * parameter gradients (train-mode BN, conv weight and bias) and its input
  * gradient, written to the spare buffer; an identity shortcut's input

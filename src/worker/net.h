@@ -1,10 +1,10 @@
-/* Executor of a scoring network on a compute backend (spec §1.6-1.7, §2).
+/* Executor of a scoring network on a compute backend (docs/semantics.md#head-bn-eps-and-initialisation, docs/semantics.md#budget-network-and-scoring-network, docs/semantics.md#layer-order).
  *
  * A tcet_net is built from a tcet_plan for one dtype and batch size: the
  * plain-chain scoring network (conv/bn/relu ... gap, linear), or the budget
  * network with residual wrappers (RES_BEGIN's y aliases its input, a
  * projection CONV/BN reads that remembered input, RES_END's y = inner output
- * + shortcut; used for the latency filter, spec §5.2, and for scoring a
+ * + shortcut; used for the latency filter, docs/semantics.md#main-loop, and for scoring a
  * no_reslink = 0 network, forward and backward).
  * Every parameter, gradient and op output lives in ONE grow-only device
  * arena: rebuilding the net for the next candidate reuses it, so a worker
@@ -57,7 +57,7 @@ typedef struct {
     int32_t *labels;       /* [batch] int32 (device) for softmax_xent */
     int last_train;        /* mode of the last forward (-1: none yet) */
     int skip_bn_out;       /* 1: where a BN and its ReLU run fused (be->bn_relu_fwd), the
-                            * BN's own output is not written, only the ReLU's (issue 7:
+                            * BN's own output is not written, only the ReLU's (docs/performance.md:
                             * T-CET never reads it; the baseline NASWOT does).  Default 0. */
     /* arena (private) */
     void *arena;
@@ -86,7 +86,7 @@ typedef struct {
  * on the same net (buffers are reused).  Fails with TCET_ERR_USAGE for
  * inconsistent plans, TCET_ERR_BACKEND/NOMEM when the arena cannot grow.
  * Residual plans (reslink = 1) run forward and backward.
- * dtype TCET_F16 (the fp16 latency network, spec §5.2): only on a backend
+ * dtype TCET_F16 (the fp16 latency network, docs/semantics.md#main-loop): only on a backend
  * with has_f16 (else TCET_ERR_BACKEND), and only for eval-mode forwards:
  * every tensor is half (parameters and running statistics too, as PyTorch's
  * .half()), host values are converted on upload (round to nearest even) and
@@ -107,13 +107,13 @@ size_t tcet_net_arena_bytes(const tcet_net *net);
  * largest host scratch a forward/backward downloads into (host_tmp). */
 int tcet_net_estimate(tcet_backend *be, const tcet_plan *plan, int dtype, int batch, size_t *arena, size_t *host);
 
-/* PyTorch default initialisation (spec §1.6), drawn in module order from r:
+/* PyTorch default initialisation (docs/semantics.md#head-bn-eps-and-initialisation), drawn in module order from r:
  * conv weight U(±1/sqrt(fan_in)) then conv bias U(±1/sqrt(fan_in)); BN
  * 1/0/0/1; FC weight then bias U(±1/sqrt(in)).  Values are drawn as float32
  * (so the same draws give the same weights in an F64 net, and a bn=0 net of
  * the same arch gets the same conv/FC weights as the bn=1 net). */
 int tcet_net_init_default(tcet_net *net, tcet_rng *r);
-/* ZenNAS Gaussian re-init (spec §7): conv/FC weight N(0,1) (float32 draws, in
+/* ZenNAS Gaussian re-init (docs/semantics.md#baseline-proxies): conv/FC weight N(0,1) (float32 draws, in
  * module order), conv bias 0, BN gamma 1 beta 0 (running stats untouched), FC bias 0. */
 int tcet_net_init_gaussian(tcet_net *net, tcet_rng *r);
 

@@ -1,4 +1,4 @@
-/* Cheap phase timers for the scorer (issue 7): where a candidate's time goes.
+/* Cheap phase timers for the scorer (docs/performance.md): where a candidate's time goes.
  *
  * A profile is a set of per-phase second counters.  The scorer owns one and,
  * when profiling is switched on (tcet_scorer_profile_enable), makes it the

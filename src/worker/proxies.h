@@ -1,4 +1,4 @@
-/* Proxy functions called by the scorer (spec §6, §7).
+/* Proxy functions called by the scorer (docs/semantics.md#the-t-cet-score, docs/semantics.md#baseline-proxies).
  *
  * Every proxy has the signature tcet_proxy_fn: it reads what it needs from
  * the context, returns 0 with *score set (which may be NaN/±inf: the scorer
@@ -72,17 +72,17 @@ typedef struct {
 
 typedef int (*tcet_proxy_fn)(tcet_proxy_ctx *ctx, double *score);
 
-/* proxy_tcet.c (C1) */
+/* proxy_tcet.c */
 int proxy_tcet_snip(tcet_proxy_ctx *ctx, double *score);
 int proxy_tcet_synflow(tcet_proxy_ctx *ctx, double *score);
 int proxy_naswot_layerwise(tcet_proxy_ctx *ctx, double *score);
 int proxy_snip(tcet_proxy_ctx *ctx, double *score);     /* foresight SNIP total Σ|w⊙g| */
 int proxy_synflow(tcet_proxy_ctx *ctx, double *score);  /* foresight Synflow total */
-/* proxy_simple.c (C1) */
+/* proxy_simple.c */
 int proxy_params(tcet_proxy_ctx *ctx, double *score);
 int proxy_flops(tcet_proxy_ctx *ctx, double *score);
 int proxy_random(tcet_proxy_ctx *ctx, double *score);
-/* baselines (C2): proxy_zen.c, proxy_naswot.c, proxy_synflow_zennas.c,
+/* baselines: proxy_zen.c, proxy_naswot.c, proxy_synflow_zennas.c,
  * proxy_gradnorm.c, proxy_tenas.c, proxy_zico.c.  Strong references: a weak
  * reference does not pull an object out of the static tcet_core archive, so
  * the proxies would silently be "not implemented". */
@@ -96,7 +96,7 @@ int proxy_zico(tcet_proxy_ctx *ctx, double *score);
 /* ZiCo needs cfg->zico_batches batches; the scorer provides one saliency
  * batch only.  With a golden file ZiCo uses the two halves of x/labels
  * (golden README); otherwise it draws its batches from ctx->data itself
- * (spec §7.1: fixed batches drawn once per run). */
+ * (docs/semantics.md#zico: fixed batches drawn once per run). */
 
 /* Scorer extensions (scorer.c): score with a golden file's weights, input
  * and aux tensors instead of default init and dataset batches; the scorer's

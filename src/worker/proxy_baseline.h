@@ -1,4 +1,4 @@
-/* Helpers shared by the ZenNAS-style baseline proxies (spec §7): the
+/* Helpers shared by the ZenNAS-style baseline proxies (docs/semantics.md#baseline-proxies): the
  * Gaussian re-initialisation and the proxies' own random inputs, taken from
  * the golden /aux tensors when scoring a golden file (torch's random stream
  * cannot be replayed) and otherwise drawn from the candidate's keyed stream

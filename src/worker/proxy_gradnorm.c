@@ -1,4 +1,4 @@
-/* GradNorm (ZenNAS compute_gradnorm_score, spec §7): Gaussian re-init,
+/* GradNorm (ZenNAS compute_gradnorm_score, docs/semantics.md#baseline-proxies): Gaussian re-init,
  * training mode, N(0,1) batch, uniform random labels, mean cross-entropy,
  * backward; score = sqrt(Σ over every parameter with a gradient of ‖grad‖²):
  * conv weights (and biases), BN γ and β, FC weight and bias. */

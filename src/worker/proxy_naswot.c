@@ -1,4 +1,4 @@
-/* NASWOT, the ZenNAS variant (compute_NASWOT_score, spec §7): Gaussian
+/* NASWOT, the ZenNAS variant (compute_NASWOT_score, docs/semantics.md#baseline-proxies): Gaussian
  * re-init, training mode, one forward of a N(0,1) batch; for every ReLU the
  * sign codes c of its INPUT give K += c cᵀ + (1−c)(1−c)ᵀ (float64 sum over
  * the ReLUs); score = log|det K| from an LU in double (numpy slogdet: the

@@ -1,4 +1,4 @@
-/* The trivial proxies (spec §7): Params and Flops are the reference counters
+/* The trivial proxies (docs/semantics.md#baseline-proxies): Params and Flops are the reference counters
  * (get_model_size / get_FLOPs) of the network being scored: the scoring
  * (no-reslink) network, or with cfg->reslink the one with shortcuts; Random is one N(0,1) draw keyed by
  * (run seed, TCET_STREAM_AUX, candidate id). */

@@ -1,4 +1,4 @@
-/* ZenNAS "Syncflow" (compute_syncflow_score, spec §7): Gaussian re-init,
+/* ZenNAS "Syncflow" (compute_syncflow_score, docs/semantics.md#baseline-proxies): Gaussian re-init,
  * then every parameter and buffer := |·|, float64, BN KEPT in training mode,
  * input ones [1,3,R,R], Q = Σ logits, backward; per Conv2d/Linear
  * G = |W ⊙ ∂Q/∂W|; score = −Σ_ℓ mean over output channels of the per-channel

@@ -1,4 +1,4 @@
-/* T-CET (spec §6): layer-wise NASWOT a_ℓ (§6.1), SNIP and Synflow
+/* T-CET (docs/semantics.md#the-t-cet-score): layer-wise NASWOT a_ℓ (§6.1), SNIP and Synflow
  * saliencies (§6.2), the aggregation (§6.3, §6.5); plus the layer-wise
  * NASWOT total and the foresight SNIP / Synflow totals that fall out of the
  * same computations. */
@@ -14,7 +14,7 @@
 
 /* Forward for T-CET: nothing here reads a BN's own output (only conv/linear
  * outputs and, in backward, BN inputs and ReLU outputs), so a fused BN+ReLU
- * may skip writing it (tcet_net.skip_bn_out, issue 7). */
+ * may skip writing it (tcet_net.skip_bn_out, docs/performance.md). */
 static int tcet_forward(tcet_net *net, int train)
 {
     const int keep = net->skip_bn_out;

@@ -1,4 +1,4 @@
-/* TE-NAS, NTK part (compute_te_nas_score.compute_NTK_score, spec §7):
+/* TE-NAS, NTK part (compute_te_nas_score.compute_NTK_score, docs/semantics.md#baseline-proxies):
  * default init (the candidate's own weights), training mode, ONE forward of
  * a N(0,1) batch; for every sample n a backward of Σ_k logit[n,k] through the
  * whole-batch graph (train-mode BN couples the samples); row J[n] = the

@@ -1,4 +1,4 @@
-/* Zen-score (ZenNAS compute_zen_score, spec §7): Gaussian re-init, training
+/* Zen-score (ZenNAS compute_zen_score, docs/semantics.md#baseline-proxies): Gaussian re-init, training
  * mode, blocks-only features of X and X + γE, Δ = mean_b Σ|F − F'|,
  * Zen = ln Δ + Σ_BN ln sqrt(mean_c running_var) after both passes (each pass
  * updates the running variance, momentum 0.1, unbiased batch variance). */

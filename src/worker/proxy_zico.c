@@ -1,4 +1,4 @@
-/* ZiCo (SLDGroup/ZiCo HEAD, spec §7.1): default init, training mode, m
+/* ZiCo (SLDGroup/ZiCo HEAD, docs/semantics.md#zico): default init, training mode, m
  * batches; for each: zero grads, forward, mean cross-entropy, backward, keep
  * the flattened gradient of every Conv2d/Linear weight; per layer the
  * float32 statistics of zico_math.h; ZiCo = Σ_ℓ log tmpsum_ℓ.

@@ -1,4 +1,4 @@
-/* Scoring one candidate (spec §6, §7, §11.1): proxy dispatch, the per-run
+/* Scoring one candidate (docs/semantics.md#the-t-cet-score, docs/semantics.md#baseline-proxies, docs/semantics.md#non-finite-scores): proxy dispatch, the per-run
  * NASWOT batch, per-candidate batches and networks, and the failure policy.
  *
  * Everything that grows (networks, batches, per-layer results) is owned by

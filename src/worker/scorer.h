@@ -1,5 +1,5 @@
 /* Scoring one candidate: build its scoring network on a backend, run the
- * proxy, return the score (spec §6, §7, §11.1).  This is what a worker rank
+ * proxy, return the score (docs/semantics.md#the-t-cet-score, docs/semantics.md#baseline-proxies, docs/semantics.md#non-finite-scores).  This is what a worker rank
  * (or the single-process search, or `tcet score`) calls. */
 #ifndef TCET_SCORER_H
 #define TCET_SCORER_H
@@ -37,7 +37,7 @@ typedef enum {
 int tcet_proxy_parse(const char *name);
 const char *tcet_proxy_name(int proxy);
 
-/* T-CET per-layer log modes of alethiometer (spec §6.5); LOG is the paper's. */
+/* T-CET per-layer log modes of alethiometer (docs/semantics.md#alethiometer-modes); LOG is the paper's. */
 typedef enum { TCET_MODE_LOG = 0, TCET_MODE_NONE, TCET_MODE_LOG1P, TCET_MODE_NORM } tcet_tcet_mode;
 int tcet_mode_parse(const char *name);
 
@@ -52,9 +52,9 @@ typedef struct {
     int same_batch;        /* 1: NASWOT and saliency on the same batch (alethiometer) */
     int zico_batches;      /* ZiCo: number of batches (2) */
     int reslink;           /* 0 (default): the search's scoring network, no shortcuts
-                              (MasterNet no_reslink = True, spec §1.7); 1: score the
+                              (MasterNet no_reslink = True, docs/semantics.md#budget-network-and-scoring-network); 1: score the
                               network WITH its residual shortcuts (no_reslink = False:
-                              projection conv+BN or identity, spec §1.4) in every proxy.
+                              projection conv+BN or identity, docs/semantics.md#residual-wrappers) in every proxy.
                               Scoring a golden file sets it from the file's no_reslink. */
     const tcet_dataset *data; /* NULL: synthetic */
 } tcet_score_config;

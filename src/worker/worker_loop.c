@@ -58,7 +58,7 @@ void tcet_worker_score_one(tcet_worker *w, uint64_t id, const char *structure, i
     double t0 = tcet_now();
     if (w->cfg && w->cfg->budget_latency > 0) {
         tcet_error_clear();
-        /* spec §5.2: budget network, eval, 3 warm-ups + 1 timed forward
+        /* docs/semantics.md#main-loop: budget network, eval, 3 warm-ups + 1 timed forward
          * (worker/latency.h), timed while no other lane of this rank runs. */
         if (w->sync) lock_check(pthread_rwlock_wrlock(&w->sync->lock));
         if (w->sync) {

@@ -1,4 +1,4 @@
-# Hardening (issue 13): links in the run directory, signals during the final
+# Hardening: links in the run directory, signals during the final
 # checkpoint, runs without a successful candidate, memory and disk faults
 # (docs/reliability.md).  A few seconds each in a Release build; the limits
 # leave room for the ASan+UBSan suite on a loaded 2-core machine.

@@ -1,4 +1,4 @@
-# Runs that do what the user asked, or refuse (issue 12): synthetic data only
+# Runs that do what the user asked, or refuse: synthetic data only
 # when asked, strict resume, honest backends, the reference training commands,
 # the previous checkpoint, --print-config.  Timeouts leave room for the
 # sanitizer build (about 5x slower than the release one).

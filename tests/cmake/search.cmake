@@ -1,4 +1,4 @@
-# tcet search (issue 4): master/worker search, checkpoints, resume, signals.
+# tcet search: master/worker search, checkpoints, resume, signals.
 tcet_add_script_test(search_ranks integration 120)
 tcet_add_script_test(search_resume integration 180)
 tcet_add_script_test(search_refuse integration 120)

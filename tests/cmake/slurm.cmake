@@ -5,7 +5,7 @@ tcet_add_script_test(slurm_jobscript slurm 180)
 if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/integration/slurm_resume.sh)
   tcet_add_script_test(slurm_resume slurm 300)
 endif()
-# Stops (issue 13): --time shorter than the warning, scancel, the time limit (~90 s).
+# Stops: --time shorter than the warning, scancel, the time limit (~90 s).
 tcet_add_script_test(slurm_stop slurm 300)
 set_tests_properties(slurm.slurm_stop PROPERTIES RESOURCE_LOCK tcet_slurm)
 # The workstation launcher (jobs/tcet-workstation.sh) with CPU workers; no SLURM.

@@ -1,5 +1,5 @@
 /* fp16 eval-mode forward on the CUDA backend (the latency filter's network,
- * spec §5.2 / §11.8) against the CPU backend in float32.
+ * docs/semantics.md#main-loop, docs/semantics.md#latency-measurement) against the CPU backend in float32.
  *
  * Every input, weight and statistic is a half value (drawn in float, rounded
  * to half on the host), so both backends see the same numbers and the only

@@ -1,5 +1,5 @@
 /* Golden parity on the CUDA backend: the scorer (the production path) with
- * the golden files' weights and inputs (shared/golden/README.md), run on the
+ * the golden files' weights and inputs (tests/data/golden/README.md), run on the
  * GPU, against the official PyTorch numbers.
  *
  * Tolerances, and why they are what they are:

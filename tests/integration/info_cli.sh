@@ -1,5 +1,5 @@
 #!/bin/bash
-# tcet info: published counters of ZenNet-1M (spec §9.3), JSON output, and
+# tcet info: published counters of ZenNet-1M (docs/semantics.md#self-check-counts), JSON output, and
 # one clear message with exit code 2 for bad input.
 set -u
 BIN=${TCET_BIN:?TCET_BIN not set}
@@ -45,7 +45,7 @@ else
     grep -q '"flops": 155216928' "$TMP/out.json" || fail "json flops"
 fi
 
-# --- IDW init at 224 with 1000 classes (spec §3: 2 813 889 / 162 396 776), IDW_fixfc candidates
+# --- IDW init at 224 with 1000 classes (docs/semantics.md#reference-counters: 2 813 889 / 162 396 776), IDW_fixfc candidates
 IDW='SuperConvK3BNRELU(3,8,2,1)SuperResIDWE6K3(8,32,2,8,1)SuperResIDWE6K3(32,48,2,32,1)SuperResIDWE6K3(48,96,2,48,1)SuperResIDWE6K3(96,128,2,96,1)SuperConvK1BNRELU(128,2048,1,1)'
 "$BIN" info "$IDW" --num-classes 1000 --resolution 224 >"$TMP/idw.txt" || fail "idw"
 grep -Eq '^params +2813889 ' "$TMP/idw.txt" || fail "idw params"

@@ -1,4 +1,4 @@
-# Latency budget end to end (spec §5.2, docs/search.md): a huge budget accepts
+# Latency budget end to end (docs/semantics.md#main-loop, docs/search.md): a huge budget accepts
 # every candidate and stores a positive finite latency (s/image) with each; a
 # tiny one rejects every candidate with reason "latency" (counted per reason,
 # never scored), which leaves an empty population: exit 1 with a hint.

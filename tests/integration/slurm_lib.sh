@@ -1,5 +1,5 @@
 # Single-node SLURM on loopback for the integration tests (sourced, not run).
-# Recipe: /work/shared/notes/toolchain.md §6.  auth/none, daemons as root,
+# auth/none (no munge key needed), daemons as root,
 # state/spool/logs/slurm.conf in a private directory, random ports so that
 # concurrent test runs do not collide.  Daemons are stopped by PID.
 #

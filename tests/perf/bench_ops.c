@@ -36,7 +36,7 @@ static const bench_shape shapes[] = {
 };
 
 /* The convolutions of ZenNet-1M (CIFAR, 32x32, scoring network without
- * residual links, spec §9.1 and §1.3) with how often each occurs. */
+ * residual links, docs/semantics.md#zennet-structures, docs/semantics.md#super-blocks) with how often each occurs. */
 typedef struct {
     int cin, cout, k, stride, hw, mult;
 } zen_layer;

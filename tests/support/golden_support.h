@@ -2,7 +2,7 @@
  * tests/gpu/test_cuda_golden.c): open a case, read an expected scalar, build
  * the scoring network with the golden weights, score a case through the
  * scorer (the production path) and decode the "official code raised"
- * attribute (shared/golden/README.md).  Every helper fails the running cmocka
+ * attribute (tests/data/golden/README.md).  Every helper fails the running cmocka
  * test on an error, so callers only assert on the values they compare. */
 #ifndef TCET_GOLDEN_SUPPORT_H
 #define TCET_GOLDEN_SUPPORT_H

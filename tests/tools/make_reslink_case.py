@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """Independent reference for a residual (no_reslink = 0) network, in plain torch.
 
-Builds the `bottleneck` structure of shared/golden (spec §1.3-1.4, layer
+Builds the `bottleneck` structure of the golden cases (docs/semantics.md#super-blocks, docs/semantics.md#residual-wrappers, layer
 order §2) WITH its shortcuts from nn.Conv2d / nn.BatchNorm2d(eps 1e-3) /
 nn.ReLU / nn.Linear only (no ZenNAS code), with module names equal to
 MasterNet's qualified names, and computes what the official T-CET code
-computes (shared/golden/README.md, "Semantics the C code must reproduce"):
+computes (tests/data/golden/README.md, "Semantics the C code must reproduce"):
 layer-wise NASWOT (eval mode, conv/linear output codes, Gram, numpy
 slogdet), SNIP saliencies (train mode, mean cross-entropy), Synflow
 saliencies (BN removed everywhere incl. the projection BN, |state_dict|,
@@ -22,8 +22,8 @@ Input: torch.randn(N,3,R,R) then torch.randint(0,C,(N,)) from
 torch.Generator().manual_seed(1).
 
 Self-checks (both must pass before a file is written):
-  * the reference counters (spec §3: get_model_size, get_FLOPs, layers) and
-    the true parameter count equal spec §9.3's bottleneck_reslink numbers
+  * the reference counters (docs/semantics.md#reference-counters: get_model_size, get_FLOPs, layers) and
+    the true parameter count equal docs/semantics.md#self-check-counts's bottleneck_reslink numbers
     40 305 / 3 510 656 / 5 / 40 970, with 23 layers and
     module_list.1.module_list.0.proj.0 right after
     module_list.1.module_list.0.module_list.6.netblock;
@@ -75,7 +75,7 @@ class Relu(nn.Module):          # RELU(c): no child
 
 
 class Res(nn.Module):
-    """y = inner(x) + proj(x) or inner(x) + x (spec §1.4); the RELU after it
+    """y = inner(x) + proj(x) or inner(x) + x (docs/semantics.md#residual-wrappers); the RELU after it
     is the next element of the super block's list."""
     def __init__(self, inner, cin, cout, stride, first):
         super().__init__()
@@ -149,7 +149,7 @@ def build(reslink):
     return Master(blocks)
 
 
-# ---- reference counters (spec §3), walked from the module tree ----
+# ---- reference counters (docs/semantics.md#reference-counters), walked from the module tree ----
 
 def counters(model):
     params, flops, r = 0.0, 0.0, R
@@ -174,7 +174,7 @@ def counters(model):
                     c = m.proj[0]
                     stride = c.stride[0]
                     p += c.in_channels * c.out_channels + c.out_channels
-                    # real arithmetic, r_out already divided by the stride (spec §3 quirk)
+                    # real arithmetic, r_out already divided by the stride (docs/semantics.md#reference-counters quirk)
                     f += (c.in_channels * c.out_channels + c.out_channels) * (r_out / stride) ** 2
                 r = r_out
         return p, f, r
@@ -371,7 +371,7 @@ def write(path, d):
     names = [n for n, _ in lay]
     print("counters: model_size %d FLOPs %d layers %d torch params %d; %d scored layers"
           % (params, flops, layers, torch_params, len(lay)))
-    # spec §9.3 (bottleneck_reslink)
+    # docs/semantics.md#self-check-counts (bottleneck_reslink)
     assert (params, flops, layers, torch_params, len(lay)) == (40305, 3510656, 5, 40970, 23)
     i = names.index("module_list.1.module_list.0.module_list.6.netblock")
     assert names[i + 1] == "module_list.1.module_list.0.proj.0"

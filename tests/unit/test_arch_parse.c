@@ -1,4 +1,4 @@
-/* Structure-string parser and printer (spec §1.1-1.3): every block name,
+/* Structure-string parser and printer (docs/semantics.md#grammar, docs/semantics.md#super-blocks): every block name,
  * labels, canonical round trips, and one error per kind of mistake with the
  * 1-based column it points at. */
 #include "test_support.h"

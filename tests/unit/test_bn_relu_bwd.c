@@ -1,4 +1,4 @@
-/* The CPU backend's fused bn_relu_bwd (issue 7): after a train-mode
+/* The CPU backend's fused bn_relu_bwd (docs/performance.md): after a train-mode
  * bn_relu_fwd, bn_relu_bwd(x, dy) must equal relu_bwd(y_relu, dy) followed
  * by bn_bwd (both checked against PyTorch in the golden and cpu_ops tests)
  * bit for bit: dx, dgamma and dbeta, float32 and float64, planes of 1, 7,

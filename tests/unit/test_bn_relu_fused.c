@@ -1,4 +1,4 @@
-/* The CPU backend's fused bn_relu_fwd (issue 7): y must be exactly what
+/* The CPU backend's fused bn_relu_fwd (docs/performance.md): y must be exactly what
  * bn_fwd writes (bn_fwd itself is checked against PyTorch in the golden and
  * cpu_ops tests), and y_relu = relu(y) by definition (x < 0 ? 0 : x, NaN
  * kept), in train mode (batch statistics, running update) and eval mode,

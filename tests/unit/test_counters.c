@@ -1,4 +1,4 @@
-/* Reference counters against the published numbers of spec §3 and §9.3
+/* Reference counters against the published numbers of docs/semantics.md#reference-counters, docs/semantics.md#self-check-counts
  * (computed there by an independent implementation and corroborated by the
  * ZenNAS README and the official code's golden files). */
 #include "test_support.h"

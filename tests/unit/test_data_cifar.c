@@ -1,4 +1,4 @@
-/* CIFAR-10/100 binary readers and the CIFAR augmentation (spec §8), on tiny
+/* CIFAR-10/100 binary readers and the CIFAR augmentation (docs/semantics.md#data), on tiny
  * files written here with known pixel values. */
 #include <math.h>
 #include <stdio.h>

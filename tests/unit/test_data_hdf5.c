@@ -1,6 +1,6 @@
 /* HDF5 image sets (/images uint8 [N,H,W,3], /labels int [N]) and the
  * ImageNet-style augmentation: RandomResizedCrop with bilinear resize,
- * flip, ImageNet normalisation (spec §8). Files are written here. */
+ * flip, ImageNet normalisation (docs/semantics.md#data). Files are written here. */
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* Synthetic dataset: N(0,1) images and uniform labels, a pure function of
- * (seed, stream, id) (spec §11.2, §11.7). */
+ * (seed, stream, id) (docs/semantics.md#randomness-and-seeds, docs/semantics.md#default-data). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
-/* The baseline proxies (spec §7, §7.1) against the official PyTorch values
- * stored in the golden files (shared/golden/README.md), through the scorer
+/* The baseline proxies (docs/semantics.md#baseline-proxies, docs/semantics.md#zico) against the official PyTorch values
+ * stored in the golden files (tests/data/golden/README.md), through the scorer
  * (the production path) with the golden weights and /aux random tensors:
  *   zen, naswot, synflow-zennas ("syncflow"), gradnorm: 1e-4 relative of
  *     /expected/other/X, or FAILED (−9999) where the attribute `error` says the
@@ -318,7 +318,7 @@ static void score_arch(const char *structure, int proxy, uint64_t id, tcet_score
 }
 
 /* Every baseline scores a small network on synthetic data; the score is a
- * function of (seed, candidate id) only (spec §11.2): the same id gives the
+ * function of (seed, candidate id) only (docs/semantics.md#randomness-and-seeds): the same id gives the
  * same bits in a fresh scorer, another id another value. */
 static void test_search_mode_keyed(void **state)
 {

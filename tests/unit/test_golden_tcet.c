@@ -1,5 +1,5 @@
 /* T-CET and its parts against the golden files produced by the official
- * PyTorch code (shared/golden/README.md): layer-wise NASWOT, Gram matrices,
+ * PyTorch code (tests/data/golden/README.md): layer-wise NASWOT, Gram matrices,
  * SNIP / Synflow per-layer statistics, both T-CET totals, the foresight
  * totals, Params / Flops, and the edge cases (adv_dead, adv_synflow_const). */
 #include <stdio.h>

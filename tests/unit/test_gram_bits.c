@@ -1,4 +1,4 @@
-/* NASWOT Gram of sign codes on the CPU backend (issue 7: the bit-packed
+/* NASWOT Gram of sign codes on the CPU backend (docs/performance.md: the bit-packed
  * popcount kernel) against a naive count: K_ij = #units where the codes
  * (x > 0) of samples i and j agree, positives_i = #units with x > 0.
  * Covers a full 64-image batch, d around the 64-bit word and the chunk

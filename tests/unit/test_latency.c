@@ -1,4 +1,4 @@
-/* Latency measurement of the budget network (spec §5.2): positive and
+/* Latency measurement of the budget network (docs/semantics.md#main-loop): positive and
  * bounded by the wall time of the whole call (1 timed forward out of 4,
  * divided by the batch), ordered by work (a network with ~1000x the FLOPs
  * is slower), buffers reused across calls (steady arena), and usage errors

@@ -1,4 +1,4 @@
-/* The mutation operator (spec §4): smart_round, choice lists, candidate
+/* The mutation operator (docs/semantics.md#mutation): smart_round, choice lists, candidate
  * counts of the scripts' initial structures, candidate contents, split, and a
  * property test over >= 100 000 chained mutations per search space. */
 #include "test_support.h"

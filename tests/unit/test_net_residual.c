@@ -1,6 +1,6 @@
-/* Forward of the residual budget network (reslink = 1, spec §1.4, §5.2)
+/* Forward of the residual budget network (reslink = 1, docs/semantics.md#residual-wrappers, docs/semantics.md#main-loop)
  * against an independent reference: the golden case `bottleneck` composed
- * by hand from spec §1.3/§1.4 (naive loops in double, parameters fetched by
+ * by hand from docs/semantics.md#super-blocks, docs/semantics.md#residual-wrappers (naive loops in double, parameters fetched by
  * their PyTorch state_dict names), in eval mode with non-trivial BN running
  * statistics.  Also: zero projections / identity shortcuts give exactly
  * inner + x, and backward through residual nets runs. */
@@ -152,7 +152,7 @@ static tensor convkx(const char *mod, tensor x, int cout, int k, int s)
     return conv(mod, x, cout, k, s, 1, 0, (k - 1) / 2);
 }
 
-/* eval-mode BatchNorm2d (eps 1e-3, spec §1.4), in place */
+/* eval-mode BatchNorm2d (eps 1e-3, docs/semantics.md#residual-wrappers), in place */
 static tensor bn(const char *mod, tensor x)
 {
     char nm[160];
@@ -192,7 +192,7 @@ static tensor tcopy(const tensor *x)
     return y;
 }
 
-/* One bottleneck block (spec §1.3 A/B) wrapped at `base` = "module_list.b.module_list.j":
+/* One bottleneck block (docs/semantics.md#super-blocks A/B) wrapped at `base` = "module_list.b.module_list.j":
  * relu(inner(x) + shortcut(x)), shortcut = proj (conv1x1 with bias + BN) or x. Frees x. */
 static tensor bottleneck(const char *base, tensor x, int btl, int out, int k, int s, int proj)
 {

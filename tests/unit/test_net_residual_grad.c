@@ -1,4 +1,4 @@
-/* Backward through residual wrappers (reslink = 1, spec §1.4) against
+/* Backward through residual wrappers (reslink = 1, docs/semantics.md#residual-wrappers) against
  * central finite differences in float64: y = inner(x) + BN(conv1x1_s(x))
  * (projection: stride 2, in != out, and the first wrapper of a block) or
  * inner(x) + x (identity), train-mode BN everywhere incl. the projection BN,

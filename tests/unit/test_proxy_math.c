@@ -1,6 +1,6 @@
 /* Proxy numerics on hand-derived values: log|det| (numpy slogdet semantics),
  * layer-wise NASWOT special cases, the Gram of sign codes, the T-CET
- * per-layer ratio/log and the aggregation modes (spec §6.1, §6.3, §6.5). */
+ * per-layer ratio/log and the aggregation modes (docs/semantics.md#layer-wise-naswot, docs/semantics.md#aggregation, docs/semantics.md#alethiometer-modes). */
 #include <math.h>
 #include <string.h>
 

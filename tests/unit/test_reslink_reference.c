@@ -5,7 +5,7 @@
  * BN, 4 identity shortcuts; golden layout subset, see the script).  The
  * script's no-shortcut variant reproduces the official golden
  * bottleneck.h5 bit for bit (weights, Gram, NASWOT, both T-CET totals), and
- * its counters equal spec §9.3's bottleneck_reslink numbers.
+ * its counters equal docs/semantics.md#self-check-counts's bottleneck_reslink numbers.
  *
  * Asserted through the production path (scorer in golden mode, which takes
  * reslink from the file): the §2 layer axis (23 layers, projections after
@@ -71,7 +71,7 @@ static void test_tcet_snip(void **state)
     golden_score(be, g, TCET_PROXY_TCET_SNIP, &res, &sc);
     assert_int_equal(res.status, TCET_SCORE_OK);
     int L = res.nlayers, n = g->batch_size;
-    assert_int_equal(L, 23); /* spec §9.3 */
+    assert_int_equal(L, 23); /* docs/semantics.md#self-check-counts */
     double *a = golden_read_array(g, "/expected/naswot/layerwise", L);
     double *sum = golden_read_array(g, "/expected/snip/sum", L);
     double *std = golden_read_array(g, "/expected/snip/std", L);
@@ -140,7 +140,7 @@ static void test_foresight_and_counters(void **state)
     golden_check_foresight_totals(be, g);
     tcet_score_result res;
     golden_score_once(be, g, TCET_PROXY_PARAMS, &res);
-    assert_true(res.raw_score == 40305.0); /* spec §9.3 bottleneck_reslink */
+    assert_true(res.raw_score == 40305.0); /* docs/semantics.md#self-check-counts bottleneck_reslink */
     assert_true(res.raw_score == golden_read_scalar(g, "/expected/params_model_size"));
     golden_score_once(be, g, TCET_PROXY_FLOPS, &res);
     assert_true(res.raw_score == 3510656.0);
@@ -180,7 +180,7 @@ static void test_every_proxy_runs(void **state)
 }
 
 /* `tcet score --golden` accepts the file; `tcet score STRUCT --reslink` uses
- * the network with shortcuts (spec §9.3: 40 305 with 10 classes). */
+ * the network with shortcuts (docs/semantics.md#self-check-counts: 40 305 with 10 classes). */
 static void test_cli(void **state)
 {
     (void)state;

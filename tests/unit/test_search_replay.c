@@ -1,4 +1,4 @@
-/* W = 1 is the sequential reference loop (spec §5.2): run `tcet search`
+/* W = 1 is the sequential reference loop (docs/semantics.md#main-loop): run `tcet search`
  * with --window 1 and replay the master's generator independently here with
  * tcet_mutate + the rng + the reference counters; every committed candidate
  * (structure, parent, status, score) and the final population must match. */

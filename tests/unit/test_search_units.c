@@ -1,6 +1,6 @@
 /* Building blocks of `tcet search`: message packing, the configuration
- * (presets against the spec §5.3 table, text form, identity), population
- * trimming (spec §5.2: first minimum) and the checkpoint round trip. */
+ * (presets against the docs/semantics.md#script-settings-and-presets table, text form, identity), population
+ * trimming (docs/semantics.md#main-loop: first minimum) and the checkpoint round trip. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +73,7 @@ static void test_presets(void **state)
 {
     (void)state;
     tcet_search_config c;
-    /* values of the spec §5.3 table */
+    /* values of the docs/semantics.md#script-settings-and-presets table */
     assert_int_equal(parse(&c, "--preset cifar-params2M-zen"), 0);
     assert_true(c.budget_params == 2e6 && c.max_layers == 20 && c.max_iter == 480000 && c.resolution == 32);
     assert_int_equal(c.num_classes, 100);
