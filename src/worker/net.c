@@ -323,6 +323,9 @@ int tcet_net_estimate(tcet_backend *be, const tcet_plan *plan, int dtype, int ba
     *host = 2 * big * sizeof(double);
     free(t.ops);
     free(t.scored);
+    free(t.dag_slot_of); /* graph plans (net_dag.c) size these too */
+    free(t.dag_written);
+    free(t.dag_host);
     return rc;
 }
 
