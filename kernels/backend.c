@@ -55,5 +55,5 @@ int tcet_backend_create(const char *which, int local_rank, int threads, tcet_bac
                         "backends); using the CPU backend\n");
 #endif
     *out = tcet_backend_cpu_create(threads);
-    return 0;
+    return *out ? 0 : tcet_trace(tcet_error_code(), __FILE__, __LINE__, "CPU backend");
 }

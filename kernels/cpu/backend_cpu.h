@@ -21,4 +21,38 @@ size_t tcet_cpu_scratch_grows(const tcet_backend *be);
  * tuning; results do not depend on it beyond rounding. */
 void tcet_cpu_set_conv_tiling(tcet_backend *be, size_t tile_n, size_t col_max, size_t col_band);
 
+/* ---- instruction-set paths (runtime CPU dispatch) ------------------------
+ * The op kernels exist once per instruction-set path; a backend runs one of
+ * them, chosen when it is created: the best one the CPU supports, or the one
+ * named by the environment variable TCET_CPU_ISA (generic, avx2, avx512,
+ * avx512-vpopcntdq, or auto).  All paths compute bit-identical results.
+ * OpenBLAS picks its own GEMM kernels by the CPU (OPENBLAS_CORETYPE forces
+ * one in its DYNAMIC_ARCH builds). */
+typedef enum {
+    TCET_CPU_ISA_GENERIC = 0,      /* plain C for the baseline target (x86-64: SSE2) */
+    TCET_CPU_ISA_AVX2 = 1,         /* AVX2 + FMA + BMI2 + POPCNT */
+    TCET_CPU_ISA_AVX512 = 2,       /* AVX-512 F/BW/DQ/VL/CD on top of AVX2 */
+    TCET_CPU_ISA_AVX512_VP = 3,    /* AVX-512 with VPOPCNTDQ (the Gram's popcount) */
+    TCET_CPU_ISA_COUNT = 4
+} tcet_cpu_isa;
+
+/* "generic", "avx2", "avx512", "avx512-vpopcntdq" */
+const char *tcet_cpu_isa_name(int isa);
+/* 1 when the path is compiled into this binary and the CPU (and OS) support it */
+int tcet_cpu_isa_supported(int isa);
+/* The path a new CPU backend runs: TCET_CPU_ISA when set (and not "auto"),
+ * else the best supported one.  0; TCET_ERR_USAGE for an unknown name;
+ * TCET_ERR_BACKEND when the CPU lacks the forced path (message recorded). */
+int tcet_cpu_isa_select(int *isa);
+/* A CPU backend on a given path (tests, benchmarks); NULL, with
+ * TCET_ERR_BACKEND recorded, when the CPU lacks it. */
+tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa);
+/* The path a CPU backend runs. */
+int tcet_cpu_isa_of(const tcet_backend *be);
+/* One line for --version and bench: "avx2 (CPU has: avx2 fma; built: generic
+ * avx2 avx512 avx512-vpopcntdq)". */
+void tcet_cpu_isa_describe(char *buf, size_t size);
+/* The CPU's model name (cpuid brand string; "unknown" elsewhere). */
+void tcet_cpu_model(char *buf, size_t size);
+
 #endif
