@@ -111,7 +111,10 @@ static void cpu_destroy(tcet_backend *be)
 {
     if (!be) return;
     tcet_cpu_impl *c = impl_of(be);
-    if (c) free(c->scratch);
+    if (c) {
+        cpu_dnnl_destroy(c);
+        free(c->scratch);
+    }
     free(c);
     free(be);
 }
@@ -256,6 +259,58 @@ void tcet_cpu_model(char *buf, size_t size)
 
 int tcet_cpu_isa_of(const tcet_backend *be) { return impl_of(be)->isa; }
 
+void tcet_cpu_set_conv_engine(tcet_backend *be, int engine) { impl_of(be)->conv_engine = engine; }
+
+int tcet_cpu_uses_dnnl(const tcet_backend *be)
+{
+    const tcet_cpu_impl *c = impl_of(be);
+    return c->dnnl && c->conv_engine != TCET_CPU_CONV_IM2COL;
+}
+
+size_t tcet_cpu_dnnl_calls(const tcet_backend *be) { return impl_of(be)->dnnl_calls; }
+
+/* ---- convolutions: oneDNN for the shapes where it wins, else the path's
+ * im2col kernels ---------------------------------------------------------- */
+
+static int conv_fwd_any(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
+                        const void *bias, void *y)
+{
+    tcet_cpu_impl *c = impl_of(be);
+    if (cpu_dnnl_wanted(c, dt, 0, d, bias != NULL)) {
+        TCET_TRY(cpu_check_conv(d));
+        int done = 0;
+        TCET_TRY(cpu_dnnl_conv(be, 0, d, x, y, w, &done));
+        if (done) return 0;
+    }
+    return c->k->conv_fwd(be, dt, d, x, w, bias, y);
+}
+
+static int conv_bwd_data_any(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *w, const void *dy,
+                             void *dx)
+{
+    tcet_cpu_impl *c = impl_of(be);
+    if (dx && cpu_dnnl_wanted(c, dt, 1, d, 0)) {
+        TCET_TRY(cpu_check_conv(d));
+        int done = 0;
+        TCET_TRY(cpu_dnnl_conv(be, 1, d, dy, dx, w, &done));
+        if (done) return 0;
+    }
+    return c->k->conv_bwd_data(be, dt, d, w, dy, dx);
+}
+
+static int conv_bwd_filter_any(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *dy,
+                               void *dw, void *dbias)
+{
+    tcet_cpu_impl *c = impl_of(be);
+    if (cpu_dnnl_wanted(c, dt, 2, d, dbias != NULL)) {
+        TCET_TRY(cpu_check_conv(d));
+        int done = 0;
+        TCET_TRY(cpu_dnnl_conv(be, 2, d, x, dy, dw, &done));
+        if (done) return 0;
+    }
+    return c->k->conv_bwd_filter(be, dt, d, x, dy, dw, dbias);
+}
+
 tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa)
 {
     if (!tcet_cpu_isa_supported(isa)) {
@@ -264,13 +319,30 @@ tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa)
         return NULL;
     }
     const tcet_cpu_kernels *k = isa_table(isa);
-    tcet_backend *be = xcalloc(1, sizeof *be);
     tcet_cpu_impl *c = xcalloc(1, sizeof *c);
     c->threads = threads > 0 ? threads : 1;
     c->isa = isa;
+    c->k = k;
+    const char *ce = getenv("TCET_CPU_CONV");
+    if (!ce || !*ce || !strcmp(ce, "auto")) {
+        c->conv_engine = TCET_CPU_CONV_AUTO;
+    } else if (!strcmp(ce, "im2col")) {
+        c->conv_engine = TCET_CPU_CONV_IM2COL;
+    } else if (!strcmp(ce, "onednn")) {
+        c->conv_engine = TCET_CPU_CONV_ONEDNN;
+    } else {
+        free(c);
+        TCET_FAIL(TCET_ERR_USAGE, "TCET_CPU_CONV=%s: unknown (auto, onednn or im2col)", ce);
+        return NULL;
+    }
+    if (cpu_dnnl_create(c)) {
+        free(c);
+        return NULL;
+    }
     /* One BLAS thread per worker rank is the default: on this class of
      * machine two threads bring nothing reliable. */
     openblas_set_num_threads(c->threads);
+    tcet_backend *be = xcalloc(1, sizeof *be);
     be->name = "cpu";
     be->impl = c;
     be->has_f16 = 0;   /* every op refuses TCET_F16 (cpu_check_dtype) */
@@ -278,8 +350,9 @@ tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa)
     char blas[64];
     blas_name(blas, sizeof blas);
     const char *core = openblas_get_corename();
-    snprintf(be->device, sizeof be->device, "CPU (%s %s, %s kernels, %d thread%s)", blas, core ? core : "",
-             tcet_cpu_isa_name(isa), c->threads, c->threads == 1 ? "" : "s");
+    snprintf(be->device, sizeof be->device, "CPU (%s %s%s, %s kernels, %d thread%s)", blas, core ? core : "",
+             tcet_cpu_uses_dnnl(be) ? " + oneDNN" : "", tcet_cpu_isa_name(isa), c->threads,
+             c->threads == 1 ? "" : "s");
 
     be->alloc = cpu_alloc;
     be->release = cpu_release;
@@ -288,9 +361,9 @@ tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa)
     be->zero = cpu_zero;
     be->sync = cpu_sync;
     be->destroy = cpu_destroy;
-    be->conv_fwd = k->conv_fwd;
-    be->conv_bwd_data = k->conv_bwd_data;
-    be->conv_bwd_filter = k->conv_bwd_filter;
+    be->conv_fwd = conv_fwd_any;
+    be->conv_bwd_data = conv_bwd_data_any;
+    be->conv_bwd_filter = conv_bwd_filter_any;
     be->bn_fwd = k->bn_fwd;
     be->bn_bwd = k->bn_bwd;
     be->relu_fwd = k->relu_fwd;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/backend_cpu.h"
 
 #define TCET_CPU_ALIGN 64
 
@@ -18,12 +19,19 @@
  * float/double reductions only when it compiles them on their own. */
 #define CPU_NOINLINE __attribute__((noinline, unused))
 
+struct tcet_cpu_kernels_tag;
+typedef struct cpu_dnnl_state cpu_dnnl_state;
+
 typedef struct {
     void *scratch;          /* 64-byte aligned, contents undefined between ops */
     size_t scratch_cap;     /* bytes */
     size_t scratch_grows;   /* how often it was enlarged */
     int threads;
     int isa;                /* tcet_cpu_isa of the kernels in use */
+    const struct tcet_cpu_kernels_tag *k;  /* that path's op table */
+    int conv_engine;        /* tcet_cpu_conv_engine: which convs go to oneDNN */
+    cpu_dnnl_state *dnnl;   /* oneDNN engine, stream and primitives (NULL: not used) */
+    size_t dnnl_calls;      /* convolutions run in oneDNN so far */
     /* GEMM convolution tiling (see conv_tiling in cpu_conv.c) */
     size_t conv_tile_n, conv_col_max, conv_col_band;
 } tcet_cpu_impl;
@@ -39,6 +47,19 @@ static inline size_t cpu_align_up(size_t b) { return (b + TCET_CPU_ALIGN - 1) & 
 int cpu_check_dtype(int dt);
 /* 0, or TCET_ERR_USAGE when the descriptor is inconsistent. */
 int cpu_check_conv(const tcet_conv_desc *d);
+
+/* oneDNN convolutions (cpu_dnnl.c; stubs when built without oneDNN).
+ * create: c->dnnl for the avx2 / avx512 paths (NULL for generic); 0 or an
+ * error.  wanted: whether conv op (0 fwd, 1 bwd data, 2 bwd filter) of this
+ * shape goes to oneDNN.  conv: runs it, *done = 0 when oneDNN offers no JIT
+ * kernel for the shape (the caller then runs im2col).  Roles: fwd (a = x,
+ * b = y, w = w), bwd data (a = dy, b = dx, w = w), bwd filter (a = x, b = dy,
+ * w = dw). */
+int cpu_dnnl_create(tcet_cpu_impl *c);
+void cpu_dnnl_destroy(tcet_cpu_impl *c);
+int cpu_dnnl_wanted(const tcet_cpu_impl *c, int dt, int op, const tcet_conv_desc *d, int has_bias);
+int cpu_dnnl_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const void *a, const void *b, const void *w,
+                  int *done);
 
 /* ---- kernel variants (runtime CPU dispatch) -------------------------------
  * The op kernels (cpu_conv.c, cpu_bn.c, cpu_ops.c, cpu_proxy.c and
@@ -57,7 +78,7 @@ int cpu_check_conv(const tcet_conv_desc *d);
 #define CPU_K_CAT(a, b) CPU_K_CAT2(a, b)
 #define CPU_K(name) CPU_K_CAT(name, TCET_CPU_VARIANT)
 
-typedef struct {
+typedef struct tcet_cpu_kernels_tag {
     int (*conv_fwd)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                  const void *x, const void *w, const void *bias, void *y);
     int (*conv_bwd_data)(tcet_backend *be, int dt, const tcet_conv_desc *d,

@@ -4,8 +4,12 @@
  * (the variants are the same C code compiled with different flags, without
  * FMA contraction), plus the Gram against a naive count.  A path that this
  * CPU lacks is skipped inside each test with a message; paths the CPU has
- * always run, so on an AVX-512 machine the AVX2 path is tested too.  Also:
- * TCET_CPU_ISA selection and refusal. */
+ * always run, so on an AVX-512 machine the AVX2 path is tested too.  These
+ * comparisons run every backend with its im2col convolutions; the oneDNN
+ * convolutions (tcet built with oneDNN, avx2 / avx512 paths) are checked
+ * apart: against im2col to rounding, bit for bit run to run and between two
+ * backends (lanes), and the shapes that go to oneDNN.  Also: TCET_CPU_ISA
+ * selection and refusal. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,10 +31,12 @@ static int setup(void **state)
     unsetenv("TCET_CPU_ISA");
     ref = tcet_backend_cpu_create_isa(1, TCET_CPU_ISA_GENERIC);
     if (!ref) return -1;
+    tcet_cpu_set_conv_engine(ref, TCET_CPU_CONV_IM2COL);
     for (int isa = 1; isa < TCET_CPU_ISA_COUNT; isa++) {
         if (!tcet_cpu_isa_supported(isa)) continue; /* each test says it skips it */
         paths[isa] = tcet_backend_cpu_create_isa(1, isa);
         if (!paths[isa]) return -1;
+        tcet_cpu_set_conv_engine(paths[isa], TCET_CPU_CONV_IM2COL);
         if (tcet_cpu_isa_of(paths[isa]) != isa) return -1;
     }
     return 0;
@@ -175,6 +181,108 @@ static void test_conv_bwd_filter(void **state)
     (void)state;
     test_name = "test_conv_bwd_filter";
     conv_all(CONV_BWD_FILTER);
+}
+
+/* ---- oneDNN convolutions ---------------------------------------------------- */
+
+static const tcet_conv_desc dnnl_shapes[] = {
+    /* n cin cout k s p g h w ho wo */
+    {2, 16, 24, 5, 1, 2, 1, 16, 16, 16, 16},
+    {4, 16, 16, 7, 2, 3, 1, 16, 16, 8, 8},
+    {3, 24, 24, 3, 1, 1, 1, 8, 8, 8, 8},
+    {2, 64, 64, 3, 1, 1, 1, 8, 8, 8, 8},     /* weight gradient stays on im2col (AUTO) */
+    {2, 16, 16, 7, 1, 3, 1, 32, 32, 32, 32},
+    {2, 40, 40, 3, 2, 1, 1, 8, 8, 4, 4},
+};
+
+/* max |a - b| / max |b| */
+static double rel_diff(const float *a, const float *b, size_t n)
+{
+    double md = 0, mx = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double d = fabs((double)a[i] - (double)b[i]);
+        if (d > md) md = d;
+        if (fabs((double)b[i]) > mx) mx = fabs((double)b[i]);
+    }
+    return md / (mx > 0 ? mx : 1);
+}
+
+static int conv_run(tcet_backend *be, int op, const tcet_conv_desc *d, const float *x, const float *w,
+                    const float *dy, float *out)
+{
+    return op == CONV_FWD        ? be->conv_fwd(be, TCET_F32, d, x, w, NULL, out)
+           : op == CONV_BWD_DATA ? be->conv_bwd_data(be, TCET_F32, d, w, dy, out)
+                                 : be->conv_bwd_filter(be, TCET_F32, d, x, dy, out, NULL);
+}
+
+static void test_conv_onednn(void **state)
+{
+    (void)state;
+    test_name = "test_conv_onednn";
+    int ran = 0;
+    for (int isa = 1; isa < TCET_CPU_ISA_COUNT; isa++) {
+        if (!path_or_skip(isa, test_name)) continue;
+        tcet_backend *a = tcet_backend_cpu_create_isa(1, isa), *b = tcet_backend_cpu_create_isa(1, isa);
+        assert_non_null(a), assert_non_null(b);
+        tcet_cpu_set_conv_engine(a, TCET_CPU_CONV_ONEDNN);
+        tcet_cpu_set_conv_engine(b, TCET_CPU_CONV_ONEDNN);
+        if (!tcet_cpu_uses_dnnl(a)) {
+            print_message("[ skip ] %s: tcet is built without oneDNN\n", test_name);
+            a->destroy(a), b->destroy(b);
+            return;
+        }
+        assert_non_null(strstr(a->device, "oneDNN"));
+        ran = 1;
+        for (size_t si = 0; si < sizeof dnnl_shapes / sizeof dnnl_shapes[0]; si++) {
+            const tcet_conv_desc *d = &dnnl_shapes[si];
+            const size_t nx = (size_t)d->n * d->cin * d->h * d->w, ny = (size_t)d->n * d->cout * d->ho * d->wo;
+            const size_t nw = (size_t)d->cout * d->cin * d->k * d->k;
+            float *x = rand_buf(TCET_F32, nx), *w = rand_buf(TCET_F32, nw), *dy = rand_buf(TCET_F32, ny);
+            for (int op = CONV_FWD; op <= CONV_BWD_FILTER; op++) {
+                const size_t n = op == CONV_FWD ? ny : op == CONV_BWD_DATA ? nx : nw;
+                float *o_ref = buf(TCET_F32, n), *o1 = buf(TCET_F32, n), *o2 = buf(TCET_F32, n), *o3 = buf(TCET_F32, n);
+                assert_int_equal(conv_run(ref, op, d, x, w, dy, o_ref), 0);
+                const size_t calls = tcet_cpu_dnnl_calls(a);
+                assert_int_equal(conv_run(a, op, d, x, w, dy, o1), 0);
+                /* the weight gradient of 3x3 convs with > 48 input channels stays on im2col */
+                const size_t want = calls + !(op == CONV_BWD_FILTER && d->k == 3 && d->cin > 48);
+                if (tcet_cpu_dnnl_calls(a) != want)
+                    fail_msg("op %d n%d c%d->%d k%d s%d %dx%d: %zu oneDNN calls, expected %zu", op, d->n, d->cin,
+                             d->cout, d->k, d->stride, d->h, d->w, tcet_cpu_dnnl_calls(a) - calls, want - calls);
+                assert_int_equal(conv_run(a, op, d, x, w, dy, o2), 0);   /* again: cached primitive */
+                assert_int_equal(conv_run(b, op, d, x, w, dy, o3), 0);   /* another backend (lane) */
+                char what[128];
+                snprintf(what, sizeof what, "oneDNN conv op %d n%d c%d->%d k%d s%d %dx%d", op, d->n, d->cin, d->cout,
+                         d->k, d->stride, d->h, d->w);
+                expect_same(what, isa, TCET_F32, o2, o1, n);
+                expect_same(what, isa, TCET_F32, o3, o1, n);
+                const double r = rel_diff(o1, o_ref, n);
+                if (!(r <= 1e-5)) fail_msg("%s, path %s: max diff %.3g of the largest im2col value", what,
+                                           tcet_cpu_isa_name(isa), r);
+                free(o_ref), free(o1), free(o2), free(o3);
+            }
+            free(x), free(w), free(dy);
+        }
+        /* which ops AUTO sends to oneDNN: the weight gradient only (bit-identical to ONEDNN's) */
+        tcet_cpu_set_conv_engine(b, TCET_CPU_CONV_AUTO);
+        const tcet_conv_desc *d = &dnnl_shapes[0];
+        const size_t nx = (size_t)d->n * d->cin * d->h * d->w, ny = (size_t)d->n * d->cout * d->ho * d->wo;
+        const size_t nw = (size_t)d->cout * d->cin * d->k * d->k;
+        float *x = rand_buf(TCET_F32, nx), *w = rand_buf(TCET_F32, nw), *dy = rand_buf(TCET_F32, ny);
+        float *p = buf(TCET_F32, nx + ny + nw), *q = buf(TCET_F32, nx + ny + nw);
+        const size_t calls = tcet_cpu_dnnl_calls(b);
+        assert_int_equal(conv_run(b, CONV_BWD_FILTER, d, x, w, dy, p), 0);
+        assert_int_equal(tcet_cpu_dnnl_calls(b), calls + 1);
+        assert_int_equal(conv_run(a, CONV_BWD_FILTER, d, x, w, dy, q), 0);
+        expect_same("AUTO weight gradient = oneDNN's", isa, TCET_F32, p, q, nw);
+        assert_int_equal(conv_run(b, CONV_FWD, d, x, w, dy, p), 0);
+        assert_int_equal(tcet_cpu_dnnl_calls(b), calls + 1); /* the forward did not */
+        assert_int_equal(conv_run(ref, CONV_FWD, d, x, w, dy, q), 0);
+        expect_same("AUTO forward = im2col's", isa, TCET_F32, p, q, ny);
+        free(x), free(w), free(dy), free(p), free(q);
+        a->destroy(a), b->destroy(b);
+    }
+    if (!ran) print_message("[ note ] %s: no path with oneDNN on this CPU\n", test_name);
 }
 
 /* ---- batch norm -------------------------------------------------------------- */
@@ -496,6 +604,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_select),          cmocka_unit_test(test_conv_fwd),
         cmocka_unit_test(test_conv_bwd_data),   cmocka_unit_test(test_conv_bwd_filter),
+        cmocka_unit_test(test_conv_onednn),
         cmocka_unit_test(test_bn_fwd),          cmocka_unit_test(test_bn_relu_fwd),
         cmocka_unit_test(test_bn_bwd),          cmocka_unit_test(test_bn_relu_bwd),
         cmocka_unit_test(test_relu_add),        cmocka_unit_test(test_gap),
