@@ -55,7 +55,8 @@ void tcet_cpu_isa_describe(char *buf, size_t size);
 /* Which convolutions run in oneDNN (when tcet is built with it; avx2 and
  * avx512 paths only), among the k x k convs (k >= 3, >= 16 input channels,
  * float32) where oneDNN measured faster than im2col + OpenBLAS (cpu_dnnl.c):
- * AUTO = their weight gradients; ONEDNN = forward, data and weight
+ * AUTO = their weight gradients (and those of the stride-1 1x1 convs on
+ * planes of 8x8 or more); ONEDNN = forward, data and weight
  * gradients (faster still, but the forward and data gradient move two
  * rounding-sensitive golden cases outside their tolerances); IM2COL = none.
  * The environment variable TCET_CPU_CONV (auto, onednn, im2col) sets it for

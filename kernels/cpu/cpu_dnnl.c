@@ -5,7 +5,10 @@
  * layout (nChw8c on AVX2, nChw16c on AVX-512), reorders of the activations
  * in and out included, run the k x k convs (k >= 3) with 8..48 channels
  * 1.3-2.5x faster than im2col + sgemm, whose GEMM has only 16-48 rows there.
- * The 1x1 convs and the first conv (3 input channels) stay on OpenBLAS.
+ * For the weight gradient of the 1x1 convs on planes of 8x8 and more,
+ * oneDNN's own GEMM on tcet's NCHW layout (no copies) measured faster than
+ * OpenBLAS too.  The other 1x1 ops and the first conv (3 input channels)
+ * stay on OpenBLAS.
  *
  * Results: oneDNN's kernels are deterministic for a given shape, CPU
  * instruction set and thread count, so a run is bit-reproducible run to run
@@ -116,7 +119,8 @@ void cpu_dnnl_destroy(tcet_cpu_impl *c)
 /* Which convs go to oneDNN: float32, dense, no bias, k x k with k >= 3 and
  * at least 16 input channels (where it measured faster for all three ops),
  * except the weight gradient of 3x3 convs with more than 48 input channels
- * (im2col measured faster).  AUTO sends only the weight gradients there:
+ * (im2col measured faster); and the weight gradient of stride-1 1x1 convs on
+ * planes of at least 8x8 (oneDNN's GEMM on NCHW).  AUTO sends only the weight gradients there:
  * the forward and the data gradient in oneDNN's summation order move two
  * rounding-sensitive golden cases (a T-CET(SNIP) layer of `bottleneck`, the
  * ZiCo score of `k7`) outside their tolerances; ONEDNN sends all three. */
@@ -124,6 +128,8 @@ int cpu_dnnl_wanted(const tcet_cpu_impl *c, int dt, int op, const tcet_conv_desc
 {
     if (!c->dnnl || c->conv_engine == TCET_CPU_CONV_IM2COL) return 0;
     if (dt != TCET_F32 || d->groups != 1 || has_bias) return 0;
+    if (d->k == 1) /* weight gradient, plain layout */
+        return op == 2 && d->stride == 1 && d->pad == 0 && d->h >= 8 && d->w >= 8;
     if (d->k < 3 || d->cin < 16) return 0;
     if (op == 2 && d->k == 3 && d->cin > 48) return 0;
     return c->conv_engine == TCET_CPU_CONV_ONEDNN || op == 2;
@@ -148,9 +154,11 @@ static int entry_build(cpu_dnnl_state *s, dnnl_entry *e, int op, const tcet_conv
     DN_TRY(dnnl_memory_desc_init_by_tag(&ux, 4, xd, dnnl_f32, dnnl_nchw));
     DN_TRY(dnnl_memory_desc_init_by_tag(&uy, 4, yd, dnnl_f32, dnnl_nchw));
     DN_TRY(dnnl_memory_desc_init_by_tag(&uw, 4, wd, dnnl_f32, dnnl_oihw));
-    DN_TRY(dnnl_memory_desc_init_by_tag(&ax, 4, xd, dnnl_f32, dnnl_format_tag_any));
-    DN_TRY(dnnl_memory_desc_init_by_tag(&ay, 4, yd, dnnl_f32, dnnl_format_tag_any));
-    DN_TRY(dnnl_memory_desc_init_by_tag(&aw, 4, wd, dnnl_f32, dnnl_format_tag_any));
+    /* k x k: oneDNN's blocked layout; 1x1: tcet's own (its GEMM, no copies) */
+    const int blocked = d->k > 1;
+    DN_TRY(dnnl_memory_desc_init_by_tag(&ax, 4, xd, dnnl_f32, blocked ? dnnl_format_tag_any : dnnl_nchw));
+    DN_TRY(dnnl_memory_desc_init_by_tag(&ay, 4, yd, dnnl_f32, blocked ? dnnl_format_tag_any : dnnl_nchw));
+    DN_TRY(dnnl_memory_desc_init_by_tag(&aw, 4, wd, dnnl_f32, blocked ? dnnl_format_tag_any : dnnl_oihw));
     dnnl_primitive_attr_t attr;
     DN_TRY(dnnl_primitive_attr_create(&attr));
     dnnl_status_t stt = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
@@ -174,9 +182,10 @@ static int entry_build(cpu_dnnl_state *s, dnnl_entry *e, int op, const tcet_conv
     if (stt == dnnl_unimplemented) return 0; /* usable = 0: im2col */
     if (stt != dnnl_success) return dn_fail(stt, "convolution primitive descriptor");
     const char *impl = NULL;
+    /* the kernels that were measured: JIT direct convs (blocked), the JIT GEMM (1x1) */
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl ||
-        strncmp(impl, "jit", 3)) {
-        dnnl_primitive_desc_destroy(pd); /* a reference or GEMM kernel: not what was measured */
+        (blocked ? strncmp(impl, "jit", 3) != 0 : strstr(impl, "gemm:jit") == NULL)) {
+        dnnl_primitive_desc_destroy(pd);
         return 0;
     }
     const dnnl_query_t q[3][3] = {
