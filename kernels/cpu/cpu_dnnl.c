@@ -239,6 +239,12 @@ int cpu_dnnl_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const void 
     tcet_cpu_impl *c = be->impl;
     *done = 0;
     cpu_dnnl_state *s = c->dnnl;
+    /* oneDNN fixes a primitive's work split (and with it the summation order
+     * of its reductions) from the calling thread's OpenMP thread count when
+     * it creates it, and runs it with the count of the executing thread:
+     * both are the backend's, so results do not depend on which thread (lane)
+     * created a primitive first. */
+    omp_set_num_threads(s->threads);
     dnnl_entry *e = NULL;
     for (int k = 0; k < s->n; k++)
         if (s->e[k].op == op && same_desc(&s->e[k].d, d)) {
@@ -266,7 +272,6 @@ int cpu_dnnl_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const void 
         if (e->i[k]) DN_TRY(dnnl_memory_set_data_handle(e->i[k], sc + off[k]));
     }
     if (e->pad) DN_TRY(dnnl_memory_set_data_handle(e->pad, sc + off[3]));
-    omp_set_num_threads(s->threads);
     const int out_role = op == 2 ? 2 : 1;
     for (int k = 0; k < 3; k++)
         if (k != out_role && e->r[k]) TCET_TRY(reorder_run(s, e->r[k], e->u[k], e->i[k]));
