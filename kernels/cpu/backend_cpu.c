@@ -49,7 +49,7 @@ void tcet_cpu_set_conv_tiling(tcet_backend *be, size_t tile_n, size_t col_max, s
     tcet_cpu_impl *c = impl_of(be);
     /* 256: a 16x16 plane (the bulk of CIFAR networks) is one GEMM of its own,
      * straight on NCHW (1x1 convs: no copy at all), which measured faster
-     * than gathering 4 images into one N = 1024 GEMM (issue 7, tcet_bench_ops) */
+     * than gathering 4 images into one N = 1024 GEMM (tcet_bench_ops) */
     c->conv_tile_n = tile_n ? tile_n : 256;
     c->conv_col_max = col_max ? col_max : (size_t)4 << 20;
     c->conv_col_band = col_band ? col_band : (size_t)2 << 20;

@@ -1,4 +1,4 @@
-/* tcet bench: time the proxies on fixed structures (issue 7).
+/* tcet bench: time the proxies on fixed structures.
  *
  * For every (structure, proxy) pair one scorer scores `repeat` candidates
  * with distinct ids (different default-init weights and saliency batches,
@@ -7,7 +7,7 @@
  * GFLOP/s, and the time by phase (worker/profile.h, mean over the repeats).
  *
  * Effective GFLOP/s counts the work the proxy must do at the reference
- * FLOPs of the scoring network (spec §3 counter with reslink 0, 2 FLOPs per
+ * FLOPs of the scoring network (the reference counter with reslink 0, 2 FLOPs per
  * multiply-add): the NASWOT forward of the batch, plus 3x (forward, backward
  * data, backward filter) of the saliency pass: the whole batch for SNIP,
  * one image for Synflow.  A quick 1024^3 cblas_sgemm, measured before and
@@ -39,8 +39,8 @@
 #define BENCH_MAX_ITEMS 32
 #define BENCH_MAX_LANE_COUNTS 8
 
-/* The fixed structures: CIFAR init (spec §5.3) and the ZenNAS CIFAR
- * ZenNets (spec §9.1). */
+/* The fixed structures: CIFAR init structure and the ZenNAS CIFAR
+ * ZenNets. */
 static const struct {
     const char *name, *structure;
 } known[] = {
