@@ -77,5 +77,5 @@ int tcet_backend_create(const char *which, int device, int threads, tcet_backend
                          "or cpu)");
 #endif
     *out = tcet_backend_cpu_create(threads);
-    return 0;
+    return *out ? 0 : tcet_trace(tcet_error_code(), __FILE__, __LINE__, "CPU backend");
 }

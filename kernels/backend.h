@@ -135,6 +135,10 @@ struct tcet_backend {
  * that cannot be set up fails (TCET_ERR_BACKEND); "auto" falls back to the
  * CPU in both cases, with a notice. */
 int tcet_backend_create(const char *which, int device, int threads, tcet_backend **out);
+/* The CPU backend on the instruction-set path TCET_CPU_ISA names, or the best
+ * one the CPU supports (kernels/cpu/backend_cpu.h); NULL, with the error
+ * recorded (TCET_ERR_USAGE: unknown name, TCET_ERR_BACKEND: the CPU lacks
+ * the forced path), when TCET_CPU_ISA cannot be honoured. */
 tcet_backend *tcet_backend_cpu_create(int threads);
 /* Make be usable from the calling thread (a GPU backend sets the thread's
  * current device; the CPU backend needs nothing).  Each worker lane calls it

@@ -7,6 +7,10 @@ set -euo pipefail
 pkgs=(cmake ninja-build pkg-config gcc g++ libc6-dev make
       libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
       libopenblas-dev liblapacke-dev libcmocka-dev)
+# oneDNN: the CPU convolutions where it is faster (x86-64; optional at build time)
+if [ "$(uname -m)" = "x86_64" ]; then
+  pkgs+=(libdnnl-dev)
+fi
 if [ "${1:-}" = "--tests" ]; then
   pkgs+=(slurmctld slurmd slurm-client munge librsvg2-bin python3 python3-h5py python3-numpy procps psmisc shellcheck)
 fi

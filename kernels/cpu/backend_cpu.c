@@ -11,6 +11,13 @@
 #include "common/error.h"
 #include "kernels/cpu/cpu_internal.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#define CPU_X86 1
+#else
+#define CPU_X86 0
+#endif
+
 static tcet_cpu_impl *impl_of(const tcet_backend *be) { return (tcet_cpu_impl *)be->impl; }
 
 void *cpu_scratch(tcet_backend *be, size_t bytes)
@@ -42,7 +49,7 @@ void tcet_cpu_set_conv_tiling(tcet_backend *be, size_t tile_n, size_t col_max, s
     tcet_cpu_impl *c = impl_of(be);
     /* 256: a 16x16 plane (the bulk of CIFAR networks) is one GEMM of its own,
      * straight on NCHW (1x1 convs: no copy at all), which measured faster
-     * than gathering 4 images into one N = 1024 GEMM (issue 7, tcet_bench_ops) */
+     * than gathering 4 images into one N = 1024 GEMM (tcet_bench_ops) */
     c->conv_tile_n = tile_n ? tile_n : 256;
     c->conv_col_max = col_max ? col_max : (size_t)4 << 20;
     c->conv_col_band = col_band ? col_band : (size_t)2 << 20;
@@ -104,7 +111,10 @@ static void cpu_destroy(tcet_backend *be)
 {
     if (!be) return;
     tcet_cpu_impl *c = impl_of(be);
-    if (c) free(c->scratch);
+    if (c) {
+        cpu_dnnl_destroy(c);
+        free(c->scratch);
+    }
     free(c);
     free(be);
 }
@@ -119,21 +129,229 @@ static void blas_name(char *buf, size_t size)
     if (sp) *sp = '\0';
 }
 
-tcet_backend *tcet_backend_cpu_create(int threads)
+/* ---- instruction-set paths ---------------------------------------------- */
+
+static const char *const isa_names[TCET_CPU_ISA_COUNT] = {"generic", "avx2", "avx512", "avx512-vpopcntdq"};
+
+const char *tcet_cpu_isa_name(int isa)
 {
-    tcet_backend *be = xcalloc(1, sizeof *be);
+    return isa >= 0 && isa < TCET_CPU_ISA_COUNT ? isa_names[isa] : "?";
+}
+
+static const tcet_cpu_kernels *isa_table(int isa)
+{
+    switch (isa) {
+    case TCET_CPU_ISA_GENERIC: return &tcet_cpu_kernels_generic;
+#if TCET_CPU_MULTI_ISA
+    case TCET_CPU_ISA_AVX2: return &tcet_cpu_kernels_avx2;
+    case TCET_CPU_ISA_AVX512: return &tcet_cpu_kernels_avx512;
+    case TCET_CPU_ISA_AVX512_VP: return &tcet_cpu_kernels_avx512_vp;
+#endif
+    default: return NULL;
+    }
+}
+
+/* Whether the CPU and the OS (saved vector state, which libgcc's check
+ * includes) support each path's instructions. */
+static int cpu_has_avx2(void)
+{
+#if CPU_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("popcnt") &&
+           __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+#else
+    return 0;
+#endif
+}
+
+static int cpu_has_avx512(void)
+{
+#if CPU_X86
+    return cpu_has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512cd");
+#else
+    return 0;
+#endif
+}
+
+static int cpu_has_vpopcntdq(void)
+{
+#if CPU_X86
+    return cpu_has_avx512() && __builtin_cpu_supports("avx512vpopcntdq");
+#else
+    return 0;
+#endif
+}
+
+int tcet_cpu_isa_supported(int isa)
+{
+    if (!isa_table(isa)) return 0;
+    switch (isa) {
+    case TCET_CPU_ISA_GENERIC: return 1;
+    case TCET_CPU_ISA_AVX2: return cpu_has_avx2();
+    case TCET_CPU_ISA_AVX512: return cpu_has_avx512();
+    case TCET_CPU_ISA_AVX512_VP: return cpu_has_vpopcntdq();
+    default: return 0;
+    }
+}
+
+static int isa_best(void)
+{
+    for (int isa = TCET_CPU_ISA_COUNT - 1; isa > 0; isa--)
+        if (tcet_cpu_isa_supported(isa)) return isa;
+    return TCET_CPU_ISA_GENERIC;
+}
+
+int tcet_cpu_isa_select(int *isa)
+{
+    const char *want = getenv("TCET_CPU_ISA");
+    if (!want || !*want || !strcmp(want, "auto")) {
+        *isa = isa_best();
+        return 0;
+    }
+    for (int i = 0; i < TCET_CPU_ISA_COUNT; i++) {
+        if (strcmp(want, isa_names[i])) continue;
+        if (!tcet_cpu_isa_supported(i)) {
+            char have[160];
+            tcet_cpu_isa_describe(have, sizeof have);
+            return TCET_FAIL(TCET_ERR_BACKEND, "TCET_CPU_ISA=%s: %s; paths available here: %s (unset "
+                             "TCET_CPU_ISA or set it to auto to use the best one)", want,
+                             isa_table(i) ? "this CPU does not support it" : "not built into this binary",
+                             have);
+        }
+        *isa = i;
+        return 0;
+    }
+    return TCET_FAIL(TCET_ERR_USAGE, "TCET_CPU_ISA=%s: unknown CPU path (auto, generic, avx2, avx512 or "
+                     "avx512-vpopcntdq)", want);
+}
+
+void tcet_cpu_isa_describe(char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < TCET_CPU_ISA_COUNT && len + 1 < size; i++) {
+        if (!isa_table(i)) continue;
+        int w = snprintf(buf + len, size - len, "%s%s%s", len ? " " : "", isa_names[i],
+                         tcet_cpu_isa_supported(i) ? "" : " (not on this CPU)");
+        if (w < 0) break;
+        len += (size_t)w;
+    }
+}
+
+void tcet_cpu_model(char *buf, size_t size)
+{
+    snprintf(buf, size, "unknown");
+#if CPU_X86
+    unsigned int r[12], max = __get_cpuid_max(0x80000000u, NULL);
+    if (max < 0x80000004u) return;
+    for (unsigned int i = 0; i < 3; i++) __get_cpuid(0x80000002u + i, &r[4 * i], &r[4 * i + 1], &r[4 * i + 2], &r[4 * i + 3]);
+    char s[49];
+    memcpy(s, r, 48);
+    s[48] = '\0';
+    char *p = s, *e = s + strlen(s);
+    while (*p == ' ') p++;
+    while (e > p && e[-1] == ' ') *--e = '\0';
+    if (*p) snprintf(buf, size, "%s", p);
+#endif
+}
+
+int tcet_cpu_isa_of(const tcet_backend *be) { return impl_of(be)->isa; }
+
+void tcet_cpu_set_conv_engine(tcet_backend *be, int engine) { impl_of(be)->conv_engine = engine; }
+
+int tcet_cpu_uses_dnnl(const tcet_backend *be)
+{
+    const tcet_cpu_impl *c = impl_of(be);
+    return c->dnnl && c->conv_engine != TCET_CPU_CONV_IM2COL;
+}
+
+size_t tcet_cpu_dnnl_calls(const tcet_backend *be) { return impl_of(be)->dnnl_calls; }
+
+/* ---- convolutions: oneDNN for the shapes where it wins, else the path's
+ * im2col kernels ---------------------------------------------------------- */
+
+static int conv_fwd_any(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
+                        const void *bias, void *y)
+{
+    tcet_cpu_impl *c = impl_of(be);
+    if (cpu_dnnl_wanted(c, dt, 0, d, bias != NULL)) {
+        TCET_TRY(cpu_check_conv(d));
+        int done = 0;
+        TCET_TRY(cpu_dnnl_conv(be, 0, d, x, y, w, &done));
+        if (done) return 0;
+    }
+    return c->k->conv_fwd(be, dt, d, x, w, bias, y);
+}
+
+static int conv_bwd_data_any(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *w, const void *dy,
+                             void *dx)
+{
+    tcet_cpu_impl *c = impl_of(be);
+    if (dx && cpu_dnnl_wanted(c, dt, 1, d, 0)) {
+        TCET_TRY(cpu_check_conv(d));
+        int done = 0;
+        TCET_TRY(cpu_dnnl_conv(be, 1, d, dy, dx, w, &done));
+        if (done) return 0;
+    }
+    return c->k->conv_bwd_data(be, dt, d, w, dy, dx);
+}
+
+static int conv_bwd_filter_any(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *dy,
+                               void *dw, void *dbias)
+{
+    tcet_cpu_impl *c = impl_of(be);
+    if (cpu_dnnl_wanted(c, dt, 2, d, dbias != NULL)) {
+        TCET_TRY(cpu_check_conv(d));
+        int done = 0;
+        TCET_TRY(cpu_dnnl_conv(be, 2, d, x, dy, dw, &done));
+        if (done) return 0;
+    }
+    return c->k->conv_bwd_filter(be, dt, d, x, dy, dw, dbias);
+}
+
+tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa)
+{
+    if (!tcet_cpu_isa_supported(isa)) {
+        TCET_FAIL(TCET_ERR_BACKEND, "CPU backend: the %s kernels are %s", tcet_cpu_isa_name(isa),
+                  isa_table(isa) ? "not supported by this CPU" : "not built into this binary");
+        return NULL;
+    }
+    const tcet_cpu_kernels *k = isa_table(isa);
     tcet_cpu_impl *c = xcalloc(1, sizeof *c);
     c->threads = threads > 0 ? threads : 1;
+    c->isa = isa;
+    c->k = k;
+    const char *ce = getenv("TCET_CPU_CONV");
+    if (!ce || !*ce || !strcmp(ce, "auto")) {
+        c->conv_engine = TCET_CPU_CONV_AUTO;
+    } else if (!strcmp(ce, "im2col")) {
+        c->conv_engine = TCET_CPU_CONV_IM2COL;
+    } else if (!strcmp(ce, "onednn")) {
+        c->conv_engine = TCET_CPU_CONV_ONEDNN;
+    } else {
+        free(c);
+        TCET_FAIL(TCET_ERR_USAGE, "TCET_CPU_CONV=%s: unknown (auto, onednn or im2col)", ce);
+        return NULL;
+    }
+    if (cpu_dnnl_create(c)) {
+        free(c);
+        return NULL;
+    }
     /* One BLAS thread per worker rank is the default: on this class of
-     * machine two threads bring nothing reliable (notes/toolchain.md §4). */
+     * machine two threads bring nothing reliable. */
     openblas_set_num_threads(c->threads);
+    tcet_backend *be = xcalloc(1, sizeof *be);
     be->name = "cpu";
     be->impl = c;
     be->has_f16 = 0;   /* every op refuses TCET_F16 (cpu_check_dtype) */
     tcet_cpu_set_conv_tiling(be, 0, 0, 0);
     char blas[64];
     blas_name(blas, sizeof blas);
-    snprintf(be->device, sizeof be->device, "CPU (%s, %d thread%s)", blas, c->threads,
+    const char *core = openblas_get_corename();
+    snprintf(be->device, sizeof be->device, "CPU (%s %s%s, %s kernels, %d thread%s)", blas, core ? core : "",
+             tcet_cpu_uses_dnnl(be) ? " + oneDNN" : "", tcet_cpu_isa_name(isa), c->threads,
              c->threads == 1 ? "" : "s");
 
     be->alloc = cpu_alloc;
@@ -143,22 +361,29 @@ tcet_backend *tcet_backend_cpu_create(int threads)
     be->zero = cpu_zero;
     be->sync = cpu_sync;
     be->destroy = cpu_destroy;
-    be->conv_fwd = cpu_conv_fwd;
-    be->conv_bwd_data = cpu_conv_bwd_data;
-    be->conv_bwd_filter = cpu_conv_bwd_filter;
-    be->bn_fwd = cpu_bn_fwd;
-    be->bn_bwd = cpu_bn_bwd;
-    be->relu_fwd = cpu_relu_fwd;
-    be->relu_bwd = cpu_relu_bwd;
-    be->bn_relu_fwd = cpu_bn_relu_fwd;
-    be->bn_relu_bwd = cpu_bn_relu_bwd;
-    be->add = cpu_add;
-    be->gap_fwd = cpu_gap_fwd;
-    be->gap_bwd = cpu_gap_bwd;
-    be->linear_fwd = cpu_linear_fwd;
-    be->linear_bwd = cpu_linear_bwd;
-    be->softmax_xent = cpu_softmax_xent;
-    be->gram_codes = cpu_gram_codes;
-    be->saliency_stats = cpu_saliency_stats;
+    be->conv_fwd = conv_fwd_any;
+    be->conv_bwd_data = conv_bwd_data_any;
+    be->conv_bwd_filter = conv_bwd_filter_any;
+    be->bn_fwd = k->bn_fwd;
+    be->bn_bwd = k->bn_bwd;
+    be->relu_fwd = k->relu_fwd;
+    be->relu_bwd = k->relu_bwd;
+    be->bn_relu_fwd = k->bn_relu_fwd;
+    be->bn_relu_bwd = k->bn_relu_bwd;
+    be->add = k->add;
+    be->gap_fwd = k->gap_fwd;
+    be->gap_bwd = k->gap_bwd;
+    be->linear_fwd = k->linear_fwd;
+    be->linear_bwd = k->linear_bwd;
+    be->softmax_xent = k->softmax_xent;
+    be->gram_codes = k->gram_codes;
+    be->saliency_stats = k->saliency_stats;
     return be;
+}
+
+tcet_backend *tcet_backend_cpu_create(int threads)
+{
+    int isa = TCET_CPU_ISA_GENERIC;
+    if (tcet_cpu_isa_select(&isa)) return NULL;
+    return tcet_backend_cpu_create_isa(threads, isa);
 }

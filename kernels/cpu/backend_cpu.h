@@ -21,4 +21,53 @@ size_t tcet_cpu_scratch_grows(const tcet_backend *be);
  * tuning; results do not depend on it beyond rounding. */
 void tcet_cpu_set_conv_tiling(tcet_backend *be, size_t tile_n, size_t col_max, size_t col_band);
 
+/* ---- instruction-set paths (runtime CPU dispatch) ------------------------
+ * The op kernels exist once per instruction-set path; a backend runs one of
+ * them, chosen when it is created: the best one the CPU supports, or the one
+ * named by the environment variable TCET_CPU_ISA (generic, avx2, avx512,
+ * avx512-vpopcntdq, or auto).  All paths compute bit-identical results.
+ * OpenBLAS picks its own GEMM kernels by the CPU (OPENBLAS_CORETYPE forces
+ * one in its DYNAMIC_ARCH builds). */
+typedef enum {
+    TCET_CPU_ISA_GENERIC = 0,      /* plain C for the baseline target (x86-64: SSE2) */
+    TCET_CPU_ISA_AVX2 = 1,         /* AVX2 + FMA + BMI2 + POPCNT */
+    TCET_CPU_ISA_AVX512 = 2,       /* AVX-512 F/BW/DQ/VL/CD on top of AVX2 */
+    TCET_CPU_ISA_AVX512_VP = 3,    /* AVX-512 with VPOPCNTDQ (the Gram's popcount) */
+    TCET_CPU_ISA_COUNT = 4
+} tcet_cpu_isa;
+
+/* "generic", "avx2", "avx512", "avx512-vpopcntdq" */
+const char *tcet_cpu_isa_name(int isa);
+/* 1 when the path is compiled into this binary and the CPU (and OS) support it */
+int tcet_cpu_isa_supported(int isa);
+/* The path a new CPU backend runs: TCET_CPU_ISA when set (and not "auto"),
+ * else the best supported one.  0; TCET_ERR_USAGE for an unknown name;
+ * TCET_ERR_BACKEND when the CPU lacks the forced path (message recorded). */
+int tcet_cpu_isa_select(int *isa);
+/* A CPU backend on a given path (tests, benchmarks); NULL, with
+ * TCET_ERR_BACKEND recorded, when the CPU lacks it. */
+tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa);
+/* The path a CPU backend runs. */
+int tcet_cpu_isa_of(const tcet_backend *be);
+/* One line for --version and bench: "avx2 (CPU has: avx2 fma; built: generic
+ * avx2 avx512 avx512-vpopcntdq)". */
+void tcet_cpu_isa_describe(char *buf, size_t size);
+/* Which convolutions run in oneDNN (when tcet is built with it; avx2 and
+ * avx512 paths only), among the k x k convs (k >= 3, >= 16 input channels,
+ * float32) where oneDNN measured faster than im2col + OpenBLAS (cpu_dnnl.c):
+ * AUTO = their weight gradients (and those of the stride-1 1x1 convs on
+ * planes of 8x8 or more); ONEDNN = forward, data and weight
+ * gradients (faster still, but the forward and data gradient move two
+ * rounding-sensitive golden cases outside their tolerances); IM2COL = none.
+ * The environment variable TCET_CPU_CONV (auto, onednn, im2col) sets it for
+ * new backends. */
+typedef enum { TCET_CPU_CONV_AUTO = 0, TCET_CPU_CONV_IM2COL = 1, TCET_CPU_CONV_ONEDNN = 2 } tcet_cpu_conv_engine;
+void tcet_cpu_set_conv_engine(tcet_backend *be, int engine);
+/* 1 when this backend runs some convolutions in oneDNN; how many it ran */
+int tcet_cpu_uses_dnnl(const tcet_backend *be);
+size_t tcet_cpu_dnnl_calls(const tcet_backend *be);
+
+/* The CPU's model name (cpuid brand string; "unknown" elsewhere). */
+void tcet_cpu_model(char *buf, size_t size);
+
 #endif

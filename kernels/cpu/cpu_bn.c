@@ -57,7 +57,7 @@ static int bn_fwd_any(tcet_backend *be, int dt, int train, int n, int c, int hw,
                       update_running, y, y_relu, save_mean, save_invstd, ws);
 }
 
-int cpu_bn_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
+int CPU_K(cpu_bn_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
                double momentum, const void *x, const void *gamma, const void *beta,
                void *running_mean, void *running_var, int update_running,
                void *y, void *save_mean, void *save_invstd)
@@ -67,7 +67,7 @@ int cpu_bn_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, double
                       update_running, y, NULL, save_mean, save_invstd);
 }
 
-int cpu_bn_relu_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
+int CPU_K(cpu_bn_relu_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
                     double momentum, const void *x, const void *gamma, const void *beta,
                     void *running_mean, void *running_var, int update_running,
                     void *y, void *y_relu, void *save_mean, void *save_invstd)
@@ -78,7 +78,7 @@ int cpu_bn_relu_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, d
                       update_running, y, y_relu, save_mean, save_invstd);
 }
 
-int cpu_bn_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
+int CPU_K(cpu_bn_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
                const void *dy, const void *gamma, const void *save_mean,
                const void *save_invstd, void *dx, void *dgamma, void *dbeta)
 {
@@ -91,7 +91,7 @@ int cpu_bn_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
     return bn_bwd_f64(n, c, hw, x, dy, gamma, save_mean, save_invstd, dx, dgamma, dbeta, ws);
 }
 
-int cpu_bn_relu_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
+int CPU_K(cpu_bn_relu_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
                     const void *dy, const void *gamma, const void *beta, const void *save_mean,
                     const void *save_invstd, void *dx, void *dgamma, void *dbeta)
 {

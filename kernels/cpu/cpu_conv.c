@@ -100,7 +100,7 @@ static void dw_offsets(const tcet_conv_desc *d, const dw_geom *g, ptrdiff_t *off
 #undef S
 #undef GEMM
 
-int cpu_conv_fwd(tcet_backend *be, int dt, const tcet_conv_desc *d,
+int CPU_K(cpu_conv_fwd)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                  const void *x, const void *w, const void *bias, void *y)
 {
     TCET_TRY(cpu_check_dtype(dt));
@@ -108,7 +108,7 @@ int cpu_conv_fwd(tcet_backend *be, int dt, const tcet_conv_desc *d,
     return dt == TCET_F32 ? conv_fwd_f32(be, d, x, w, bias, y) : conv_fwd_f64(be, d, x, w, bias, y);
 }
 
-int cpu_conv_bwd_data(tcet_backend *be, int dt, const tcet_conv_desc *d,
+int CPU_K(cpu_conv_bwd_data)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                       const void *w, const void *dy, void *dx)
 {
     TCET_TRY(cpu_check_dtype(dt));
@@ -117,7 +117,7 @@ int cpu_conv_bwd_data(tcet_backend *be, int dt, const tcet_conv_desc *d,
     return dt == TCET_F32 ? conv_bwd_data_f32(be, d, w, dy, dx) : conv_bwd_data_f64(be, d, w, dy, dx);
 }
 
-int cpu_conv_bwd_filter(tcet_backend *be, int dt, const tcet_conv_desc *d,
+int CPU_K(cpu_conv_bwd_filter)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                         const void *x, const void *dy, void *dw, void *dbias)
 {
     TCET_TRY(cpu_check_dtype(dt));

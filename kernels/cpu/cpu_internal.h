@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/backend_cpu.h"
 
 #define TCET_CPU_ALIGN 64
 
@@ -18,11 +19,19 @@
  * float/double reductions only when it compiles them on their own. */
 #define CPU_NOINLINE __attribute__((noinline, unused))
 
+struct tcet_cpu_kernels_tag;
+typedef struct cpu_dnnl_state cpu_dnnl_state;
+
 typedef struct {
     void *scratch;          /* 64-byte aligned, contents undefined between ops */
     size_t scratch_cap;     /* bytes */
     size_t scratch_grows;   /* how often it was enlarged */
     int threads;
+    int isa;                /* tcet_cpu_isa of the kernels in use */
+    const struct tcet_cpu_kernels_tag *k;  /* that path's op table */
+    int conv_engine;        /* tcet_cpu_conv_engine: which convs go to oneDNN */
+    cpu_dnnl_state *dnnl;   /* oneDNN engine, stream and primitives (NULL: not used) */
+    size_t dnnl_calls;      /* convolutions run in oneDNN so far */
     /* GEMM convolution tiling (see conv_tiling in cpu_conv.c) */
     size_t conv_tile_n, conv_col_max, conv_col_band;
 } tcet_cpu_impl;
@@ -39,41 +48,125 @@ int cpu_check_dtype(int dt);
 /* 0, or TCET_ERR_USAGE when the descriptor is inconsistent. */
 int cpu_check_conv(const tcet_conv_desc *d);
 
-/* ops (kernels/cpu/cpu_conv.c, cpu_bn.c, cpu_ops.c, cpu_proxy.c) */
-int cpu_conv_fwd(tcet_backend *be, int dt, const tcet_conv_desc *d,
+/* oneDNN convolutions (cpu_dnnl.c; stubs when built without oneDNN).
+ * create: c->dnnl for the avx2 / avx512 paths (NULL for generic); 0 or an
+ * error.  wanted: whether conv op (0 fwd, 1 bwd data, 2 bwd filter) of this
+ * shape goes to oneDNN.  conv: runs it, *done = 0 when oneDNN offers no JIT
+ * kernel for the shape (the caller then runs im2col).  Roles: fwd (a = x,
+ * b = y, w = w), bwd data (a = dy, b = dx, w = w), bwd filter (a = x, b = dy,
+ * w = dw). */
+int cpu_dnnl_create(tcet_cpu_impl *c);
+void cpu_dnnl_destroy(tcet_cpu_impl *c);
+int cpu_dnnl_wanted(const tcet_cpu_impl *c, int dt, int op, const tcet_conv_desc *d, int has_bias);
+int cpu_dnnl_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const void *a, const void *b, const void *w,
+                  int *done);
+
+/* ---- kernel variants (runtime CPU dispatch) -------------------------------
+ * The op kernels (cpu_conv.c, cpu_bn.c, cpu_ops.c, cpu_proxy.c and
+ * cpu_kernels.c) are compiled once per instruction-set variant, each time
+ * with its own compiler flags and TCET_CPU_VARIANT set to the variant's name
+ * (generic, avx2, avx512; see CMakeLists.txt).  CPU_K(name) gives every entry
+ * point that variant's suffix, and each variant exports one table of its ops
+ * (cpu_kernels.c); backend_cpu.c, built for the baseline x86-64, picks the
+ * table the CPU supports at run time.  The variants are the same C code, and
+ * ISO C mode keeps the compiler from contracting a * b + c into an FMA, so
+ * every variant computes bit-identical results (tests/unit/test_cpu_isa.c). */
+#ifndef TCET_CPU_VARIANT
+#define TCET_CPU_VARIANT generic
+#endif
+#define CPU_K_CAT2(a, b) a##_##b
+#define CPU_K_CAT(a, b) CPU_K_CAT2(a, b)
+#define CPU_K(name) CPU_K_CAT(name, TCET_CPU_VARIANT)
+
+typedef struct tcet_cpu_kernels_tag {
+    int (*conv_fwd)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                  const void *x, const void *w, const void *bias, void *y);
-int cpu_conv_bwd_data(tcet_backend *be, int dt, const tcet_conv_desc *d,
+    int (*conv_bwd_data)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                       const void *w, const void *dy, void *dx);
-int cpu_conv_bwd_filter(tcet_backend *be, int dt, const tcet_conv_desc *d,
+    int (*conv_bwd_filter)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                         const void *x, const void *dy, void *dw, void *dbias);
-int cpu_bn_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
+    int (*bn_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
                double momentum, const void *x, const void *gamma, const void *beta,
                void *running_mean, void *running_var, int update_running,
                void *y, void *save_mean, void *save_invstd);
-int cpu_bn_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
+    int (*bn_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
                const void *dy, const void *gamma, const void *save_mean,
                const void *save_invstd, void *dx, void *dgamma, void *dbeta);
-int cpu_bn_relu_fwd(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
+    int (*bn_relu_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
                     double momentum, const void *x, const void *gamma, const void *beta,
                     void *running_mean, void *running_var, int update_running,
                     void *y, void *y_relu, void *save_mean, void *save_invstd);
-int cpu_bn_relu_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
+    int (*bn_relu_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
                     const void *dy, const void *gamma, const void *beta, const void *save_mean,
                     const void *save_invstd, void *dx, void *dgamma, void *dbeta);
-int cpu_relu_fwd(tcet_backend *be, int dt, size_t count, const void *x, void *y);
-int cpu_relu_bwd(tcet_backend *be, int dt, size_t count, const void *y, const void *dy, void *dx);
-int cpu_add(tcet_backend *be, int dt, size_t count, const void *a, const void *b, void *y);
-int cpu_gap_fwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x, void *y);
-int cpu_gap_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *dy, void *dx);
-int cpu_linear_fwd(tcet_backend *be, int dt, int n, int in, int out,
+    int (*relu_fwd)(tcet_backend *be, int dt, size_t count, const void *x, void *y);
+    int (*relu_bwd)(tcet_backend *be, int dt, size_t count, const void *y, const void *dy, void *dx);
+    int (*add)(tcet_backend *be, int dt, size_t count, const void *a, const void *b, void *y);
+    int (*gap_fwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x, void *y);
+    int (*gap_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *dy, void *dx);
+    int (*linear_fwd)(tcet_backend *be, int dt, int n, int in, int out,
                    const void *x, const void *w, const void *b, void *y);
-int cpu_linear_bwd(tcet_backend *be, int dt, int n, int in, int out, const void *x,
+    int (*linear_bwd)(tcet_backend *be, int dt, int n, int in, int out, const void *x,
                    const void *w, const void *dy, void *dx, void *dw, void *db);
-int cpu_softmax_xent(tcet_backend *be, int n, int classes, const float *logits,
+    int (*softmax_xent)(tcet_backend *be, int n, int classes, const float *logits,
                      const int32_t *labels, double *loss, float *dlogits);
-int cpu_gram_codes(tcet_backend *be, int n, size_t d, const float *x,
+    int (*gram_codes)(tcet_backend *be, int n, size_t d, const float *x,
                    double *K_host, int64_t *positives_host);
-int cpu_saliency_stats(tcet_backend *be, int dt, size_t count, const void *w,
+    int (*saliency_stats)(tcet_backend *be, int dt, size_t count, const void *w,
                        const void *g, double *sum, double *std);
+} tcet_cpu_kernels;
+
+/* The tables: generic (any x86-64 or other CPU), avx2 (AVX2 + FMA + BMI2 +
+ * POPCNT), avx512 (AVX-512 F/BW/DQ/VL on top) and avx512_vp (the avx512
+ * kernels with the AVX-512 VPOPCNTDQ popcount in the Gram). */
+extern const tcet_cpu_kernels tcet_cpu_kernels_generic;
+#if TCET_CPU_MULTI_ISA
+extern const tcet_cpu_kernels tcet_cpu_kernels_avx2;
+extern const tcet_cpu_kernels tcet_cpu_kernels_avx512;
+extern const tcet_cpu_kernels tcet_cpu_kernels_avx512_vp;
+#endif
+
+/* ops of the variant being compiled (kernels/cpu/cpu_conv.c, cpu_bn.c,
+ * cpu_ops.c, cpu_proxy.c) */
+int CPU_K(cpu_conv_fwd)(tcet_backend *be, int dt, const tcet_conv_desc *d,
+                 const void *x, const void *w, const void *bias, void *y);
+int CPU_K(cpu_conv_bwd_data)(tcet_backend *be, int dt, const tcet_conv_desc *d,
+                      const void *w, const void *dy, void *dx);
+int CPU_K(cpu_conv_bwd_filter)(tcet_backend *be, int dt, const tcet_conv_desc *d,
+                        const void *x, const void *dy, void *dw, void *dbias);
+int CPU_K(cpu_bn_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
+               double momentum, const void *x, const void *gamma, const void *beta,
+               void *running_mean, void *running_var, int update_running,
+               void *y, void *save_mean, void *save_invstd);
+int CPU_K(cpu_bn_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
+               const void *dy, const void *gamma, const void *save_mean,
+               const void *save_invstd, void *dx, void *dgamma, void *dbeta);
+int CPU_K(cpu_bn_relu_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
+                    double momentum, const void *x, const void *gamma, const void *beta,
+                    void *running_mean, void *running_var, int update_running,
+                    void *y, void *y_relu, void *save_mean, void *save_invstd);
+int CPU_K(cpu_bn_relu_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
+                    const void *dy, const void *gamma, const void *beta, const void *save_mean,
+                    const void *save_invstd, void *dx, void *dgamma, void *dbeta);
+int CPU_K(cpu_relu_fwd)(tcet_backend *be, int dt, size_t count, const void *x, void *y);
+int CPU_K(cpu_relu_bwd)(tcet_backend *be, int dt, size_t count, const void *y, const void *dy, void *dx);
+int CPU_K(cpu_add)(tcet_backend *be, int dt, size_t count, const void *a, const void *b, void *y);
+int CPU_K(cpu_gap_fwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x, void *y);
+int CPU_K(cpu_gap_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *dy, void *dx);
+int CPU_K(cpu_linear_fwd)(tcet_backend *be, int dt, int n, int in, int out,
+                   const void *x, const void *w, const void *b, void *y);
+int CPU_K(cpu_linear_bwd)(tcet_backend *be, int dt, int n, int in, int out, const void *x,
+                   const void *w, const void *dy, void *dx, void *dw, void *db);
+int CPU_K(cpu_softmax_xent)(tcet_backend *be, int n, int classes, const float *logits,
+                     const int32_t *labels, double *loss, float *dlogits);
+int CPU_K(cpu_gram_codes)(tcet_backend *be, int n, size_t d, const float *x,
+                   double *K_host, int64_t *positives_host);
+int CPU_K(cpu_saliency_stats)(tcet_backend *be, int dt, size_t count, const void *w,
+                       const void *g, double *sum, double *std);
+#if TCET_CPU_VARIANT_AVX512
+/* the avx512 variant's Gram with the VPOPCNTDQ popcount */
+int cpu_gram_codes_avx512_vp(tcet_backend *be, int n, size_t d, const float *x,
+                             double *K_host, int64_t *positives_host);
+#endif
 
 #endif

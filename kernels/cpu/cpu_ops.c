@@ -43,17 +43,17 @@
         return 0;                        \
     } while (0)
 
-int cpu_relu_fwd(tcet_backend *be, int dt, size_t count, const void *x, void *y)
+int CPU_K(cpu_relu_fwd)(tcet_backend *be, int dt, size_t count, const void *x, void *y)
 {
     DISPATCH(dt, relu_fwd_f32(count, x, y), relu_fwd_f64(count, x, y));
 }
 
-int cpu_relu_bwd(tcet_backend *be, int dt, size_t count, const void *y, const void *dy, void *dx)
+int CPU_K(cpu_relu_bwd)(tcet_backend *be, int dt, size_t count, const void *y, const void *dy, void *dx)
 {
     DISPATCH(dt, relu_bwd_f32(count, y, dy, dx), relu_bwd_f64(count, y, dy, dx));
 }
 
-int cpu_add(tcet_backend *be, int dt, size_t count, const void *a, const void *b, void *y)
+int CPU_K(cpu_add)(tcet_backend *be, int dt, size_t count, const void *a, const void *b, void *y)
 {
     DISPATCH(dt, add_f32(count, a, b, y), add_f64(count, a, b, y));
 }
@@ -65,28 +65,28 @@ static int shape_check(const char *op, int n, int c, int hw)
     return 0;
 }
 
-int cpu_gap_fwd(tcet_backend *be, int dt, int n, int c, int hw, const void *x, void *y)
+int CPU_K(cpu_gap_fwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x, void *y)
 {
     TCET_TRY(shape_check("global average pooling", n, c, hw));
     size_t nc = (size_t)n * c;
     DISPATCH(dt, gap_fwd_f32(nc, (size_t)hw, x, y), gap_fwd_f64(nc, (size_t)hw, x, y));
 }
 
-int cpu_gap_bwd(tcet_backend *be, int dt, int n, int c, int hw, const void *dy, void *dx)
+int CPU_K(cpu_gap_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *dy, void *dx)
 {
     TCET_TRY(shape_check("global average pooling", n, c, hw));
     size_t nc = (size_t)n * c;
     DISPATCH(dt, gap_bwd_f32(nc, (size_t)hw, dy, dx), gap_bwd_f64(nc, (size_t)hw, dy, dx));
 }
 
-int cpu_linear_fwd(tcet_backend *be, int dt, int n, int in, int out,
+int CPU_K(cpu_linear_fwd)(tcet_backend *be, int dt, int n, int in, int out,
                    const void *x, const void *w, const void *b, void *y)
 {
     TCET_TRY(shape_check("linear", n, in, out));
     DISPATCH(dt, linear_fwd_f32(n, in, out, x, w, b, y), linear_fwd_f64(n, in, out, x, w, b, y));
 }
 
-int cpu_linear_bwd(tcet_backend *be, int dt, int n, int in, int out, const void *x,
+int CPU_K(cpu_linear_bwd)(tcet_backend *be, int dt, int n, int in, int out, const void *x,
                    const void *w, const void *dy, void *dx, void *dw, void *db)
 {
     TCET_TRY(shape_check("linear", n, in, out));
@@ -94,7 +94,7 @@ int cpu_linear_bwd(tcet_backend *be, int dt, int n, int in, int out, const void 
              linear_bwd_f64(n, in, out, x, w, dy, dx, dw, db));
 }
 
-int cpu_saliency_stats(tcet_backend *be, int dt, size_t count, const void *w,
+int CPU_K(cpu_saliency_stats)(tcet_backend *be, int dt, size_t count, const void *w,
                        const void *g, double *sum, double *std)
 {
     DISPATCH(dt, saliency_f32(count, w, g, sum, std), saliency_f64(count, w, g, sum, std));

@@ -10,7 +10,13 @@ static void S(relu_fwd)(size_t count, const T *x, T *y)
 
 static void S(relu_bwd)(size_t count, const T *y, const T *dy, T *dx)
 {
-    for (size_t i = 0; i < count; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+    /* dy read unconditionally: a conditional load can only be vectorised
+     * with masked loads (AVX), so the generic (SSE2) path ran it scalar,
+     * 6x slower; the result is the same */
+    for (size_t i = 0; i < count; i++) {
+        const T g = dy[i];
+        dx[i] = y[i] > 0 ? g : 0;
+    }
 }
 
 static void S(add)(size_t count, const T *a, const T *b, T *y)

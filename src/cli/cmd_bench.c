@@ -1,4 +1,4 @@
-/* tcet bench: time the proxies on fixed structures (issue 7).
+/* tcet bench: time the proxies on fixed structures.
  *
  * For every (structure, proxy) pair one scorer scores `repeat` candidates
  * with distinct ids (different default-init weights and saliency batches,
@@ -7,11 +7,14 @@
  * GFLOP/s, and the time by phase (worker/profile.h, mean over the repeats).
  *
  * Effective GFLOP/s counts the work the proxy must do at the reference
- * FLOPs of the scoring network (spec §3 counter with reslink 0, 2 FLOPs per
+ * FLOPs of the scoring network (the reference counter with reslink 0, 2 FLOPs per
  * multiply-add): the NASWOT forward of the batch, plus 3x (forward, backward
  * data, backward filter) of the saliency pass: the whole batch for SNIP,
- * one image for Synflow.  A quick 1024^3 cblas_sgemm gives this machine's
- * BLAS rate for comparison. */
+ * one image for Synflow.  A quick 1024^3 cblas_sgemm, measured before and
+ * after the timed candidates (the higher of the two is the machine's rate),
+ * gives this machine's BLAS rate; each row reports its effective GFLOP/s as
+ * a fraction of it, with the CPU model and the kernels' instruction-set path,
+ * so that a user sees on their own machine how far from the limit it runs. */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,6 +30,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "kernels/backend.h"
+#include "kernels/cpu/backend_cpu.h"
 #include "worker/lanes.h"
 #include "worker/profile.h"
 #include "worker/scorer.h"
@@ -35,8 +39,8 @@
 #define BENCH_MAX_ITEMS 32
 #define BENCH_MAX_LANE_COUNTS 8
 
-/* The fixed structures: CIFAR init (spec §5.3) and the ZenNAS CIFAR
- * ZenNets (spec §9.1). */
+/* The fixed structures: CIFAR init structure and the ZenNAS CIFAR
+ * ZenNets. */
 static const struct {
     const char *name, *structure;
 } known[] = {
@@ -80,7 +84,11 @@ static void usage(FILE *f)
             "usage: tcet bench [STRUCT...] [options]\n\n"
             "Time proxies on fixed structures: per-candidate median/min/max over --repeat\n"
             "candidates (distinct ids), effective GFLOP/s at the reference FLOPs of the\n"
-            "scoring network, this machine's 1024^3 cblas_sgemm rate, and time by phase.\n\n"
+            "scoring network, this machine's 1024^3 cblas_sgemm rate (measured before and\n"
+            "after the candidates; the higher one counts) and the effective rate as a\n"
+            "fraction of it (%%sgemm), the CPU kernels' instruction-set path (isa; forced by\n"
+            "TCET_CPU_ISA=generic|avx2|avx512|avx512-vpopcntdq; TCET_CPU_CONV=auto|onednn|im2col\n"
+            "picks which convolutions run in oneDNN), and time by phase.\n\n"
             "  STRUCT...           structure strings or @file (in addition to --structures)\n"
             "  --structures LIST   comma-separated names: init, zennet-1m, zennet-2m\n"
             "                      (default: zennet-1m when no STRUCT is given)\n"
@@ -281,21 +289,38 @@ static void print_lanes_text(const lanes_row *rows, int nrows)
     }
 }
 
-static void print_text(const tcet_backend *be, const tcet_score_config *cfg, int threads, int repeat,
-                       double sgemm, const bench_row *rows, int nrows)
+/* The CPU model and the kernels' path ("-" for a GPU backend's kernels). */
+static const char *bench_isa(const tcet_backend *be)
 {
+    return strcmp(be->name, "cpu") ? NULL : tcet_cpu_isa_name(tcet_cpu_isa_of(be));
+}
+
+static double sgemm_fraction(double gflops, double sgemm) { return sgemm > 0 ? gflops / sgemm : NAN; }
+
+static void print_text(const tcet_backend *be, const tcet_score_config *cfg, int threads, int repeat,
+                       const double sgemm[3], const bench_row *rows, int nrows)
+{
+    char model[96];
+    tcet_cpu_model(model, sizeof model);
     printf("backend  %s\n", be->device);
     printf("dataset  synthetic (N(0,1) images, uniform random labels)\n");
+    printf("cpu      %s; kernels: %s\n", model, bench_isa(be) ? bench_isa(be) : "GPU");
     printf("setup    batch %d, resolution %d, %d classes, %d thread%s, %d candidates per row "
            "(median / min / max), synthetic data\n",
            cfg->batch_size, cfg->resolution, cfg->num_classes, threads, threads == 1 ? "" : "s", repeat);
-    if (sgemm > 0) printf("sgemm    cblas_sgemm 1024^3: %.1f GFLOP/s\n", sgemm);
-    printf("\n%-12s %-13s %9s %9s %9s %9s %10s\n", "structure", "proxy", "median_s", "min_s", "max_s",
-           "GFLOP/s", "ref_GFLOP");
+    if (sgemm[0] > 0)
+        printf("sgemm    cblas_sgemm 1024^3: %.1f GFLOP/s (before %.1f, after %.1f)\n", sgemm[0], sgemm[1], sgemm[2]);
+    printf("\n%-12s %-13s %9s %9s %9s %9s %7s %10s %s\n", "structure", "proxy", "median_s", "min_s", "max_s",
+           "GFLOP/s", "%sgemm", "ref_GFLOP", "isa");
     for (int i = 0; i < nrows; i++) {
         const bench_row *r = &rows[i];
-        printf("%-12s %-13s %9.4f %9.4f %9.4f %9.1f %10.2f%s\n", r->st->label, tcet_proxy_name(r->proxy),
-               r->median, r->min, r->max, r->gflops, r->ref_flops * 1e-9, r->failed ? "  FAILED" : "");
+        const double f = sgemm_fraction(r->gflops, sgemm[0]);
+        printf("%-12s %-13s %9.4f %9.4f %9.4f %9.1f", r->st->label, tcet_proxy_name(r->proxy), r->median, r->min,
+               r->max, r->gflops);
+        if (isnan(f)) printf(" %7s", "-");
+        else printf(" %6.1f%%", 100.0 * f);
+        printf(" %10.2f %s%s\n", r->ref_flops * 1e-9, bench_isa(be) ? bench_isa(be) : "-",
+               r->failed ? "  FAILED" : "");
     }
     printf("\ntime by phase (mean seconds per candidate):\n%-12s %-13s", "structure", "proxy");
     for (int ph = 0; ph < TCET_PH_COUNT; ph++) printf(" %12s", tcet_phase_name(ph));
@@ -308,23 +333,33 @@ static void print_text(const tcet_backend *be, const tcet_score_config *cfg, int
 }
 
 static void print_json(const tcet_backend *be, const tcet_score_config *cfg, int threads, int repeat,
-                       int warmup, double sgemm, const bench_row *rows, int nrows, const lanes_row *lrows,
-                       int nlrows)
+                       int warmup, const double sgemm[3], const bench_row *rows, int nrows,
+                       const lanes_row *lrows, int nlrows)
 {
+    char model[96];
+    tcet_cpu_model(model, sizeof model);
     tcet_json j;
     json_begin(&j, stdout, 1);
     json_obj_open(&j, NULL);
     json_str(&j, "backend", be->name);
     json_str(&j, "device", be->device);
     json_str(&j, "dataset", "synthetic");
+    json_str(&j, "cpu_model", model);
+    if (bench_isa(be)) json_str(&j, "isa", bench_isa(be));
+    else json_null(&j, "isa");
     json_int(&j, "batch_size", cfg->batch_size);
     json_int(&j, "resolution", cfg->resolution);
     json_int(&j, "num_classes", cfg->num_classes);
     json_int(&j, "threads", threads);
     json_int(&j, "repeat", repeat);
     json_int(&j, "warmup", warmup);
-    if (sgemm > 0) json_num(&j, "sgemm_gflops", sgemm);
-    else json_null(&j, "sgemm_gflops");
+    if (sgemm[0] > 0) {
+        json_num(&j, "sgemm_gflops", sgemm[0]);
+        json_num(&j, "sgemm_gflops_before", sgemm[1]);
+        json_num(&j, "sgemm_gflops_after", sgemm[2]);
+    } else {
+        json_null(&j, "sgemm_gflops");
+    }
     json_arr_open(&j, "results");
     for (int i = 0; i < nrows; i++) {
         const bench_row *r = &rows[i];
@@ -341,6 +376,9 @@ static void print_json(const tcet_backend *be, const tcet_score_config *cfg, int
         json_num(&j, "min_s", r->min);
         json_num(&j, "max_s", r->max);
         json_num(&j, "gflops", r->gflops);
+        const double f = sgemm_fraction(r->gflops, sgemm[0]);
+        if (isnan(f)) json_null(&j, "sgemm_fraction");
+        else json_num(&j, "sgemm_fraction", f);
         json_obj_open(&j, "phases");
         for (int ph = 0; ph < TCET_PH_COUNT; ph++) json_num(&j, tcet_phase_name(ph), r->phase[ph]);
         json_obj_close(&j);
@@ -460,7 +498,8 @@ int cmd_bench(int argc, char **argv)
             if ((rc = arg_int("--lanes", items[k], 1, TCET_MAX_LANES, &klist[k])) != 0) goto out;
     }
     if ((rc = tcet_backend_create_checked(backend, 0, threads, &be)) != 0) goto out;
-    double sgemm = do_sgemm ? sgemm_rate() : 0.0;
+    double sgemm[3] = {0.0, 0.0, 0.0}; /* the higher, before, after */
+    if (do_sgemm) sgemm[1] = sgemm_rate();
     rows = xcalloc((size_t)ns * (size_t)np, sizeof *rows);
     int any_failed = 0;
     for (int s = 0; s < ns; s++)
@@ -469,6 +508,10 @@ int cmd_bench(int argc, char **argv)
             any_failed |= rows[nrows].failed;
             nrows++;
         }
+    if (do_sgemm) {
+        sgemm[2] = sgemm_rate();
+        sgemm[0] = sgemm[1] > sgemm[2] ? sgemm[1] : sgemm[2];
+    }
     lrows = xcalloc((size_t)ns * (size_t)np * (size_t)(nk ? nk : 1), sizeof *lrows);
     for (int s = 0; s < ns; s++)
         for (int p = 0; p < np; p++) {

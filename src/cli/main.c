@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "kernels/backend.h"
+#include "kernels/cpu/backend_cpu.h"
 #include "tcet_version.h"
 
 typedef struct {
@@ -48,7 +49,13 @@ int main(int argc, char **argv)
     tcet_h5_errors_init(); /* one line per failure; TCET_DEBUG_HDF5=1 shows HDF5's stack */
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
         printf("tcet %s (backends: %s)\n", TCET_VERSION, tcet_backends_compiled());
-        return 0;
+        char model[96], paths[192];
+        tcet_cpu_model(model, sizeof model);
+        tcet_cpu_isa_describe(paths, sizeof paths);
+        int isa = TCET_CPU_ISA_GENERIC, rc = tcet_cpu_isa_select(&isa);
+        printf("cpu: %s; CPU kernels: %s (built: %s)\n", model, rc ? "refused" : tcet_cpu_isa_name(isa), paths);
+        if (rc) tcet_error_print();
+        return rc;
     }
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);

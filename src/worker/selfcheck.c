@@ -164,6 +164,7 @@ int tcet_backend_selfcheck(tcet_backend *be)
     if (tcet_arch_parse(CHECK_ARCH, &arch, &pe))
         return TCET_FAIL(TCET_ERR_RUNTIME, "self-check structure does not parse: %s", pe.msg);
     side g = {.be = be}, c = {.be = tcet_backend_cpu_create(1)};
+    if (!c.be) return tcet_trace(tcet_error_code(), __FILE__, __LINE__, "CPU reference of the self-check");
     const size_t nx = (size_t)CHECK_BATCH * 3 * CHECK_RES * CHECK_RES;
     float *x = xmalloc(nx * sizeof *x);
     int32_t labels[CHECK_BATCH];
@@ -219,5 +220,5 @@ int tcet_backend_create_checked(const char *which, int device, int threads, tcet
         tcet_error_clear();
     }
     *out = tcet_backend_cpu_create(threads);
-    return 0;
+    return *out ? 0 : tcet_trace(tcet_error_code(), __FILE__, __LINE__, "CPU backend");
 }
