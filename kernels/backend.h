@@ -8,7 +8,7 @@
  * per call in steady state: scratch space is grown once and kept.
  *
  * TCET_F16 (IEEE binary16, for the fp16 eval-mode latency forward of the
- * budget network, spec §5.2 / §11.8) exists only where be->has_f16 = 1, and
+ * budget network, docs/semantics.md#main-loop, docs/semantics.md#latency-measurement) exists only where be->has_f16 = 1, and
  * only for the ops of an eval-mode forward: conv_fwd (bias included),
  * bn_fwd / bn_relu_fwd with train = 0, relu_fwd, add, gap_fwd, linear_fwd.
  * Every tensor of such a call is half, parameters and running statistics
@@ -109,7 +109,7 @@ struct tcet_backend {
     /* Optional fused op (NULL: the network runs bn_fwd then relu_fwd; the
      * results are identical either way): bn_fwd writing y and, in the same
      * pass, y_relu = relu(y).  Saves a pass over the activations of every
-     * BN + ReLU pair (issue 7).  y may be NULL: then only y_relu is written. */
+     * BN + ReLU pair (docs/performance.md).  y may be NULL: then only y_relu is written. */
     int (*bn_relu_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
                        double momentum, const void *x, const void *gamma, const void *beta,
                        void *running_mean, void *running_var, int update_running,

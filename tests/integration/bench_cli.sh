@@ -1,9 +1,9 @@
 #!/bin/bash
-# tcet bench (issue 7): a small functional check, NOT a timing assertion.
-# The CIFAR init structure (spec §5.3), batch 16, one timed candidate:
+# tcet bench (docs/performance.md): a small functional check, NOT a timing assertion.
+# The CIFAR init structure (docs/semantics.md#script-settings-and-presets), batch 16, one timed candidate:
 #  - every JSON field is present, the run did not fail, scores are finite;
 #  - ref_flops = 2 x reference mult-adds of the scoring network x images,
-#    where the mult-adds come from the spec §3 closed forms by hand
+#    where the mult-adds come from the docs/semantics.md#reference-counters closed forms by hand
 #    (6 318 080 per image, see below), images = 16 + 3*16 (T-CET SNIP) and
 #    16 + 3 (T-CET Synflow, batch-1 saliency pass);
 #  - times > 0, min <= median <= max, gflops = ref_flops / median_s;
