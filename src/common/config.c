@@ -10,7 +10,7 @@
 #include "common/args.h"
 #include "common/error.h"
 #include "common/mutate.h"
-#include "worker/scorer.h"
+#include "common/proxy.h"
 
 typedef enum { OPT_INT, OPT_LONG, OPT_DOUBLE, OPT_U64, OPT_STR, OPT_SPACE, OPT_WEIGHTS, OPT_PROXY, OPT_MODE,
                OPT_STRUCT, OPT_BOOL } opt_type;
@@ -71,7 +71,6 @@ static const opt opts[] = {
 #undef F
 enum { NOPTS = sizeof opts / sizeof opts[0] };
 
-static const char *const mode_names[] = {"log", "none", "log1p", "norm"};
 
 static const char *CIFAR_INIT =
     "SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,1,8,1)SuperResK3K3(16,32,2,16,1)"
@@ -304,13 +303,12 @@ static int set_value(tcet_search_config *c, const opt *o, const char *val, int e
         *(int *)p = s;
         return 0;
     }
-    case OPT_MODE:
-        for (int i = 0; i < 4; i++)
-            if (!strcmp(val, mode_names[i])) {
-                *(int *)p = i;
-                return 0;
-            }
-        return TCET_FAIL(err_code, "%s: unknown mode '%s' (log none log1p norm)", o->flag, val);
+    case OPT_MODE: {
+        int m = tcet_mode_parse(val);
+        if (m < 0) return TCET_FAIL(err_code, "%s: unknown mode '%s' (log none log1p norm)", o->flag, val);
+        *(int *)p = m;
+        return 0;
+    }
     case OPT_STRUCT: {
         tcet_arch a;
         int rc = tcet_arch_load(val, &a);
@@ -463,7 +461,7 @@ static void format_value(const tcet_search_config *c, const opt *o, char *buf, s
     case OPT_SPACE: snprintf(buf, cap, "%s", tcet_space_name(*(const int *)p)); break;
     case OPT_WEIGHTS: snprintf(buf, cap, "%s", tcet_weights_name(*(const int *)p)); break;
     case OPT_PROXY: snprintf(buf, cap, "%s", tcet_proxy_name(*(const int *)p)); break;
-    case OPT_MODE: snprintf(buf, cap, "%s", mode_names[*(const int *)p & 3]); break;
+    case OPT_MODE: snprintf(buf, cap, "%s", tcet_mode_name(*(const int *)p)); break;
     }
 }
 

@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "common/proxy_math.h"
-#include "worker/scorer.h"
+#include "common/proxy.h"
 
 int tcet_logabsdet(double *K, int n, float *out, int *branch)
 {

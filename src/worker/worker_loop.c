@@ -11,7 +11,6 @@
 #include "common/checkpoint.h"
 #include "common/msg.h"
 #include "common/mpi_util.h"
-#include "master/signals.h"
 #include "worker/lanes.h"
 #include "worker/latency.h"
 
