@@ -105,7 +105,7 @@ static void usage(FILE *f)
             "                      K of the comma-separated LIST (e.g. 1,2,4): K lanes, each a\n"
             "                      thread with its own backend (GPU: own stream), score\n"
             "                      K x --repeat candidates; reports candidates/s and speedup\n"
-            "  --gamma, --mode, --same-batch   as for 'tcet score'\n"
+            "  --gamma, --mode, --same-batch, --precision   as for 'tcet score'\n"
             "  --no-sgemm          skip the cblas_sgemm reference measurement\n"
             "  --json              machine-readable output\n\n"
             "Effective GFLOP/s = 2 x reference mult-adds per image x (batch [NASWOT forward]\n"

@@ -39,7 +39,7 @@ static void usage(FILE *f)
             "  --svg FILE          accuracy vs rank by score, per proxy (rho in the title)\n"
             "  --every K           only every K-th architecture of the table (default 1)\n"
             "  --limit N           at most N architectures (after --every)\n"
-            "  --batch-size N, --seed S, --mode M, --same-batch, --gamma G, --backend B,\n"
+            "  --batch-size N, --seed S, --mode M, --same-batch, --precision P, --gamma G, --backend B,\n"
             "  --threads T         as in 'tcet score' (classes and resolution come from --split)\n"
             "  --json              {\"split\", \"n\", \"proxies\": {name: {\"spearman\", \"kendall\",\n"
             "                      \"naslib_spearman\", \"n_valid\", \"seconds\"}}}\n\n"

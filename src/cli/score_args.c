@@ -58,6 +58,16 @@ int score_common_arg(int argc, char **argv, int *i, tcet_score_config *cfg, cons
         *backend = val;
         return 1;
     }
+    if ((r = arg_value(argc, argv, i, "--precision", &val))) {
+        if (r < 0) return -1;
+        if (!strcmp(val, "float32")) cfg->dtype = TCET_F32;
+        else if (!strcmp(val, "float64")) cfg->dtype = TCET_F64;
+        else {
+            TCET_FAIL(TCET_ERR_USAGE, "--precision expects float32 or float64, got '%s'", val);
+            return -1;
+        }
+        return 1;
+    }
     if ((r = arg_value(argc, argv, i, "--mode", &val))) {
         if (r < 0) return -1;
         cfg->mode = tcet_mode_parse(val);

@@ -81,6 +81,23 @@ void tcet_zico_layer_stats(const float *const *rows, int m, size_t numel, tcet_z
     out->log = out->skipped ? 0.f : logf(acc);
 }
 
+double tcet_zico_layer_log_f64(const double *const *rows, int m, size_t numel)
+{
+    double acc = 0.0;
+    for (size_t e = 0; e < numel; e++) {
+        double s = 0.0, sa = 0.0, v = 0.0;
+        for (int b = 0; b < m; b++) {
+            s += rows[b][e];
+            sa += fabs(rows[b][e]);
+        }
+        const double mean = s / m;
+        for (int b = 0; b < m; b++) v += (rows[b][e] - mean) * (rows[b][e] - mean);
+        const double sd = sqrt(v / m);
+        if (sd != 0.0) acc += (sa / m) / sd;
+    }
+    return acc == 0.0 ? 0.0 : log(acc);
+}
+
 double tcet_zico_total(const tcet_zico_layer *layers, int nlayers)
 {
     double total = 0.0;

@@ -32,6 +32,11 @@ float tcet_np_sum_f32(const float *a, size_t n);
  * (rows[b] = flattened ∂L_b/∂W, float32). */
 void tcet_zico_layer_stats(const float *const *rows, int m, size_t numel, tcet_zico_layer *out);
 
+/* The same layer term all in double (the float64 diagnostic path,
+ * docs/proxies.md#numerical-conditioning): log Σ mean|g| / std over the
+ * elements with std != 0, plain summation; 0 when that sum is 0. */
+double tcet_zico_layer_log_f64(const double *const *rows, int m, size_t numel);
+
 /* ZiCo total: Σ over non-skipped layers of (double)log, in layer order,
  * starting from 0 (the reference's Python int accumulator). */
 double tcet_zico_total(const tcet_zico_layer *layers, int nlayers);

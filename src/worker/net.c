@@ -6,6 +6,7 @@
  * wrappers: the shortcut's gradient) at every build.  It only grows
  * (never shrinks), so after the largest candidate has been seen a worker
  * allocates nothing more. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,6 +304,7 @@ void tcet_net_free(tcet_net *net)
     free(net->dag_slot_of);
     free(net->dag_written);
     free(net->dag_host);
+    if (net->codes32 && net->be) net->be->release(net->be, net->codes32);
     memset(net, 0, sizeof *net);
 }
 
@@ -675,10 +677,63 @@ int tcet_net_forward(tcet_net *net, int train, int update_running)
 
 int tcet_net_xent(tcet_net *net, double *loss)
 {
-    if (net->dtype != TCET_F32)
-        return TCET_FAIL(TCET_ERR_USAGE, "cross-entropy is implemented for float32 networks only");
-    return net->be->softmax_xent(net->be, net->batch, net->num_classes, net->logits, net->labels,
-                                 loss, net->dlogits);
+    if (net->dtype == TCET_F32)
+        return net->be->softmax_xent(net->be, net->batch, net->num_classes, net->logits, net->labels,
+                                     loss, net->dlogits);
+    if (net->dtype != TCET_F64)
+        return TCET_FAIL(TCET_ERR_USAGE, "cross-entropy needs a float32 or float64 network");
+    /* float64: the backend op's formula (log-sum-exp around the row maximum),
+     * every step in double, on the host */
+    const int n = net->batch, classes = net->num_classes;
+    const size_t nc = (size_t)n * (size_t)classes;
+    const double *z;
+    TCET_TRY(tcet_net_download_f64(net, net->logits, nc, &z));
+    double *g = xmalloc(nc * sizeof *g);
+    int32_t *lab = xmalloc((size_t)n * sizeof *lab);
+    int rc = net->be->download(net->be, lab, net->labels, (size_t)n * sizeof *lab);
+    double total = 0.0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const double *l = z + (size_t)i * (size_t)classes;
+        double mx = l[0], se = 0.0;
+        for (int j = 1; j < classes; j++)
+            if (l[j] > mx) mx = l[j];
+        for (int j = 0; j < classes; j++) se += exp(l[j] - mx);
+        const double lse = mx + log(se);
+        total += lse - l[lab[i]];
+        for (int j = 0; j < classes; j++)
+            g[(size_t)i * (size_t)classes + (size_t)j] = (exp(l[j] - lse) - (j == lab[i] ? 1.0 : 0.0)) / n;
+    }
+    if (rc == 0) rc = net->be->upload(net->be, net->dlogits, g, nc * sizeof *g);
+    free(g);
+    free(lab);
+    if (rc == 0 && loss) *loss = total / n;
+    return rc;
+}
+
+int tcet_net_gram_codes(tcet_net *net, const void *x, int n, size_t d, double *K, int64_t *pos)
+{
+    tcet_backend *be = net->be;
+    if (net->dtype == TCET_F32) return be->gram_codes(be, n, d, x, K, pos);
+    const size_t count = (size_t)n * d;
+    const double *v;
+    TCET_TRY(tcet_net_download_f64(net, x, count, &v));
+    /* the float32 copy goes into the second half of the host scratch, which
+     * download_f64 has sized to count doubles */
+    float *f = (float *)(net->host_tmp + count);
+    for (size_t i = 0; i < count; i++) {
+        float t = (float)v[i];
+        f[i] = v[i] > 0.0 && !(t > 0.0f) ? FLT_TRUE_MIN : t;
+    }
+    if (net->codes32_cap < count) {
+        if (net->codes32) be->release(be, net->codes32);
+        net->codes32_cap = 0;
+        net->codes32 = be->alloc(be, count * sizeof(float));
+        if (!net->codes32)
+            return tcet_trace(TCET_ERR_NOMEM, __FILE__, __LINE__, "allocating the float32 copy for the NASWOT codes");
+        net->codes32_cap = count;
+    }
+    TCET_TRY(be->upload(be, net->codes32, f, count * sizeof(float)));
+    return be->gram_codes(be, n, d, net->codes32, K, pos);
 }
 
 /* Backward through a residual wrapper y = inner(x) + sc(x), called at its

@@ -80,6 +80,8 @@ typedef struct {
     int dag_cap;
     double *dag_host;      /* host scratch for the pooling ops (grow-only) */
     size_t dag_host_cap;
+    void *codes32;         /* float64 nets: float32 copy of a tensor for gram_codes (grow-only) */
+    size_t codes32_cap;
 } tcet_net;
 
 /* A zero-initialised tcet_net is "empty"; build() may be called repeatedly
@@ -143,9 +145,17 @@ int tcet_net_set_labels(tcet_net *net, const int32_t *labels_host);
  * train = 1: BN with batch statistics (running stats updated only when
  * update_running = 1); train = 0: BN with running statistics. */
 int tcet_net_forward(tcet_net *net, int train, int update_running);
-/* Mean cross-entropy of the logits vs net->labels (F32 nets only); writes
- * net->dlogits and *loss. */
+/* Mean cross-entropy of the logits vs net->labels; writes net->dlogits and
+ * *loss.  F32 nets: the backend's softmax_xent.  F64 nets (`--precision
+ * float64`, docs/proxies.md#numerical-conditioning): the same log-sum-exp
+ * formula in double on the host. */
 int tcet_net_xent(tcet_net *net, double *loss);
+/* NASWOT Gram (be->gram_codes) of the sign codes of x[n, d], a tensor of the
+ * net's dtype.  F32: the backend op as it is.  F64: x is first rounded to
+ * float32 with every sign kept (a positive value below float32's range
+ * becomes its smallest subnormal), so the codes are those of the float64
+ * values exactly. */
+int tcet_net_gram_codes(tcet_net *net, const void *x, int n, size_t d, double *K, int64_t *pos);
 /* dlogits := 1 everywhere (R = Σ logits); any dtype. */
 int tcet_net_dlogits_ones(tcet_net *net);
 /* dlogits from host values (float for F32 nets, double for F64 nets). */

@@ -15,10 +15,8 @@
 int proxy_naswot(tcet_proxy_ctx *ctx, double *score)
 {
     tcet_net *net = ctx->net;
-    tcet_backend *be = ctx->be;
     int n = net->batch;
     ctx->nlayers = 0;
-    if (net->dtype != TCET_F32) return TCET_FAIL(TCET_ERR_USAGE, "naswot: float32 network expected");
     tcet_rng r;
     baseline_rng(ctx, &r);
     TCET_TRY(baseline_gaussian_init(ctx, net, &r));
@@ -37,7 +35,7 @@ int proxy_naswot(tcet_proxy_ctx *ctx, double *score)
         const tcet_net_op *o = &net->ops[i];
         if (o->op.kind != TCET_OP_RELU) continue;
         const void *in = tcet_net_op_input(net, i);
-        TCET_TRY(be->gram_codes(be, n, o->in_count / (size_t)n, in, Kr, pos));
+        TCET_TRY(tcet_net_gram_codes(net, in, n, o->in_count / (size_t)n, Kr, pos));
         for (size_t k = 0; k < nn; k++) K[k] += Kr[k];
         nrelu++;
     }

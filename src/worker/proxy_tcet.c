@@ -44,7 +44,7 @@ static int naswot_layers(tcet_proxy_ctx *ctx, double *a)
         tcet_net_op *o = tcet_net_layer(net, l);
         size_t d = o->out_count / (size_t)n;
         t = tcet_prof_begin();
-        rc = net->be->gram_codes(net->be, n, d, o->y, K, pos);
+        rc = tcet_net_gram_codes(net, o->y, n, d, K, pos);
         tcet_prof_end(TCET_PH_GRAM, t);
         float v = 0.0f;
         t = tcet_prof_begin();

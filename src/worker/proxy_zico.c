@@ -40,13 +40,17 @@ int proxy_zico(tcet_proxy_ctx *ctx, double *score)
     if (net->batch != nb) {
         net = ctx->aux;
         TCET_TRY(tcet_net_build_arch_res(net, be, ctx->arch, 1, ctx->cfg->reslink,
-                                         ctx->cfg->num_classes, ctx->cfg->resolution, TCET_F32, nb));
+                                         ctx->cfg->num_classes, ctx->cfg->resolution, ctx->net->dtype, nb));
         TCET_TRY(tcet_net_copy_params(net, ctx->net, 0));
     }
     int L = net->nscored;
     size_t total = 0;
     for (int l = 0; l < L; l++) total += tcet_net_layer(net, l)->w_count;
-    float *grads = baseline_scratch(ctx, 0, total * (size_t)m * sizeof *grads);
+    /* float64 nets (--precision float64) keep double gradients and take
+     * the statistics in double (tcet_zico_layer_log_f64) */
+    const int f64 = net->dtype == TCET_F64;
+    const size_t es = f64 ? sizeof(double) : sizeof(float);
+    char *grads = baseline_scratch(ctx, 0, total * (size_t)m * es);
     size_t img = baseline_image_count(ctx, 1);
     float *xb = NULL;
     int32_t *yb = NULL;
@@ -76,8 +80,8 @@ int proxy_zico(tcet_proxy_ctx *ctx, double *score)
         size_t off = 0;
         for (int l = 0; l < L; l++) {
             const tcet_net_op *o = tcet_net_layer(net, l);
-            float *dst = grads + off * (size_t)m + o->w_count * (size_t)b;
-            TCET_TRY(be->download(be, dst, o->gw, o->w_count * sizeof *dst));
+            char *dst = grads + (off * (size_t)m + o->w_count * (size_t)b) * es;
+            TCET_TRY(be->download(be, dst, o->gw, o->w_count * es));
             off += o->w_count;
         }
     }
@@ -87,11 +91,15 @@ int proxy_zico(tcet_proxy_ctx *ctx, double *score)
     size_t off = 0;
     for (int l = 0; l < L; l++) {
         size_t cnt = tcet_net_layer(net, l)->w_count;
-        const float *rows[ZICO_MAX_BATCHES];
-        for (int b = 0; b < m; b++) rows[b] = grads + off * (size_t)m + cnt * (size_t)b;
-        tcet_zico_layer st;
-        tcet_zico_layer_stats(rows, m, cnt, &st);
-        if (!st.skipped) acc += (double)st.log;
+        const void *rows[ZICO_MAX_BATCHES];
+        for (int b = 0; b < m; b++) rows[b] = grads + (off * (size_t)m + cnt * (size_t)b) * es;
+        if (f64) {
+            acc += tcet_zico_layer_log_f64((const double *const *)rows, m, cnt);
+        } else {
+            tcet_zico_layer st;
+            tcet_zico_layer_stats((const float *const *)rows, m, cnt, &st);
+            if (!st.skipped) acc += (double)st.log;
+        }
         off += cnt;
     }
     *score = acc;

@@ -80,6 +80,11 @@ int tcet_scorer_create(const tcet_score_config *cfg, tcet_backend *be, tcet_scor
     if (cfg->batch_size < 1 || cfg->resolution < 1 || cfg->num_classes < 1)
         return TCET_FAIL(TCET_ERR_USAGE, "batch size, resolution and classes must be >= 1 "
                          "(got %d, %d, %d)", cfg->batch_size, cfg->resolution, cfg->num_classes);
+    if (cfg->dtype != TCET_F32 && cfg->dtype != TCET_F64)
+        return TCET_FAIL(TCET_ERR_USAGE, "scoring precision must be float32 or float64");
+    if (cfg->dtype == TCET_F64 && cfg->proxy == TCET_PROXY_TE_NAS)
+        return TCET_FAIL(TCET_ERR_USAGE, "te-nas has no float64 path: its NTK and condition number are "
+                         "float32 by definition (score it with --precision float32)");
     tcet_scorer *sc = xcalloc(1, sizeof *sc);
     sc->cfg = *cfg;
     sc->be = be;
@@ -189,7 +194,7 @@ static int prepare_batches(tcet_scorer *sc, uint64_t id, tcet_proxy_ctx *ctx)
 size_t tcet_scorer_estimate(tcet_scorer *sc, const tcet_arch *arch, int n, const tcet_plan *plan)
 {
     size_t arena = 0, host = 0, total = 0;
-    if (tcet_net_estimate(sc->be, plan, TCET_F32, n, &arena, &host) == 0) total += arena + host;
+    if (tcet_net_estimate(sc->be, plan, sc->cfg.dtype, n, &arena, &host) == 0) total += arena + host;
     int p = sc->cfg.proxy;
     if (p == TCET_PROXY_TCET_SYNFLOW || p == TCET_PROXY_SYNFLOW_ZENNAS || p == TCET_PROXY_ZICO) {
         /* the second network: float64 at batch 1 (Synflow), float32 at half the batch (ZiCo) */
@@ -198,7 +203,7 @@ size_t tcet_scorer_estimate(tcet_scorer *sc, const tcet_arch *arch, int n, const
                             .num_classes = sc->cfg.num_classes, .resolution = sc->cfg.resolution};
         if (tcet_plan_build(arch, &o, &aux) == 0) {
             int zico = p == TCET_PROXY_ZICO;
-            if (tcet_net_estimate(sc->be, &aux, zico ? TCET_F32 : TCET_F64, zico ? (n + 1) / 2 : 1, &arena, &host) == 0)
+            if (tcet_net_estimate(sc->be, &aux, zico ? sc->cfg.dtype : TCET_F64, zico ? (n + 1) / 2 : 1, &arena, &host) == 0)
                 total += arena + host;
             tcet_plan_free(&aux);
         }
@@ -232,7 +237,7 @@ static int memory_check(tcet_scorer *sc, const tcet_arch *arch, int n)
                      (double)(avail + held) / 1e9, what, n);
 }
 
-/* The scoring network of this candidate: F32, BN, shortcuts iff
+/* The scoring network of this candidate: F32 (F64 with --precision float64), BN, shortcuts iff
  * cfg.reslink, default init keyed by (seed, WEIGHTS, id), or the golden
  * weights. */
 static int prepare_net(tcet_scorer *sc, uint64_t id, const tcet_arch *arch, int n)
@@ -246,7 +251,7 @@ static int prepare_net(tcet_scorer *sc, uint64_t id, const tcet_arch *arch, int 
     TCET_TRY(tcet_plan_build(arch, &o, &sc->plan));
     sc->plan_built = 1;
     TCET_TRY(memory_check(sc, arch, n));
-    TCET_TRY(tcet_net_build(&sc->net, sc->be, &sc->plan, TCET_F32, n));
+    TCET_TRY(tcet_net_build(&sc->net, sc->be, &sc->plan, sc->cfg.dtype, n));
     if (sc->golden) {
         const float **arrays;
         size_t *counts;

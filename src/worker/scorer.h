@@ -30,6 +30,11 @@ typedef struct {
                               network WITH its residual shortcuts (no_reslink = False:
                               projection conv+BN or identity, docs/semantics.md#residual-wrappers) in every proxy.
                               Scoring a golden file sets it from the file's no_reslink. */
+    int dtype;             /* TCET_F32 (0, the default: the reference's precision) or
+                              TCET_F64: the scoring network and every image-reading
+                              proxy in double (`--precision float64`, a diagnostic of
+                              numerical conditioning, docs/proxies.md#numerical-conditioning;
+                              te-nas refuses it) */
     const tcet_dataset *data; /* NULL: synthetic */
 } tcet_score_config;
 

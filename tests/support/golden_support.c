@@ -81,10 +81,16 @@ void golden_net_build(tcet_net *net, tcet_backend *be, const tcet_golden *g, int
 void golden_score(tcet_backend *be, const tcet_golden *g, int proxy, tcet_score_result *res,
                   tcet_scorer **sc)
 {
+    golden_score_dtype(be, g, proxy, TCET_F32, res, sc);
+}
+
+void golden_score_dtype(tcet_backend *be, const tcet_golden *g, int proxy, int dtype, tcet_score_result *res,
+                        tcet_scorer **sc)
+{
     tcet_score_config cfg = {.proxy = proxy, .mode = TCET_MODE_LOG, .batch_size = g->batch_size,
                              .resolution = g->resolution, .num_classes = g->num_classes,
                              .gamma = 1e-2, .seed = 1, .zico_batches = 2,
-                             .reslink = !g->no_reslink};
+                             .reslink = !g->no_reslink, .dtype = dtype};
     assert_int_equal(tcet_scorer_create(&cfg, be, sc), 0);
     tcet_scorer_set_golden(*sc, g);
     tcet_scorer_score(*sc, 0, &g->arch, res);

@@ -38,6 +38,10 @@ void golden_net_build(tcet_net *net, tcet_backend *be, const tcet_golden *g, int
  * res->layers points into it: the caller destroys it. */
 void golden_score(tcet_backend *be, const tcet_golden *g, int proxy, tcet_score_result *res,
                   tcet_scorer **sc);
+/* golden_score at another precision: dtype TCET_F64 scores the network in
+ * double (tcet score --precision float64). */
+void golden_score_dtype(tcet_backend *be, const tcet_golden *g, int proxy, int dtype, tcet_score_result *res,
+                        tcet_scorer **sc);
 /* golden_score for callers that need only the totals: the scorer is
  * destroyed and res->layers set to NULL. */
 void golden_score_once(tcet_backend *be, const tcet_golden *g, int proxy, tcet_score_result *res);

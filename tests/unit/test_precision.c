@@ -1,0 +1,150 @@
+/* The float64 scoring path (tcet score --precision float64,
+ * docs/proxies.md#numerical-conditioning): every proxy but te-nas runs its
+ * network in double, and its totals agree with the float32 path within the
+ * spread measured between the two on the golden networks.
+ *
+ * Tolerances: the largest relative |f32 - f64| / |f64| over the seven golden
+ * cases, measured with `tcet score --golden CASE --proxy P --backend cpu
+ * [--precision float64] --json` (docs/validation.md#numerical-conditioning-on-nas-bench-201),
+ * times about 4, rounded up to a power of ten or a half of one:
+ *   T-CET(SNIP) / T-CET(Synflow) / layer-wise NASWOT  3.1e-5 (adv_synflow_const,
+ *                    the cancellation case; 0 elsewhere)        -> 1e-4 (flip case), else 1e-6
+ *   SNIP 1.2e-7 -> 1e-6     GradNorm 1.1e-6 -> 5e-6     Zen 1.4e-7 -> 1e-6
+ *   ZiCo 2.4e-3 (k7: its float32 statistics of two samples)  -> 1e-2
+ *   NASWOT, Synflow: 0 (the Synflow network is float64 either way; the
+ *   NASWOT codes agree exactly on these nets)               -> 1e-9 */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "golden_support.h"
+
+#include "common/error.h"
+#include "common/nb201.h"
+
+#define MAXC 32
+static const char *cases[MAXC];
+static int ncases;
+static tcet_backend *be;
+
+static int setup(void **state)
+{
+    (void)state;
+    ncases = test_golden_cases(cases, MAXC);
+    be = tcet_backend_cpu_create(1);
+    return be ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    be->destroy(be);
+    return 0;
+}
+
+static double rel(double a, double b) { return b == 0.0 ? fabs(a) : fabs(a - b) / fabs(b); }
+
+static void test_f64_agrees_with_f32(void **state)
+{
+    (void)state;
+    static const struct {
+        int proxy;
+        double tol, tol_flip;
+    } P[] = {
+        {TCET_PROXY_TCET_SNIP, 1e-6, 1e-4},        {TCET_PROXY_TCET_SYNFLOW, 1e-6, 1e-4},
+        {TCET_PROXY_NASWOT_LAYERWISE, 1e-6, 1e-4}, {TCET_PROXY_SNIP, 1e-6, 1e-6},
+        {TCET_PROXY_GRADNORM, 5e-6, 5e-6},         {TCET_PROXY_ZEN, 1e-6, 1e-6},
+        {TCET_PROXY_ZICO, 1e-2, 1e-2},             {TCET_PROXY_NASWOT, 1e-9, 1e-9},
+        {TCET_PROXY_SYNFLOW, 1e-9, 1e-9},
+    };
+    assert_true(ncases >= 7);
+    int differ = 0;
+    for (int c = 0; c < ncases; c++) {
+        tcet_golden *g = golden_open_case(cases[c]);
+        const int flips = golden_is_flip_case(g);
+        for (size_t k = 0; k < sizeof P / sizeof P[0]; k++) {
+            tcet_score_result r32, r64;
+            tcet_scorer *s32, *s64;
+            golden_score_dtype(be, g, P[k].proxy, TCET_F32, &r32, &s32);
+            golden_score_dtype(be, g, P[k].proxy, TCET_F64, &r64, &s64);
+            assert_int_equal(r32.status, r64.status);
+            const double d = rel(r32.raw_score, r64.raw_score), tol = flips ? P[k].tol_flip : P[k].tol;
+            if (!(d <= tol))
+                fail_msg("%s %s: float32 %.10g, float64 %.10g, relative difference %.3g > %.3g", g->case_name,
+                         tcet_proxy_name(P[k].proxy), r32.raw_score, r64.raw_score, d, tol);
+            if (r32.raw_score != r64.raw_score) differ++;
+            /* per-layer terms come back in the same layer order */
+            assert_int_equal(r32.nlayers, r64.nlayers);
+            tcet_scorer_destroy(s32);
+            tcet_scorer_destroy(s64);
+        }
+        tcet_golden_close(g);
+    }
+    /* the float64 path really runs in double: SNIP, GradNorm, Zen and ZiCo
+     * totals are not bit-identical to float32 on every case */
+    assert_true(differ >= 4 * ncases);
+}
+
+static void test_f64_refused_for_te_nas(void **state)
+{
+    (void)state;
+    tcet_score_config cfg = {.proxy = TCET_PROXY_TE_NAS, .mode = TCET_MODE_LOG, .batch_size = 8,
+                             .resolution = 32, .num_classes = 10, .seed = 1, .dtype = TCET_F64};
+    tcet_scorer *sc = NULL;
+    assert_int_equal(tcet_scorer_create(&cfg, be, &sc), TCET_ERR_USAGE);
+    assert_null(sc);
+    assert_non_null(strstr(tcet_error_message(), "te-nas"));
+    tcet_error_clear();
+    cfg.proxy = TCET_PROXY_SNIP;
+    cfg.dtype = 7;
+    assert_int_equal(tcet_scorer_create(&cfg, be, &sc), TCET_ERR_USAGE);
+    tcet_error_clear();
+}
+
+/* NAS-Bench-201 cells in double: a normal cell scores like float32; the
+ * all-`none` cell (a constant network) fails or scores the same way in
+ * both precisions. */
+static void test_f64_nb201(void **state)
+{
+    (void)state;
+    static const char *cells[] = {
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_3x3~1|avg_pool_3x3~2|",
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+    };
+    static const int proxies[] = {TCET_PROXY_TCET_SNIP, TCET_PROXY_SNIP, TCET_PROXY_NASWOT, TCET_PROXY_ZICO};
+    for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) {
+        tcet_arch arch;
+        tcet_parse_error perr;
+        assert_int_equal(tcet_nb201_parse(cells[c], &arch, &perr), 0);
+        for (size_t k = 0; k < sizeof proxies / sizeof proxies[0]; k++) {
+            tcet_score_result r[2];
+            for (int dt = TCET_F32; dt <= TCET_F64; dt++) {
+                tcet_score_config cfg = {.proxy = proxies[k], .mode = TCET_MODE_LOG, .batch_size = 8,
+                                         .resolution = 32, .num_classes = 10, .seed = 1, .zico_batches = 2,
+                                         .dtype = dt};
+                tcet_scorer *sc;
+                assert_int_equal(tcet_scorer_create(&cfg, be, &sc), 0);
+                tcet_scorer_score(sc, 3, &arch, &r[dt]);
+                tcet_scorer_destroy(sc);
+            }
+            assert_int_equal(r[0].status, r[1].status);
+            if (r[0].status == TCET_SCORE_OK) {
+                const double tol = proxies[k] == TCET_PROXY_ZICO ? 1e-2 : 1e-4;
+                if (!(rel(r[0].raw_score, r[1].raw_score) <= tol))
+                    fail_msg("%s %s: float32 %.10g float64 %.10g", cells[c], tcet_proxy_name(proxies[k]),
+                             r[0].raw_score, r[1].raw_score);
+            }
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_f64_agrees_with_f32),
+        cmocka_unit_test(test_f64_refused_for_te_nas),
+        cmocka_unit_test(test_f64_nb201),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
