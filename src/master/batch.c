@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "common/check.h"
+#include "common/data.h"
 #include "common/error.h"
+#include "common/fsutil.h"
 #include "common/msg.h"
 #include "kernels/backend.h"
 #include "worker/selfcheck.h"
@@ -205,6 +207,82 @@ static int resume_read(const tcet_batch *b, tcet_batch_row *rows, int *kept)
         rc = TCET_FAIL(TCET_ERR_RUNTIME, "%s: ftruncate: %s", b->out_path, strerror(errno));
     fclose(f);
     return rc;
+}
+
+/* ---- the settings a result file was scored with --------------------------
+ * All rows of one result file must come from the same scoring settings: a
+ * rerun with another seed, batch, precision, ... would otherwise append rows
+ * that cannot be compared with the ones it keeps.  The settings that change
+ * a score are written beside the result file (FILE.settings, one line) when
+ * it is created, and compared on every resume; --backend and --threads may
+ * change, as on a search resume (docs/proxies.md#batch-scoring). */
+static void settings_line(const tcet_batch *b, char *buf, size_t cap)
+{
+    static const char *const kinds[] = {"synthetic", "cifar10", "cifar100", "hdf5"};
+    const tcet_score_config *c = &b->cfg;
+    int kind = tcet_dataset_kind(c->data);
+    snprintf(buf, cap,
+             "tcet batch settings v1: dataset=%s seed=%llu batch_size=%d resolution=%d num_classes=%d mode=%s "
+             "same_batch=%d reslink=%d precision=%s gamma=%.17g zico_batches=%d\n",
+             kind >= 0 && kind < 4 ? kinds[kind] : "?", (unsigned long long)c->seed, c->batch_size, c->resolution,
+             c->num_classes, tcet_mode_name(c->mode), c->same_batch, c->reslink,
+             c->dtype == TCET_F64 ? "float64" : "float32", c->gamma, c->zico_batches);
+}
+
+/* the line without its "tcet batch settings v1: " prefix (when it has it) */
+static const char *settings_body(const char *line)
+{
+    static const char prefix[] = "tcet batch settings v1: ";
+    return strncmp(line, prefix, sizeof prefix - 1) ? line : line + sizeof prefix - 1;
+}
+
+static int settings_write(const char *path, const char *line)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd;
+    TCET_TRY(tcet_open_own(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644, &fd));
+    size_t len = strlen(line);
+    int ok = write(fd, line, len) == (ssize_t)len && fsync(fd) == 0;
+    int err = errno;
+    if (close(fd) != 0 && ok) ok = 0, err = errno;
+    if (!ok || rename(tmp, path) != 0) {
+        if (ok) err = errno;
+        unlink(tmp);
+        return TCET_FAIL(TCET_ERR_RUNTIME, "%s: write: %s (hint: disk full?)", path, strerror(err));
+    }
+    return 0;
+}
+
+/* had_rows: the result file already held rows scored by an earlier run */
+static int settings_check(const tcet_batch *b, int had_rows)
+{
+    char path[4096], want[512], have[512] = "";
+    if (snprintf(path, sizeof path, "%s.settings", b->out_path) >= (int)sizeof path)
+        return TCET_FAIL(TCET_ERR_USAGE, "--out %s: path too long", b->out_path);
+    settings_line(b, want, sizeof want);
+    TCET_TRY(tcet_check_own(path));
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno != ENOENT)
+        return TCET_FAIL(TCET_ERR_RUNTIME, "%s: open: %s", path, strerror(errno));
+    if (fd >= 0) {
+        ssize_t n = read(fd, have, sizeof have - 1);
+        close(fd);
+        if (n < 0) return TCET_FAIL(TCET_ERR_RUNTIME, "%s: read: %s", path, strerror(errno));
+        have[n] = 0;
+        if (had_rows && strcmp(have, want) != 0) {
+            have[strcspn(have, "\n")] = 0;
+            want[strcspn(want, "\n")] = 0;
+            return TCET_FAIL(TCET_ERR_USAGE, "%s holds rows scored with other settings than this run asks for; "
+                             "refusing to mix them (hint: rerun with the same options, or choose another --out)\n"
+                             "  file: %s\n  now:  %s", b->out_path, settings_body(have), settings_body(want));
+        }
+        if (had_rows) return 0;
+    } else if (had_rows) {
+        fprintf(stderr, "tcet: notice: %s has no %s (written by an older tcet): its rows are kept without "
+                "checking the settings they were scored with\n", b->out_path, path);
+    }
+    return settings_write(path, want);
 }
 
 static int out_open(const tcet_batch *b, FILE **out)
@@ -463,6 +541,7 @@ int tcet_batch_run(const tcet_batch *b, const tcet_mpi *mpi, tcet_batch_row *row
     int rc = 0;
     if (b->out_path) {
         rc = resume_read(b, rows, &kept);
+        if (rc == 0) rc = settings_check(b, kept > 0);
         if (rc == 0) rc = out_open(b, &out);
         if (rc == 0 && kept && b->progress)
             fprintf(stderr, "tcet: batch: %s holds %d of the %d rows; scoring the other %d\n", b->out_path, kept,

@@ -11,7 +11,8 @@
  * seconds,reason) is appended one complete line at a time, flushed and
  * fsync'ed; a run that finds it already there keeps every row it holds
  * (matched by structure and proxy), drops a torn last line, and scores
- * only the rest (resume). */
+ * only the rest (resume).  FILE.settings holds the scoring settings of its
+ * rows; a resume asking for other ones is refused (TCET_ERR_USAGE). */
 #ifndef TCET_BATCH_H
 #define TCET_BATCH_H
 

@@ -3,7 +3,8 @@
 # in table / CSV / JSON lines; the params column equals NASLib's table
 # (x 1e6); 3 MPI ranks give the same rows as one process; a batch killed with
 # SIGKILL (plus a torn last line) resumes keeping the rows written and ends
-# with every row exactly once and the uninterrupted run's scores.
+# with every row exactly once and the uninterrupted run's scores; a resume with
+# other scoring settings (seed, precision, batch) is refused and changes nothing.
 set -u
 BIN=${TCET_BIN:?TCET_BIN not set}
 DATA=${TCET_TEST_DATA:?TCET_TEST_DATA not set}
@@ -93,4 +94,17 @@ echo "hello" >"$TMP/other.csv"
 "$BIN" score @"$TMP/archs.txt" --proxy params $OPTS --out "$TMP/other.csv" >/dev/null 2>"$TMP/err3"
 [ $? = 2 ] || fail "foreign --out file must exit 2"
 [ "$(cat "$TMP/other.csv")" = hello ] || fail "foreign file modified"
+# a rerun asking for other scoring settings (seed, precision) is refused, the file untouched;
+# another --threads is not a scoring setting and resumes
+[ -f "$TMP/res.csv.settings" ] || fail "no settings file beside the result file"
+cp "$TMP/res.csv" "$TMP/res.before"
+for other in "--seed 2" "--precision float64" "--batch-size 4"; do
+    # shellcheck disable=SC2086
+    "$BIN" score @"$TMP/archs.txt" --proxy $P2 $OPTS $other --out "$TMP/res.csv" >/dev/null 2>"$TMP/err4"
+    [ $? = 2 ] || { cat "$TMP/err4"; fail "resume with $other must exit 2"; }
+    grep -q "other settings" "$TMP/err4" || { cat "$TMP/err4"; fail "no settings message for $other"; }
+    cmp -s "$TMP/res.csv" "$TMP/res.before" || fail "result file modified by the refused $other"
+done
+"$BIN" score @"$TMP/archs.txt" --proxy $P2 $OPTS --threads 2 --out "$TMP/res.csv" >/dev/null 2>"$TMP/err5" ||
+    { cat "$TMP/err5"; fail "resume with --threads 2"; }
 echo "score_batch: ok"
