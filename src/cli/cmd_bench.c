@@ -190,7 +190,8 @@ static double candidate_flops(const tcet_arch *a, int proxy, int batch, int clas
     case TCET_PROXY_TCET_SYNFLOW: return per_image * (batch + 3.0);
     case TCET_PROXY_NASWOT_LAYERWISE: return per_image * batch;
     case TCET_PROXY_SNIP:
-    case TCET_PROXY_GRADNORM: return per_image * 3.0 * batch;
+    case TCET_PROXY_GRADNORM:
+    case TCET_PROXY_GRADNORM_ZC: return per_image * 3.0 * batch;
     case TCET_PROXY_SYNFLOW: return per_image * 3.0;
     default: return NAN; /* no meaningful reference for the others */
     }

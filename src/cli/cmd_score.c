@@ -36,7 +36,7 @@ static void usage(FILE *f)
             "finish; rerunning the same command keeps the rows FILE holds (resume).\n\n"
             "  --proxy NAME        tcet-snip, tcet-synflow, naswot-layerwise, naswot, snip,\n"
             "                      synflow, synflow-zennas, gradnorm, zen, te-nas, zico,\n"
-            "                      params, flops, random (required; a comma-separated\n"
+            "                      params, flops, random, gradnorm-zc (required; a comma-separated\n"
             "                      list scores several; see 'tcet proxies')\n"
             "  --csv               batch rows as CSV (default: a table)\n"
             "  --out FILE          batch result file (CSV), resumed when it exists\n"

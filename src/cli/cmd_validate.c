@@ -55,7 +55,7 @@ static const char *naslib_name(int proxy)
     case TCET_PROXY_SYNFLOW: return "synflow";
     case TCET_PROXY_SNIP: return "snip";
     case TCET_PROXY_NASWOT: return "nwot";
-    case TCET_PROXY_GRADNORM: return "grad_norm";
+    case TCET_PROXY_GRADNORM_ZC: return "grad_norm";
     default: return NULL;
     }
 }

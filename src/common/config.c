@@ -48,7 +48,7 @@ static const opt opts[] = {
      "initial structure, STR or @file (the CIFAR script's)"},
     {"--proxy", "proxy", OPT_PROXY, F(proxy), 1, 0, 0,
      "tcet-snip tcet-synflow naswot-layerwise naswot snip synflow synflow-zennas gradnorm zen te-nas "
-     "zico params flops random (tcet-snip)"},
+     "zico params flops random gradnorm-zc (tcet-snip)"},
     {"--tcet-mode", "tcet_mode", OPT_MODE, F(mode), 1, 0, 0, "T-CET per-layer mode: log none log1p norm (log)"},
     {"--gamma", "gamma", OPT_DOUBLE, F(gamma), 1, 0, 1e6, "Zen mixup coefficient (1e-2)"},
     {"--dataset", "dataset", OPT_STR, F(dataset), 1, 0, 0, "synthetic cifar10 cifar100 hdf5 (inferred from --data; synthetic only when asked)"},

@@ -18,6 +18,7 @@ static const char *const proxy_names[TCET_PROXY_COUNT] = {
     [TCET_PROXY_PARAMS] = "params",
     [TCET_PROXY_FLOPS] = "flops",
     [TCET_PROXY_RANDOM] = "random",
+    [TCET_PROXY_GRADNORM_ZC] = "gradnorm-zc",
 };
 
 int tcet_proxy_parse(const char *name)

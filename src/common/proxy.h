@@ -19,12 +19,13 @@ typedef enum {
     TCET_PROXY_PARAMS,
     TCET_PROXY_FLOPS,
     TCET_PROXY_RANDOM,
+    TCET_PROXY_GRADNORM_ZC,      /* zero-cost-nas / NASLib grad_norm: Σ_ℓ ‖∂L/∂W_ℓ‖ */
     TCET_PROXY_COUNT
 } tcet_proxy;
 
 /* "tcet-snip", "tcet-synflow", "naswot-layerwise", "naswot", "snip",
  * "synflow", "synflow-zennas", "gradnorm", "zen", "te-nas", "zico",
- * "params", "flops", "random"; -1 if unknown. */
+ * "params", "flops", "random", "gradnorm-zc"; -1 if unknown. */
 int tcet_proxy_parse(const char *name);
 const char *tcet_proxy_name(int proxy);
 

@@ -90,6 +90,7 @@ int proxy_zen(tcet_proxy_ctx *ctx, double *score);
 int proxy_naswot(tcet_proxy_ctx *ctx, double *score);
 int proxy_synflow_zennas(tcet_proxy_ctx *ctx, double *score);
 int proxy_gradnorm(tcet_proxy_ctx *ctx, double *score);
+int proxy_gradnorm_zc(tcet_proxy_ctx *ctx, double *score);
 int proxy_te_nas(tcet_proxy_ctx *ctx, double *score);
 int proxy_zico(tcet_proxy_ctx *ctx, double *score);
 

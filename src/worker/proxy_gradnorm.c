@@ -55,3 +55,33 @@ int proxy_gradnorm(tcet_proxy_ctx *ctx, double *score)
     *score = sqrt(sq);
     return 0;
 }
+
+/* grad_norm of zero-cost-nas (Abdelfattah et al., ICLR 2021) as NASLib
+ * scores NAS-Bench-201 (docs/semantics.md#baseline-proxies): the candidate's
+ * default initialisation, training mode, the dataset batch with its labels
+ * (the saliency batch, as SNIP), mean cross-entropy, backward; score =
+ * Σ over every Conv2d / Linear layer of ‖∂L/∂W_ℓ‖₂ (weights only: a sum of
+ * per-layer norms, not one norm over all parameters as `gradnorm`). */
+int proxy_gradnorm_zc(tcet_proxy_ctx *ctx, double *score)
+{
+    tcet_net *net = ctx->net;
+    ctx->nlayers = 0;
+    if (ctx->n != net->batch)
+        return TCET_FAIL(TCET_ERR_USAGE, "gradnorm-zc: batch of %d images for a network of batch %d", ctx->n,
+                         net->batch);
+    TCET_TRY(tcet_net_set_input(net, ctx->x));
+    TCET_TRY(tcet_net_set_labels(net, ctx->labels));
+    TCET_TRY(tcet_net_forward(net, 1, 0));
+    double loss;
+    TCET_TRY(tcet_net_xent(net, &loss));
+    TCET_TRY(tcet_net_backward(net, 1));
+    double total = 0.0;
+    for (int l = 0; l < net->nscored; l++) {
+        tcet_net_op *o = tcet_net_layer(net, l);
+        double sq = 0.0;
+        TCET_TRY(add_sq(net, o->gw, o->w_count, &sq));
+        total += sqrt(sq);
+    }
+    *score = total;
+    return 0;
+}

@@ -33,6 +33,7 @@ static tcet_proxy_fn proxy_fn(int proxy)
     case TCET_PROXY_NASWOT: return proxy_naswot;
     case TCET_PROXY_SYNFLOW_ZENNAS: return proxy_synflow_zennas;
     case TCET_PROXY_GRADNORM: return proxy_gradnorm;
+    case TCET_PROXY_GRADNORM_ZC: return proxy_gradnorm_zc;
     case TCET_PROXY_ZEN: return proxy_zen;
     case TCET_PROXY_TE_NAS: return proxy_te_nas;
     case TCET_PROXY_ZICO: return proxy_zico;
