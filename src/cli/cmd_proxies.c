@@ -39,7 +39,7 @@ static const proxy_info infos[] = {
     {TCET_PROXY_GRADNORM, "Euclidean norm of the loss gradient over all weights", "Abdelfattah et al., ICLR 2021; "
      "ZenNAS code", 1, "no", 4.75},
     {TCET_PROXY_GRADNORM_ZC, "sum over conv/linear layers of the norm of the loss gradient of the layer's weights",
-     "zero-cost-nas (Abdelfattah et al., ICLR 2021), NASLib grad_norm", 1, "yes", 4.21},
+     "zero-cost-nas (Abdelfattah et al., ICLR 2021), NASLib grad_norm", 1, "yes", 4.4},
     {TCET_PROXY_ZEN, "log of the feature-map change under a small input perturbation + BN scales",
      "Lin et al., ICCV 2021 (Zen-NAS)", 1, "no", 16.4},
     {TCET_PROXY_TE_NAS, "negated condition number of the NTK (J J^T) of one batch",
