@@ -110,8 +110,8 @@ static void usage(FILE *f)
             "  --json              machine-readable output\n\n"
             "Effective GFLOP/s = 2 x reference mult-adds per image x (batch [NASWOT forward]\n"
             "+ 3 x batch [SNIP forward + backward] or + 3 [Synflow, one image]) / median time.\n"
-            "Data are synthetic (N(0,1) images).  exit codes: 0 ok, 1 a candidate failed,\n"
-            "2 usage, 5 out of memory, 6 backend failure\n");
+            "Data are synthetic (N(0,1) images).  exit codes: 0 ok, 1 a candidate failed\n"
+            "(one too large for the memory left included), 2 usage, 6 backend failure\n");
 }
 
 static double now_s(void)

@@ -571,7 +571,7 @@ static int read_cands(hid_t f, const char *path, const char *name, hid_t type, t
     return 0;
 }
 
-static int read_impl(const char *path, tcet_checkpoint *ck, int header_only)
+int tcet_checkpoint_read(const char *path, tcet_checkpoint *ck)
 {
     memset(ck, 0, sizeof *ck);
     if (access(path, R_OK)) return REFUSE("cannot read checkpoint %s: %s", path, strerror(errno));
@@ -655,7 +655,6 @@ static int read_impl(const char *path, tcet_checkpoint *ck, int header_only)
         rc = REFUSE("%s: configuration unreadable: %s", path, tcet_error_message());
         goto out;
     }
-    if (header_only) goto out;
     if ((ct = make_cand_type()) < 0) {
         rc = REFUSE("candidate type");
         goto out;
@@ -680,6 +679,3 @@ out:
     if (rc) tcet_checkpoint_free(ck);
     return rc;
 }
-
-int tcet_checkpoint_read(const char *path, tcet_checkpoint *out) { return read_impl(path, out, 0); }
-int tcet_checkpoint_read_header(const char *path, tcet_checkpoint *out) { return read_impl(path, out, 1); }

@@ -87,8 +87,6 @@ int tcet_checkpoint_write(const char *path, const tcet_checkpoint *ck);
 /* Read and verify (format version, content hash). Any problem is
  * TCET_ERR_CHECKPOINT with a message; the file is opened read-only. */
 int tcet_checkpoint_read(const char *path, tcet_checkpoint *out);
-/* Read only the configuration and counters (no arrays): cheap, for tools. */
-int tcet_checkpoint_read_header(const char *path, tcet_checkpoint *out);
 void tcet_checkpoint_free(tcet_checkpoint *ck);
 /* Write `len` bytes to path atomically and durably: "<path>.tmp.<pid>",
  * fsync, rename, fsync of the directory.  A crash leaves the old file or the

@@ -6,7 +6,6 @@
 
 #include "common/error.h"
 
-void tcet_buf_reset(tcet_buf *b) { b->len = 0; }
 
 void tcet_buf_free(tcet_buf *b)
 {

@@ -41,7 +41,6 @@ typedef struct {
     size_t len, cap;
 } tcet_buf;
 
-void tcet_buf_reset(tcet_buf *b);
 void tcet_buf_free(tcet_buf *b);
 
 /* Packing: begin writes the count placeholder, add appends one record and

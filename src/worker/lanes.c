@@ -205,7 +205,6 @@ void tcet_lanes_destroy(tcet_lanes *p)
 
 int tcet_lanes_count(const tcet_lanes *p) { return p->k; }
 tcet_backend *tcet_lanes_backend(tcet_lanes *p, int lane_index) { return p->lanes[lane_index].be; }
-tcet_scorer *tcet_lanes_scorer(tcet_lanes *p, int lane_index) { return p->lanes[lane_index].sc; }
 
 static void deadline_in(double timeout_s, struct timespec *until)
 {

@@ -49,8 +49,6 @@ void tcet_lanes_destroy(tcet_lanes *p);
 int tcet_lanes_count(const tcet_lanes *p);
 /* Lane 0's backend (for its name and device description). */
 tcet_backend *tcet_lanes_backend(tcet_lanes *p, int lane);
-/* Lane i's scorer (e.g. to enable profiling). */
-tcet_scorer *tcet_lanes_scorer(tcet_lanes *p, int lane);
 
 /* Task batches ("jobs") form a FIFO of at most TCET_LANES_MAX_JOBS: the lanes
  * take tasks from the oldest job with tasks left, in index order.  tasks and
