@@ -192,20 +192,13 @@ static int run_export(const tcet_run *r, const char *dir)
 
 int cmd_export(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL, *val = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if ((r = arg_value(argc, argv, &i, "-o", &val)) ||
-                   (r = arg_value(argc, argv, &i, "--output", &val))) {
-            if (r < 0) goto fail;
-            out = val;
-        } else if (arg_positional("export", "run", a, &path)) {
-            goto fail;
-        }
+    const char *path = NULL, *out = NULL;
+    int help = 0;
+    const arg_spec flags[] = {{"--output", ARG_STR, &out, 0, 0, "-o"}};
+    if (arg_parse("export", argc, argv, flags, 1, NULL, NULL, "run", &path, &help)) goto fail;
+    if (help) {
+        usage(stdout);
+        return 0;
     }
     if (!path) {
         usage(stderr);

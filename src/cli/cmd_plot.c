@@ -228,23 +228,13 @@ static int write_svg(FILE *o, const tcet_run *r, const char *title)
 
 int cmd_plot(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL, *title = NULL, *val = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if ((r = arg_value(argc, argv, &i, "-o", &val)) ||
-                   (r = arg_value(argc, argv, &i, "--output", &val))) {
-            if (r < 0) goto fail;
-            out = val;
-        } else if ((r = arg_value(argc, argv, &i, "--title", &val))) {
-            if (r < 0) goto fail;
-            title = val;
-        } else if (arg_positional("plot", "run", a, &path)) {
-            goto fail;
-        }
+    const char *path = NULL, *out = NULL, *title = NULL;
+    int help = 0;
+    const arg_spec flags[] = {{"--output", ARG_STR, &out, 0, 0, "-o"}, {"--title", ARG_STR, &title, 0, 0, NULL}};
+    if (arg_parse("plot", argc, argv, flags, 2, NULL, NULL, "run", &path, &help)) goto fail;
+    if (help) {
+        usage(stdout);
+        return 0;
     }
     if (!path || !out) {
         usage(stderr);

@@ -1,4 +1,4 @@
-/* The scoring options shared by `tcet score` and `tcet bench`: one set of
+/* The scoring options shared by `tcet score`, `bench` and `validate`: one set of
  * defaults and one parser, so the two commands cannot drift apart. */
 #ifndef TCET_SCORE_ARGS_H
 #define TCET_SCORE_ARGS_H
@@ -13,6 +13,13 @@ void score_config_defaults(tcet_score_config *cfg);
  * returns 1; 0 when it is another argument; -1 with the usage error recorded. */
 int score_common_arg(int argc, char **argv, int *i, tcet_score_config *cfg, const char **backend,
                      int *threads);
+/* score_common_arg as an arg_hook (common/args.h), for arg_parse. */
+typedef struct {
+    tcet_score_config *cfg;
+    const char **backend;
+    int *threads;
+} score_common;
+int score_common_hook(int argc, char **argv, int *i, void *ctx);
 /* Parses a proxy name, or records a usage error listing the known ones (-1). */
 int score_parse_proxy(const char *name);
 

@@ -19,29 +19,6 @@
 
 enum { USERBLOCK = 512 }; /* HDF5 user block holding the whole-file seal */
 
-static const char *const status_names[TCET_CAND_NSTATUS] = {
-    "ok", "nonfinite", "failed", "rejected_layers", "rejected_params", "rejected_flops", "rejected_latency",
-    "pending"};
-
-const char *tcet_cand_status_name(int s)
-{
-    return s >= 0 && s < TCET_CAND_NSTATUS ? status_names[s] : "unknown";
-}
-
-void tcet_cand_free(tcet_cand *c)
-{
-    free(c->structure);
-    free(c->reason);
-    c->structure = c->reason = NULL;
-}
-
-void tcet_cand_copy(tcet_cand *dst, const tcet_cand *src)
-{
-    *dst = *src;
-    dst->structure = xstrdup(src->structure ? src->structure : "");
-    dst->reason = xstrdup(src->reason ? src->reason : "");
-}
-
 static void free_cands(tcet_cand *c, size_t n)
 {
     for (size_t i = 0; i < n; i++) tcet_cand_free(&c[i]);
@@ -252,7 +229,7 @@ static int write_file(const char *tmp, const tcet_checkpoint *ck)
     {
         char names[256] = "";
         for (int i = 0; i < TCET_CAND_NSTATUS; i++)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? "," : "", status_names[i]);
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? "," : "", tcet_cand_status_name(i));
         hid_t d = H5Dopen2(f, "counts", H5P_DEFAULT);
         CHECK_H5_GOTO(d, out, TCET_ERR_RUNTIME, "reopen /counts");
         int r2 = write_str_attr(d, "status_names", names);
