@@ -200,15 +200,9 @@ int cmd_export(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (!path) {
-        usage(stderr);
-        return TCET_ERR_USAGE;
-    }
     tcet_run r;
-    if (tcet_run_open(path, &r)) {
-        tcet_run_close(&r);
-        goto fail;
-    }
+    int rc_open = cli_open_run(path, usage, &r);
+    if (rc_open) return rc_open;
     char dir[TCET_PATH_MAX + 16];
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else snprintf(dir, sizeof dir, "%s/export", r.run_dir);

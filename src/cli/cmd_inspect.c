@@ -207,15 +207,9 @@ int cmd_inspect(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (!path) {
-        usage(stderr);
-        return TCET_ERR_USAGE;
-    }
     tcet_run r;
-    if (tcet_run_open(path, &r)) {
-        tcet_run_close(&r);
-        goto fail;
-    }
+    int rc_open = cli_open_run(path, usage, &r);
+    if (rc_open) return rc_open;
     size_t *top = xmalloc(((size_t)topk + 1) * sizeof *top);
     size_t ntop = tcet_run_top(&r, (size_t)topk, top);
     tcet_failure_group *fg = NULL;

@@ -236,16 +236,14 @@ int cmd_plot(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (!path || !out) {
+    if (path && !out) {
         usage(stderr);
-        if (path && !out) fprintf(stderr, "\ntcet: error: tcet plot needs -o FILE.svg\n");
+        fprintf(stderr, "\ntcet: error: tcet plot needs -o FILE.svg\n");
         return TCET_ERR_USAGE;
     }
     tcet_run r;
-    if (tcet_run_open(path, &r)) {
-        tcet_run_close(&r);
-        goto fail;
-    }
+    int rc_open = cli_open_run(path, usage, &r);
+    if (rc_open) return rc_open;
     FILE *o = strcmp(out, "-") ? fopen(out, "w") : stdout;
     if (!o) {
         tcet_run_close(&r);

@@ -17,4 +17,11 @@ int cmd_validate(int argc, char **argv);
 #include "common/arch.h"
 int info_nb201(const tcet_arch *a, int classes, int res, int json);
 
+/* run_args.c: the RUN argument of inspect, plot and export.  Without one,
+ * usage(stderr) and TCET_ERR_USAGE; a run that does not open: its error
+ * printed, its status returned; else 0 with *r open (tcet_run_close). */
+#include <stdio.h>
+#include "master/report.h"
+int cli_open_run(const char *path, void (*usage)(FILE *), tcet_run *r);
+
 #endif
