@@ -32,8 +32,8 @@ int score_parse_proxy(const char *name)
     return -1;
 }
 
-int score_common_arg(int argc, char **argv, int *i, tcet_score_config *cfg, const char **backend,
-                     int *threads)
+static int score_common_arg(int argc, char **argv, int *i, tcet_score_config *cfg, const char **backend,
+                            int *threads)
 {
     const char *a = argv[*i], *val = NULL;
     int r;

@@ -8,12 +8,10 @@
 /* Defaults: tcet-snip settings of the reference (batch 64, res 32, 100
  * classes, gamma 1e-2, log mode, seed 1, 2 ZiCo batches), proxy unset (-1). */
 void score_config_defaults(tcet_score_config *cfg);
-/* Consumes argv[*i] when it is one of --batch-size, --resolution,
+/* The arg_hook (common/args.h) of the scoring flags, ctx a score_common:
+ * consumes argv[*i] when it is one of --batch-size, --resolution,
  * --num-classes, --seed, --gamma, --mode, --same-batch, --backend, --threads:
  * returns 1; 0 when it is another argument; -1 with the usage error recorded. */
-int score_common_arg(int argc, char **argv, int *i, tcet_score_config *cfg, const char **backend,
-                     int *threads);
-/* score_common_arg as an arg_hook (common/args.h), for arg_parse. */
 typedef struct {
     tcet_score_config *cfg;
     const char **backend;

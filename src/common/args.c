@@ -105,12 +105,13 @@ int arg_value(int argc, char **argv, int *i, const char *flag, const char **val)
     return r == 0 && alias ? value_of(argc, argv, i, alias, val) : r;
 }
 
-int arg_unknown(const char *cmd, const char *arg)
+/* An unknown option, reported the same way by every command. */
+static int arg_unknown(const char *cmd, const char *arg)
 {
     return TCET_FAIL(TCET_ERR_USAGE, "unknown option '%s' for 'tcet %s' (see 'tcet %s --help')", arg, cmd, cmd);
 }
 
-int arg_positional(const char *cmd, const char *what, const char *arg, const char **slot)
+static int arg_positional(const char *cmd, const char *what, const char *arg, const char **slot)
 {
     if (arg[0] == '-' && arg[1] != 0) return arg_unknown(cmd, arg);
     if (*slot)

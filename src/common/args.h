@@ -28,12 +28,6 @@ int arg_value(int argc, char **argv, int *i, const char *flag, const char **val)
 /* The older spelling every command still accepts for `flag`, or NULL:
  * --input-image-size for --resolution, --tcet-mode for --mode. */
 const char *arg_alias(const char *flag);
-/* The one positional argument of a command (`what`: "structure", "run"):
- * anything starting with '-' (but "-" itself) is an unknown option; a second
- * positional is an error.  Returns 0 or TCET_ERR_USAGE (recorded). */
-int arg_positional(const char *cmd, const char *what, const char *arg, const char **slot);
-/* Reports an unknown option the same way everywhere. */
-int arg_unknown(const char *cmd, const char *arg);
 
 /* The flags of one subcommand, for arg_parse. */
 typedef enum { ARG_SWITCH, ARG_STR, ARG_INT, ARG_LONG, ARG_U64 } arg_kind;
@@ -51,8 +45,9 @@ typedef struct {
 typedef int (*arg_hook)(int argc, char **argv, int *i, void *ctx);
 /* The argv loop of `tcet cmd`: "--help" / "-h" sets *help and stops (0);
  * each argument goes to `hook` (nullable) first, then to specs[0..n); anything
- * else is the one positional `what` (arg_positional; refused when positional
- * is NULL).  Returns 0 or TCET_ERR_USAGE (recorded). */
+ * else is the one positional `what` (anything starting with '-', but "-"
+ * itself, is an unknown option; a second positional is an error; refused
+ * when positional is NULL).  Returns 0 or TCET_ERR_USAGE (recorded). */
 int arg_parse(const char *cmd, int argc, char **argv, const arg_spec *specs, int n, arg_hook hook, void *ctx,
               const char *what, const char **positional, int *help);
 

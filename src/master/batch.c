@@ -87,11 +87,6 @@ void tcet_batch_free_structures(tcet_arch *archs, char **names, int n)
 
 /* ---- result file --------------------------------------------------------- */
 
-static const char *status_name(int s)
-{
-    return s == TCET_CAND_OK ? "ok" : s == TCET_CAND_NONFINITE ? "nonfinite" : "failed";
-}
-
 static void csv_field(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -233,8 +228,9 @@ static int out_row(const tcet_batch *b, FILE *f, int s, int p, const tcet_batch_
     if (!f) return 0;
     fprintf(f, "%d,", s);
     csv_field(f, b->names[s]);
-    fprintf(f, ",%s,%.17g,%.17g,%s,%.17g,", tcet_proxy_name(b->proxy[p]), r->r.score, r->r.raw, status_name(r->r.status),
-            r->r.seconds);
+    /* a scored row is ok, nonfinite or failed */
+    fprintf(f, ",%s,%.17g,%.17g,%s,%.17g,", tcet_proxy_name(b->proxy[p]), r->r.score, r->r.raw,
+            tcet_cand_status_name(r->r.status), r->r.seconds);
     csv_field(f, r->r.reason);
     fputc('\n', f);
     if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)
