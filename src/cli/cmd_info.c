@@ -117,6 +117,28 @@ static const char *kind_name(int kind)
     return kind == TCET_OP_LINEAR ? "linear" : "conv";
 }
 
+void info_json_layers(tcet_json *j, const tcet_plan *p, int zennas)
+{
+    json_arr_open(j, "layers");
+    for (int i = 0; i < p->n; i++) {
+        const tcet_op *op = &p->ops[i];
+        if (op->kind != TCET_OP_CONV && op->kind != TCET_OP_LINEAR) continue;
+        json_obj_open(j, NULL);
+        json_str(j, "name", op->name);
+        json_str(j, "kind", kind_name(op->kind));
+        if (zennas) json_int(j, "block", op->block);
+        json_int(j, "cin", op->cin);
+        json_int(j, "cout", op->cout);
+        json_int(j, "k", op->k);
+        json_int(j, "stride", op->stride);
+        if (zennas) json_int(j, "groups", op->groups);
+        json_int(j, "hin", op->hin);
+        json_int(j, "hout", op->hout);
+        json_obj_close(j);
+    }
+    json_arr_close(j);
+}
+
 /* Hidden test helper (crosscheck_python.sh): N mutated structures, chained
  * from earlier children, one per line with tcet's counters and candidate
  * counts, tab-separated. */
@@ -252,24 +274,7 @@ int cmd_info(int argc, char **argv)
         }
         json_int(&j, "true_params", bud.true_params);
         if (plan_err[0]) json_str(&j, "plan_error", plan_err);
-        json_arr_open(&j, "layers");
-        for (int i = 0; i < p.n; i++) {
-            const tcet_op *op = &p.ops[i];
-            if (op->kind != TCET_OP_CONV && op->kind != TCET_OP_LINEAR) continue;
-            json_obj_open(&j, NULL);
-            json_str(&j, "name", op->name);
-            json_str(&j, "kind", kind_name(op->kind));
-            json_int(&j, "block", op->block);
-            json_int(&j, "cin", op->cin);
-            json_int(&j, "cout", op->cout);
-            json_int(&j, "k", op->k);
-            json_int(&j, "stride", op->stride);
-            json_int(&j, "groups", op->groups);
-            json_int(&j, "hin", op->hin);
-            json_int(&j, "hout", op->hout);
-            json_obj_close(&j);
-        }
-        json_arr_close(&j);
+        info_json_layers(&j, &p, 1);
         json_arr_open(&j, "candidates");
         for (int i = 0; i < a.n; i++) json_int(&j, NULL, tcet_candidate_count(&a, i, space));
         json_arr_close(&j);
