@@ -196,13 +196,9 @@ int cmd_export(int argc, char **argv)
     int help = 0;
     const arg_spec flags[] = {{"--output", ARG_STR, &out, 0, 0, "-o"}};
     if (arg_parse("export", argc, argv, flags, 1, NULL, NULL, "run", &path, &help)) goto fail;
-    if (help) {
-        usage(stdout);
-        return 0;
-    }
     tcet_run r;
-    int rc_open = cli_open_run(path, usage, &r);
-    if (rc_open) return rc_open;
+    int rc_open = cli_open_run(help, path, usage, &r);
+    if (rc_open) return rc_open < 0 ? 0 : rc_open;
     char dir[TCET_PATH_MAX + 16];
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else snprintf(dir, sizeof dir, "%s/export", r.run_dir);

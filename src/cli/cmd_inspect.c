@@ -203,13 +203,9 @@ int cmd_inspect(int argc, char **argv)
     int json = 0, topk = 10, help = 0;
     const arg_spec flags[] = {{"--json", ARG_SWITCH, &json, 1, 0, NULL}, {"--top", ARG_INT, &topk, 0, 1000000, NULL}};
     if (arg_parse("inspect", argc, argv, flags, 2, NULL, NULL, "run", &path, &help)) goto fail;
-    if (help) {
-        usage(stdout);
-        return 0;
-    }
     tcet_run r;
-    int rc_open = cli_open_run(path, usage, &r);
-    if (rc_open) return rc_open;
+    int rc_open = cli_open_run(help, path, usage, &r);
+    if (rc_open) return rc_open < 0 ? 0 : rc_open;
     size_t *top = xmalloc(((size_t)topk + 1) * sizeof *top);
     size_t ntop = tcet_run_top(&r, (size_t)topk, top);
     tcet_failure_group *fg = NULL;

@@ -232,18 +232,14 @@ int cmd_plot(int argc, char **argv)
     int help = 0;
     const arg_spec flags[] = {{"--output", ARG_STR, &out, 0, 0, "-o"}, {"--title", ARG_STR, &title, 0, 0, NULL}};
     if (arg_parse("plot", argc, argv, flags, 2, NULL, NULL, "run", &path, &help)) goto fail;
-    if (help) {
-        usage(stdout);
-        return 0;
-    }
-    if (path && !out) {
+    if (!help && path && !out) {
         usage(stderr);
         fprintf(stderr, "\ntcet: error: tcet plot needs -o FILE.svg\n");
         return TCET_ERR_USAGE;
     }
     tcet_run r;
-    int rc_open = cli_open_run(path, usage, &r);
-    if (rc_open) return rc_open;
+    int rc_open = cli_open_run(help, path, usage, &r);
+    if (rc_open) return rc_open < 0 ? 0 : rc_open;
     FILE *o = strcmp(out, "-") ? fopen(out, "w") : stdout;
     if (!o) {
         tcet_run_close(&r);

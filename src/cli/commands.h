@@ -22,11 +22,12 @@ int info_nb201(const tcet_arch *a, int classes, int res, int json);
 #include "common/plan.h"
 void info_json_layers(tcet_json *j, const tcet_plan *p, int zennas);
 
-/* run_args.c: the RUN argument of inspect, plot and export.  Without one,
- * usage(stderr) and TCET_ERR_USAGE; a run that does not open: its error
- * printed, its status returned; else 0 with *r open (tcet_run_close). */
+/* run_args.c: --help and the RUN argument of inspect, plot and export.
+ * help: usage(stdout) and -1 (the command exits 0); no run: usage(stderr)
+ * and TCET_ERR_USAGE; a run that does not open: its error printed, its
+ * status returned; else 0 with *r open (tcet_run_close). */
 #include <stdio.h>
 #include "master/report.h"
-int cli_open_run(const char *path, void (*usage)(FILE *), tcet_run *r);
+int cli_open_run(int help, const char *path, void (*usage)(FILE *), tcet_run *r);
 
 #endif

@@ -4,8 +4,12 @@
 #include "commands.h"
 #include "common/error.h"
 
-int cli_open_run(const char *path, void (*usage)(FILE *), tcet_run *r)
+int cli_open_run(int help, const char *path, void (*usage)(FILE *), tcet_run *r)
 {
+    if (help) {
+        usage(stdout);
+        return -1;
+    }
     if (!path) {
         usage(stderr);
         return TCET_ERR_USAGE;
