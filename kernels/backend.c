@@ -31,15 +31,7 @@ int tcet_gpu_uuids(char (*uuid)[TCET_GPU_UUID_LEN], int max)
 #endif
 }
 
-int tcet_backend_bind_thread(tcet_backend *be)
-{
-#ifdef TCET_HAVE_CUDA
-    if (tcet_backend_is_cuda(be)) return tcet_cuda_bind_thread(be);
-#else
-    (void)be;
-#endif
-    return 0;
-}
+int tcet_backend_bind_thread(tcet_backend *be) { return be->bind_thread ? be->bind_thread(be) : 0; }
 
 int tcet_backend_create(const char *which, int device, int threads, tcet_backend **out)
 {

@@ -122,6 +122,11 @@ struct tcet_backend {
     int (*bn_relu_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
                        const void *dy, const void *gamma, const void *beta, const void *save_mean,
                        const void *save_invstd, void *dx, void *dgamma, void *dbeta);
+    /* Optional (NULL: any thread may use the backend as it is): make be
+     * usable from the calling thread; a GPU backend selects its device there
+     * (the CUDA runtime's current device is per host thread).  Called through
+     * tcet_backend_bind_thread, once by each worker lane at thread start. */
+    int (*bind_thread)(tcet_backend *be);
     /* Optional (NULL: the backend's memory is host memory): free and total
      * bytes of the device, for the scorer's check before each candidate. */
     int (*mem_info)(tcet_backend *be, size_t *free_bytes, size_t *total_bytes);
@@ -140,9 +145,10 @@ int tcet_backend_create(const char *which, int device, int threads, tcet_backend
  * recorded (TCET_ERR_USAGE: unknown name, TCET_ERR_BACKEND: the CPU lacks
  * the forced path), when TCET_CPU_ISA cannot be honoured. */
 tcet_backend *tcet_backend_cpu_create(int threads);
-/* Make be usable from the calling thread (a GPU backend sets the thread's
- * current device; the CPU backend needs nothing).  Each worker lane calls it
- * once at thread start.  0 or TCET_ERR_BACKEND. */
+/* Make be usable from the calling thread: its bind_thread slot, when it has
+ * one (a GPU backend sets the thread's current device; the CPU backend needs
+ * nothing).  Each worker lane calls it once at thread start.  0 or
+ * TCET_ERR_BACKEND. */
 int tcet_backend_bind_thread(tcet_backend *be);
 /* The GPUs this process can use, in the device order the backend numbers
  * them (CUDA_VISIBLE_DEVICES applied), as UUID strings ("GPU-8f0e..."):

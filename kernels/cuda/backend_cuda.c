@@ -452,6 +452,7 @@ int tcet_backend_cuda_create(int local_rank, tcet_backend **out)
     }
     be->alloc = cuda_alloc;
     be->mem_info = cuda_mem_info;
+    be->bind_thread = tcet_cuda_bind_thread;
     be->release = cuda_release;
     be->upload = cuda_upload;
     be->download = cuda_download;

@@ -41,7 +41,7 @@ int tcet_cuda_get_stats(const tcet_backend *be, tcet_cuda_stats *out);
  * is for tests and tools. */
 int tcet_cuda_latency(tcet_backend *be, int (*forward)(void *ctx), void *ctx, int warmups,
                       int batch, double *seconds_per_image);
-/* Select be's device in the calling thread (tcet_backend_bind_thread). */
+/* Select be's device in the calling thread (the backend's bind_thread slot). */
 int tcet_cuda_bind_thread(tcet_backend *be);
 /* 1 when be is a CUDA backend. */
 int tcet_backend_is_cuda(const tcet_backend *be);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/args.h"
 #include "commands.h"
 #include "score_args.h"
@@ -94,7 +95,7 @@ static void usage(FILE *f)
             "                      (default: zennet-1m when no STRUCT is given)\n"
             "  --proxies LIST      comma-separated proxies (default tcet-snip,tcet-synflow)\n"
             "  --batch-size N      images per batch (default 64)\n"
-            "  --resolution R      input resolution (default 32)\n"
+            "  --resolution R      input resolution (default 32; also --input-image-size)\n"
             "  --num-classes C     classifier width (default 100)\n"
             "  --threads T         CPU threads (default 1)\n"
             "  --repeat K          timed candidates per structure and proxy (default 5)\n"
@@ -110,15 +111,8 @@ static void usage(FILE *f)
             "  --json              machine-readable output\n\n"
             "Effective GFLOP/s = 2 x reference mult-adds per image x (batch [NASWOT forward]\n"
             "+ 3 x batch [SNIP forward + backward] or + 3 [Synflow, one image]) / median time.\n"
-            "Data are synthetic (N(0,1) images).  exit codes: 0 ok, 1 a candidate failed,\n"
-            "2 usage, 5 out of memory, 6 backend failure\n");
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+            "Data are synthetic (N(0,1) images).  exit codes: 0 ok, 1 a candidate failed\n"
+            "(one too large for the memory left included), 2 usage, 6 backend failure\n");
 }
 
 /* Best-of-3 rate of a 1024^3 cblas_sgemm in GFLOP/s (with the thread count
@@ -134,9 +128,9 @@ static double sgemm_rate(void)
     }
     double best = INFINITY;
     for (int r = 0; r < 3; r++) {
-        double t0 = now_s();
+        double t0 = tcet_now();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        double t = now_s() - t0;
+        double t = tcet_now() - t0;
         if (t < best) best = t;
     }
     free(a);
@@ -214,17 +208,17 @@ static int run_one(tcet_backend *be, const tcet_score_config *base, const bench_
     /* warm-up ids follow the timed ones so that the timed ids are 0..repeat-1 */
     for (int w = 0; w < warmup; w++) {
         tcet_scorer_score(sc, (uint64_t)(repeat + w), &st->arch, &res);
-        if (res.status == TCET_SCORE_FAILED) break;
+        if (res.r.status == TCET_CAND_FAILED) break;
     }
     for (int r = 0; r < repeat; r++) {
         tcet_scorer_score(sc, (uint64_t)r, &st->arch, &res);
-        if (res.status == TCET_SCORE_FAILED) {
+        if (res.r.status == TCET_CAND_FAILED) {
             fprintf(stderr, "tcet: bench: %s / %s candidate %d failed: %s\n", st->label,
-                    tcet_proxy_name(proxy), r, res.reason);
+                    tcet_proxy_name(proxy), r, res.r.reason);
             row->failed = 1;
         }
-        if (r == 0) row->score = res.raw_score;
-        t[r] = res.seconds;
+        if (r == 0) row->score = res.r.raw;
+        t[r] = res.r.seconds;
         const tcet_profile *p = tcet_scorer_profile(sc);
         for (int ph = 0; ph < TCET_PH_COUNT; ph++) row->phase[ph] += p->sec[ph] / repeat;
     }
@@ -251,20 +245,20 @@ static int run_lanes(const char *backend, int threads, const tcet_score_config *
     tcet_arch_print(&st->arch, sbuf, sizeof sbuf);
     int n = k * repeat;
     tcet_lane_task *tasks = xmalloc((size_t)n * sizeof *tasks);
-    tcet_worker_result *res = xmalloc((size_t)n * sizeof *res);
+    tcet_cand_result *res = xmalloc((size_t)n * sizeof *res);
     for (int i = 0; i < n; i++) /* warm-up ids after the timed ones, as in run_one */
         tasks[i] = (tcet_lane_task){.id = (uint64_t)(i < k ? n + i : i - k), .structure = sbuf,
                                     .len = (int)strlen(sbuf)};
     tcet_lanes_start(pool, tasks, k, res);
     while (!tcet_lanes_wait(pool, 1.0)) {}
     for (int i = 0; i < n; i++) tasks[i].id = (uint64_t)i;
-    double t0 = now_s();
+    double t0 = tcet_now();
     tcet_lanes_start(pool, tasks, n, res);
     while (!tcet_lanes_wait(pool, 1.0)) {}
-    double dt = now_s() - t0;
+    double dt = tcet_now() - t0;
     int rc = 0;
     for (int i = 0; i < n && !rc; i++)
-        if (res[i].status == TCET_SCORE_FAILED)
+        if (res[i].status == TCET_CAND_FAILED)
             rc = TCET_FAIL(TCET_ERR_RUNTIME, "bench: %s / %s with %d lanes: candidate %d failed: %s", st->label,
                            tcet_proxy_name(proxy), k, i, res[i].reason);
     *row = (lanes_row){.st = st, .proxy = proxy, .lanes = k, .candidates = n, .seconds = dt,
@@ -405,54 +399,57 @@ static void print_json(const tcet_backend *be, const tcet_score_config *cfg, int
     json_end(&j);
 }
 
+/* The scoring flags (score_args.h), then the structures named on the
+ * command line (any number of positionals, not starting with "--"). */
+typedef struct {
+    score_common common;
+    const char **extra;
+    int *nextra;
+} bench_args;
+
+static int bench_hook(int argc, char **argv, int *i, void *ctx)
+{
+    bench_args *b = ctx;
+    int r = score_common_hook(argc, argv, i, &b->common);
+    const char *a = argv[*i];
+    if (r != 0 || (a[0] == '-' && a[1] == '-')) return r;
+    if (*b->nextra == BENCH_MAX_ITEMS) {
+        TCET_FAIL(TCET_ERR_USAGE, "at most %d structures", BENCH_MAX_ITEMS);
+        return -1;
+    }
+    b->extra[(*b->nextra)++] = a;
+    return 1;
+}
+
 int cmd_bench(int argc, char **argv)
 {
-    const char *val = NULL, *backend = "auto";
+    const char *backend = "auto";
     char *structures = NULL, *proxies = NULL, *lane_list = NULL;
     const char *extra[BENCH_MAX_ITEMS];
     int nextra = 0;
     tcet_score_config cfg;
     score_config_defaults(&cfg);
     int threads = 1, repeat = 5, warmup = 1, json = 0, do_sgemm = 1, rc = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        const char *a = argv[i];
-        if ((r = score_common_arg(argc, argv, &i, &cfg, &backend, &threads))) {
-            if (r < 0) goto fail;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--no-sgemm")) {
-            do_sgemm = 0;
-        } else if ((r = arg_value(argc, argv, &i, "--structures", &val))) {
-            if (r < 0) goto fail;
-            free(structures);
-            structures = xstrdup(val);
-        } else if ((r = arg_value(argc, argv, &i, "--proxies", &val))) {
-            if (r < 0) goto fail;
-            free(proxies);
-            proxies = xstrdup(val);
-        } else if ((r = arg_value(argc, argv, &i, "--lanes", &val))) {
-            if (r < 0) goto fail;
-            free(lane_list);
-            lane_list = xstrdup(val);
-        } else if ((r = arg_value(argc, argv, &i, "--repeat", &val))) {
-            if (r < 0 || arg_int("--repeat", val, 1, 100000, &repeat)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--warmup", &val))) {
-            if (r < 0 || arg_int("--warmup", val, 0, 100000, &warmup)) goto fail;
-        } else if (a[0] == '-' && a[1] == '-') {
-            arg_unknown("bench", a);
-            goto fail;
-        } else {
-            if (nextra == BENCH_MAX_ITEMS) {
-                TCET_FAIL(TCET_ERR_USAGE, "at most %d structures", BENCH_MAX_ITEMS);
-                goto fail;
-            }
-            extra[nextra++] = a;
-        }
+    const char *structures_arg = NULL, *proxies_arg = NULL, *lanes_arg = NULL;
+    const arg_spec flags[] = {
+        {"--json", ARG_SWITCH, &json, 1, 0, NULL},           {"--no-sgemm", ARG_SWITCH, &do_sgemm, 0, 0, NULL},
+        {"--structures", ARG_STR, &structures_arg, 0, 0, NULL}, {"--proxies", ARG_STR, &proxies_arg, 0, 0, NULL},
+        {"--lanes", ARG_STR, &lanes_arg, 0, 0, NULL},        {"--repeat", ARG_INT, &repeat, 1, 100000, NULL},
+        {"--warmup", ARG_INT, &warmup, 0, 100000, NULL},
+    };
+    bench_args ba = {{&cfg, &backend, &threads}, extra, &nextra};
+    int help = 0;
+    if (arg_parse("bench", argc, argv, flags, (int)(sizeof flags / sizeof flags[0]), bench_hook, &ba, NULL, NULL,
+                  &help))
+        goto fail;
+    if (help) {
+        usage(stdout);
+        return 0;
     }
+    /* split_list cuts its argument in place */
+    if (structures_arg) structures = xstrdup(structures_arg);
+    if (proxies_arg) proxies = xstrdup(proxies_arg);
+    if (lanes_arg) lane_list = xstrdup(lanes_arg);
 
     bench_struct *sts = xcalloc(BENCH_MAX_ITEMS, sizeof *sts);
     bench_row *rows = NULL;

@@ -192,30 +192,13 @@ static int run_export(const tcet_run *r, const char *dir)
 
 int cmd_export(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL, *val = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if ((r = arg_value(argc, argv, &i, "-o", &val)) ||
-                   (r = arg_value(argc, argv, &i, "--output", &val))) {
-            if (r < 0) goto fail;
-            out = val;
-        } else if (arg_positional("export", "run", a, &path)) {
-            goto fail;
-        }
-    }
-    if (!path) {
-        usage(stderr);
-        return TCET_ERR_USAGE;
-    }
+    const char *path = NULL, *out = NULL;
+    int help = 0;
+    const arg_spec flags[] = {{"--output", ARG_STR, &out, 0, 0, "-o"}};
+    if (arg_parse("export", argc, argv, flags, 1, NULL, NULL, "run", &path, &help)) goto fail;
     tcet_run r;
-    if (tcet_run_open(path, &r)) {
-        tcet_run_close(&r);
-        goto fail;
-    }
+    int rc_open = cli_open_run(help, path, usage, &r);
+    if (rc_open) return rc_open < 0 ? 0 : rc_open;
     char dir[TCET_PATH_MAX + 16];
     if (out) snprintf(dir, sizeof dir, "%s", out);
     else snprintf(dir, sizeof dir, "%s/export", r.run_dir);

@@ -28,7 +28,7 @@ static void usage(FILE *f)
             "  <structure>            e.g. 'SuperConvK3BNRELU(3,8,1,1)SuperConvK1BNRELU(8,64,1,1)'\n"
             "  @file                  read the first line of a file\n"
             "  --num-classes N        classifier width (default 100)\n"
-            "  --resolution R         input resolution (default 32)\n"
+            "  --resolution R         input resolution (default 32; also --input-image-size)\n"
             "  --search-space S       XXBL or IDW_fixfc (also xxbl, idw), for the mutation candidates\n"
             "                         (default: IDW_fixfc if the structure has IDW blocks, else XXBL)\n"
             "  --candidates           list every block's mutation candidates with their weight (how\n"
@@ -117,6 +117,28 @@ static const char *kind_name(int kind)
     return kind == TCET_OP_LINEAR ? "linear" : "conv";
 }
 
+void info_json_layers(tcet_json *j, const tcet_plan *p, int zennas)
+{
+    json_arr_open(j, "layers");
+    for (int i = 0; i < p->n; i++) {
+        const tcet_op *op = &p->ops[i];
+        if (op->kind != TCET_OP_CONV && op->kind != TCET_OP_LINEAR) continue;
+        json_obj_open(j, NULL);
+        json_str(j, "name", op->name);
+        json_str(j, "kind", kind_name(op->kind));
+        if (zennas) json_int(j, "block", op->block);
+        json_int(j, "cin", op->cin);
+        json_int(j, "cout", op->cout);
+        json_int(j, "k", op->k);
+        json_int(j, "stride", op->stride);
+        if (zennas) json_int(j, "groups", op->groups);
+        json_int(j, "hin", op->hin);
+        json_int(j, "hout", op->hout);
+        json_obj_close(j);
+    }
+    json_arr_close(j);
+}
+
 /* Hidden test helper (crosscheck_python.sh): N mutated structures, chained
  * from earlier children, one per line with tcet's counters and candidate
  * counts, tab-separated. */
@@ -154,45 +176,34 @@ static int random_mutations(const tcet_arch *root, int space, int weights, long 
 
 int cmd_info(int argc, char **argv)
 {
-    const char *structure = NULL, *val = NULL;
-    int classes = 100, res = 32, space = -1, json = 0, candidates = 0, weights = TCET_WEIGHTS_REFERENCE;
+    const char *structure = NULL, *weights_name = NULL, *space_name = NULL;
+    int classes = 100, res = 32, space = -1, json = 0, candidates = 0, weights = TCET_WEIGHTS_REFERENCE, help = 0;
     long nmut = 0;
     uint64_t seed = 1;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--candidates")) {
-            candidates = 1;
-        } else if ((r = arg_value(argc, argv, &i, "--mutation-weights", &val))) {
-            if (r < 0) goto fail;
-            weights = tcet_weights_parse(val);
-            if (weights < 0) {
-                TCET_FAIL(TCET_ERR_USAGE, "--mutation-weights expects reference or uniform, got '%s'", val);
-                goto fail;
-            }
-        } else if ((r = arg_value(argc, argv, &i, "--num-classes", &val))) {
-            if (r < 0 || arg_int("--num-classes", val, 1, 1000000, &classes)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--resolution", &val))) {
-            if (r < 0 || arg_int("--resolution", val, 1, 4096, &res)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--search-space", &val))) {
-            if (r < 0) goto fail;
-            space = tcet_space_parse(val);
-            if (space < 0) {
-                TCET_FAIL(TCET_ERR_USAGE, "--search-space expects XXBL or IDW_fixfc (xxbl, idw), got '%s'", val);
-                goto fail;
-            }
-        } else if ((r = arg_value(argc, argv, &i, "--random-mutations", &val))) { /* hidden: tests */
-            if (r < 0 || arg_long("--random-mutations", val, 1, 100000000, &nmut)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--seed", &val))) {
-            if (r < 0 || arg_u64("--seed", val, &seed)) goto fail;
-        } else if (arg_positional("info", "structure", a, &structure)) {
-            goto fail;
-        }
+    const arg_spec flags[] = {
+        {"--json", ARG_SWITCH, &json, 1, 0, NULL},
+        {"--candidates", ARG_SWITCH, &candidates, 1, 0, NULL},
+        {"--mutation-weights", ARG_STR, &weights_name, 0, 0, NULL},
+        {"--num-classes", ARG_INT, &classes, 1, 1000000, NULL},
+        {"--resolution", ARG_INT, &res, 1, 4096, NULL},
+        {"--search-space", ARG_STR, &space_name, 0, 0, NULL},
+        {"--random-mutations", ARG_LONG, &nmut, 1, 100000000, NULL}, /* hidden: tests */
+        {"--seed", ARG_U64, &seed, 0, 0, NULL},
+    };
+    if (arg_parse("info", argc, argv, flags, (int)(sizeof flags / sizeof flags[0]), NULL, NULL, "structure",
+                  &structure, &help))
+        goto fail;
+    if (help) {
+        usage(stdout);
+        return 0;
+    }
+    if (weights_name && (weights = tcet_weights_parse(weights_name)) < 0) {
+        TCET_FAIL(TCET_ERR_USAGE, "--mutation-weights expects reference or uniform, got '%s'", weights_name);
+        goto fail;
+    }
+    if (space_name && (space = tcet_space_parse(space_name)) < 0) {
+        TCET_FAIL(TCET_ERR_USAGE, "--search-space expects XXBL or IDW_fixfc (xxbl, idw), got '%s'", space_name);
+        goto fail;
     }
     if (!structure) {
         usage(stderr);
@@ -263,24 +274,7 @@ int cmd_info(int argc, char **argv)
         }
         json_int(&j, "true_params", bud.true_params);
         if (plan_err[0]) json_str(&j, "plan_error", plan_err);
-        json_arr_open(&j, "layers");
-        for (int i = 0; i < p.n; i++) {
-            const tcet_op *op = &p.ops[i];
-            if (op->kind != TCET_OP_CONV && op->kind != TCET_OP_LINEAR) continue;
-            json_obj_open(&j, NULL);
-            json_str(&j, "name", op->name);
-            json_str(&j, "kind", kind_name(op->kind));
-            json_int(&j, "block", op->block);
-            json_int(&j, "cin", op->cin);
-            json_int(&j, "cout", op->cout);
-            json_int(&j, "k", op->k);
-            json_int(&j, "stride", op->stride);
-            json_int(&j, "groups", op->groups);
-            json_int(&j, "hin", op->hin);
-            json_int(&j, "hout", op->hout);
-            json_obj_close(&j);
-        }
-        json_arr_close(&j);
+        info_json_layers(&j, &p, 1);
         json_arr_open(&j, "candidates");
         for (int i = 0; i < a.n; i++) json_int(&j, NULL, tcet_candidate_count(&a, i, space));
         json_arr_close(&j);

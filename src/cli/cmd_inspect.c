@@ -199,31 +199,13 @@ static void print_json(const tcet_run *r, const size_t *top, size_t ntop,
 
 int cmd_inspect(int argc, char **argv)
 {
-    const char *path = NULL, *val = NULL;
-    int json = 0, topk = 10;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if ((r = arg_value(argc, argv, &i, "--top", &val))) {
-            if (r < 0 || arg_int("--top", val, 0, 1000000, &topk)) goto fail;
-        } else if (arg_positional("inspect", "run", a, &path)) {
-            goto fail;
-        }
-    }
-    if (!path) {
-        usage(stderr);
-        return TCET_ERR_USAGE;
-    }
+    const char *path = NULL;
+    int json = 0, topk = 10, help = 0;
+    const arg_spec flags[] = {{"--json", ARG_SWITCH, &json, 1, 0, NULL}, {"--top", ARG_INT, &topk, 0, 1000000, NULL}};
+    if (arg_parse("inspect", argc, argv, flags, 2, NULL, NULL, "run", &path, &help)) goto fail;
     tcet_run r;
-    if (tcet_run_open(path, &r)) {
-        tcet_run_close(&r);
-        goto fail;
-    }
+    int rc_open = cli_open_run(help, path, usage, &r);
+    if (rc_open) return rc_open < 0 ? 0 : rc_open;
     size_t *top = xmalloc(((size_t)topk + 1) * sizeof *top);
     size_t ntop = tcet_run_top(&r, (size_t)topk, top);
     tcet_failure_group *fg = NULL;

@@ -228,34 +228,18 @@ static int write_svg(FILE *o, const tcet_run *r, const char *title)
 
 int cmd_plot(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL, *title = NULL, *val = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if ((r = arg_value(argc, argv, &i, "-o", &val)) ||
-                   (r = arg_value(argc, argv, &i, "--output", &val))) {
-            if (r < 0) goto fail;
-            out = val;
-        } else if ((r = arg_value(argc, argv, &i, "--title", &val))) {
-            if (r < 0) goto fail;
-            title = val;
-        } else if (arg_positional("plot", "run", a, &path)) {
-            goto fail;
-        }
-    }
-    if (!path || !out) {
+    const char *path = NULL, *out = NULL, *title = NULL;
+    int help = 0;
+    const arg_spec flags[] = {{"--output", ARG_STR, &out, 0, 0, "-o"}, {"--title", ARG_STR, &title, 0, 0, NULL}};
+    if (arg_parse("plot", argc, argv, flags, 2, NULL, NULL, "run", &path, &help)) goto fail;
+    if (!help && path && !out) {
         usage(stderr);
-        if (path && !out) fprintf(stderr, "\ntcet: error: tcet plot needs -o FILE.svg\n");
+        fprintf(stderr, "\ntcet: error: tcet plot needs -o FILE.svg\n");
         return TCET_ERR_USAGE;
     }
     tcet_run r;
-    if (tcet_run_open(path, &r)) {
-        tcet_run_close(&r);
-        goto fail;
-    }
+    int rc_open = cli_open_run(help, path, usage, &r);
+    if (rc_open) return rc_open < 0 ? 0 : rc_open;
     FILE *o = strcmp(out, "-") ? fopen(out, "w") : stdout;
     if (!o) {
         tcet_run_close(&r);

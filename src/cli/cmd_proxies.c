@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "commands.h"
+#include "common/args.h"
+#include "common/error.h"
 #include "common/json.h"
 #include "worker/scorer.h"
 
@@ -55,19 +57,17 @@ enum { NINFO = sizeof infos / sizeof infos[0] };
 
 int cmd_proxies(int argc, char **argv)
 {
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: tcet proxies [--json]\n\nLists every proxy: what it measures, its source, whether "
-                   "higher is better,\nwhether it reads dataset images, and its cost per candidate on ZenNet-1M\n"
-                   "(batch 64, 32x32, one CPU thread).  docs/proxies.md has the details.\n");
-            return 0;
-        } else {
-            fprintf(stderr, "tcet: error: unknown option '%s' for 'tcet proxies' (see --help)\n", argv[i]);
-            return 2;
-        }
+    int json = 0, help = 0;
+    const arg_spec flags[] = {{"--json", ARG_SWITCH, &json, 1, 0, NULL}};
+    if (arg_parse("proxies", argc, argv, flags, 1, NULL, NULL, NULL, NULL, &help)) {
+        tcet_error_print();
+        return TCET_ERR_USAGE;
+    }
+    if (help) {
+        printf("usage: tcet proxies [--json]\n\nLists every proxy: what it measures, its source, whether "
+               "higher is better,\nwhether it reads dataset images, and its cost per candidate on ZenNet-1M\n"
+               "(batch 64, 32x32, one CPU thread).  docs/proxies.md has the details.\n");
+        return 0;
     }
     if (json) {
         tcet_json j;

@@ -41,11 +41,11 @@ static void usage(FILE *f)
             "  --csv               batch rows as CSV (default: a table)\n"
             "  --out FILE          batch result file (CSV), resumed when it exists\n"
             "  --batch-size N      images per batch (default 64)\n"
-            "  --resolution R      input resolution (default 32)\n"
+            "  --resolution R      input resolution (default 32; also --input-image-size)\n"
             "  --num-classes C     classifier width (default 100)\n"
             "  --seed S            run seed (default 1); the candidate id is 0\n"
             "  --mode M            T-CET per-layer mode: log (default, the paper's), none,\n"
-            "                      log1p, norm (alethiometer)\n"
+            "                      log1p, norm (alethiometer); also --tcet-mode\n"
             "  --same-batch        layer-wise NASWOT on the saliency batch (alethiometer)\n"
             "  --precision P       float32 (default, the reference's) or float64: the\n"
             "                      network and every proxy but te-nas in double, to measure\n"
@@ -78,14 +78,14 @@ static void print_json(const char *proxy, const tcet_score_result *r, const char
     json_str(&j, "dataset", dataset);
     if (data) json_str(&j, "data", data);
     else json_null(&j, "data");
-    json_num(&j, "score", r->score);
-    json_num(&j, "raw_score", r->raw_score);
-    if (!isfinite(r->raw_score))
-        json_str(&j, "raw_score_text", isnan(r->raw_score) ? "nan" : (r->raw_score > 0 ? "inf" : "-inf"));
-    json_str(&j, "status", r->status == TCET_SCORE_OK ? "ok"
-                           : r->status == TCET_SCORE_NONFINITE ? "nonfinite" : "failed");
-    json_str(&j, "reason", r->reason);
-    json_num(&j, "seconds", r->seconds);
+    json_num(&j, "score", r->r.score);
+    json_num(&j, "raw_score", r->r.raw);
+    if (!isfinite(r->r.raw))
+        json_str(&j, "raw_score_text", isnan(r->r.raw) ? "nan" : (r->r.raw > 0 ? "inf" : "-inf"));
+    json_str(&j, "status", r->r.status == TCET_CAND_OK ? "ok"
+                           : r->r.status == TCET_CAND_NONFINITE ? "nonfinite" : "failed");
+    json_str(&j, "reason", r->r.reason);
+    json_num(&j, "seconds", r->r.seconds);
     json_arr_open(&j, "layers");
     for (int l = 0; l < r->nlayers; l++) {
         const tcet_layer_score *s = &r->layers[l];
@@ -109,12 +109,12 @@ static void print_text(const char *proxy, const tcet_score_result *r, const char
     printf("proxy    %s\n", proxy);
     printf("device   %s\n", device);
     printf("data     %s\n", data_desc);
-    printf("score    %.10g\n", r->score);
-    printf("raw      %.17g\n", r->raw_score);
+    printf("score    %.10g\n", r->r.score);
+    printf("raw      %.17g\n", r->r.raw);
     printf("status   %s%s%s\n",
-           r->status == TCET_SCORE_OK ? "ok" : r->status == TCET_SCORE_NONFINITE ? "nonfinite" : "failed",
-           r->reason[0] ? ": " : "", r->reason);
-    printf("seconds  %.4f\n", r->seconds);
+           r->r.status == TCET_CAND_OK ? "ok" : r->r.status == TCET_CAND_NONFINITE ? "nonfinite" : "failed",
+           r->r.reason[0] ? ": " : "", r->r.reason);
+    printf("seconds  %.4f\n", r->r.seconds);
     if (r->nlayers > 0) {
         printf("\n%4s  %-44s %12s %13s %13s %13s %11s %12s\n", "#", "layer", "naswot", "sum", "std",
                "ratio", "log", "term");
@@ -128,47 +128,31 @@ static void print_text(const char *proxy, const tcet_score_result *r, const char
 
 int cmd_score(int argc, char **argv)
 {
-    const char *structure = NULL, *golden_path = NULL, *proxy_name = NULL, *val = NULL;
+    const char *structure = NULL, *golden_path = NULL, *proxy_name = NULL;
     const char *dataset = NULL, *data_path = NULL, *backend = "auto";
     char inferred[32];
     tcet_score_config cfg;
     score_config_defaults(&cfg);
     int threads = 1, json = 0, rc = 0, csv = 0, nproxy = 0, proxies[TCET_PROXY_COUNT];
     const char *out_path = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        const char *a = argv[i];
-        if ((r = score_common_arg(argc, argv, &i, &cfg, &backend, &threads))) {
-            if (r < 0) goto fail;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--csv")) {
-            csv = 1;
-        } else if ((r = arg_value(argc, argv, &i, "--out", &val))) {
-            if (r < 0) goto fail;
-            out_path = val;
-        } else if (!strcmp(a, "--reslink")) {
-            cfg.reslink = 1;
-        } else if ((r = arg_value(argc, argv, &i, "--proxy", &val))) {
-            if (r < 0) goto fail;
-            proxy_name = val;
-            if (score_parse_proxy_list(val, proxies, &nproxy)) goto fail;
-            cfg.proxy = proxies[0];
-        } else if ((r = arg_value(argc, argv, &i, "--golden", &val))) {
-            if (r < 0) goto fail;
-            golden_path = val;
-        } else if ((r = arg_value(argc, argv, &i, "--dataset", &val))) {
-            if (r < 0) goto fail;
-            dataset = val;
-        } else if ((r = arg_value(argc, argv, &i, "--data", &val))) {
-            if (r < 0) goto fail;
-            data_path = val;
-        } else if (arg_positional("score", "structure", a, &structure)) {
-            goto fail;
-        }
+    const arg_spec flags[] = {
+        {"--json", ARG_SWITCH, &json, 1, 0, NULL},           {"--csv", ARG_SWITCH, &csv, 1, 0, NULL},
+        {"--out", ARG_STR, &out_path, 0, 0, NULL},           {"--reslink", ARG_SWITCH, &cfg.reslink, 1, 0, NULL},
+        {"--proxy", ARG_STR, &proxy_name, 0, 0, NULL},       {"--golden", ARG_STR, &golden_path, 0, 0, NULL},
+        {"--dataset", ARG_STR, &dataset, 0, 0, NULL},        {"--data", ARG_STR, &data_path, 0, 0, NULL},
+    };
+    score_common common = {&cfg, &backend, &threads};
+    int help = 0;
+    if (arg_parse("score", argc, argv, flags, (int)(sizeof flags / sizeof flags[0]), score_common_hook, &common,
+                  "structure", &structure, &help))
+        goto fail;
+    if (help) {
+        usage(stdout);
+        return 0;
+    }
+    if (proxy_name) {
+        if (score_parse_proxy_list(proxy_name, proxies, &nproxy)) goto fail;
+        cfg.proxy = proxies[0];
     }
     if (cfg.proxy < 0) {
         TCET_FAIL(TCET_ERR_USAGE, "--proxy is required (see 'tcet score --help')");
@@ -227,14 +211,8 @@ int cmd_score(int argc, char **argv)
         if (strcmp(dataset, "synthetic") != 0 || data_path) {
             if ((rc = tcet_dataset_open(dataset, data_path, cfg.resolution, cfg.num_classes, &ds)) != 0)
                 goto out;
-            /* a batch draws distinct images (ZiCo: two batches), so say it now, not per candidate */
-            size_t need = (size_t)cfg.batch_size * (cfg.proxy == TCET_PROXY_ZICO ? 2 : 1);
-            size_t have = tcet_dataset_count(ds);
-            if (have && have < need) {
-                rc = TCET_FAIL(TCET_ERR_DATA, "%s holds %zu images, fewer than the %zu one batch needs "
-                               "(lower --batch-size)", tcet_dataset_describe(ds), have, need);
-                goto out;
-            }
+            /* say it now, not per candidate */
+            if ((rc = tcet_dataset_check_batch(ds, cfg.batch_size, cfg.proxy)) != 0) goto out;
             cfg.data = ds;
         }
         if (batch) {
@@ -257,9 +235,9 @@ int cmd_score(int argc, char **argv)
     if (json) print_json(proxy_name, &res, sbuf, be->device, g ? "golden" : dataset, g ? golden_path : data_path);
     else print_text(proxy_name, &res, be->device, desc);
     /* A candidate refused for memory is a fault of this run, not a score. */
-    if (res.status == TCET_SCORE_FAILED && !strncmp(res.reason, "out of memory", 13))
+    if (res.r.status == TCET_CAND_FAILED && !strncmp(res.r.reason, "out of memory", 13))
         rc = TCET_FAIL(TCET_ERR_NOMEM, "%s (hint: lower --batch-size, or score it where more memory is free)",
-                       res.reason);
+                       res.r.reason);
 out:
     if (rc) tcet_error_print();
     tcet_scorer_destroy(sc);

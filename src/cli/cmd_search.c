@@ -50,9 +50,7 @@ static int finished_run(const tcet_search_config *cfg, const tcet_checkpoint *ck
     char best[TCET_PATH_MAX + 32];
     snprintf(best, sizeof best, "%s/best_structure.txt", cfg->save_dir);
     if (!file_exists(best)) {
-        long b = -1;
-        for (size_t i = 0; i < ck->npop; i++)
-            if (b < 0 || ck->population[i].score > ck->population[b].score) b = (long)i;
+        long b = tcet_cand_best(ck->population, ck->npop);
         if (b < 0)
             return TCET_FAIL(TCET_ERR_RUNTIME, "the run in %s finished with an empty population (every candidate "
                              "was rejected or failed): there is no best structure. Start a new run with looser "
@@ -358,15 +356,8 @@ static int open_data(const tcet_search_config *cfg, tcet_dataset **ds, tcet_scor
     if (strcmp(cfg->dataset, "synthetic"))
         TCET_TRY(tcet_dataset_open(cfg->dataset, cfg->data, cfg->resolution, cfg->num_classes, ds));
     /* A batch larger than the dataset would fail every candidate one by one
-     * (and the run would "succeed" with an empty population): refuse it now.
-     * ZiCo scores on two distinct batches. */
-    size_t have = tcet_dataset_count(*ds);
-    size_t need = (size_t)cfg->batch_size * (cfg->proxy == TCET_PROXY_ZICO ? 2u : 1u);
-    if (have > 0 && have < need)
-        return TCET_FAIL(TCET_ERR_DATA, "%s has %zu images but %s needs %zu distinct images per candidate "
-                         "(--batch-size %d); lower --batch-size or use a larger dataset",
-                         tcet_dataset_describe(*ds), have, cfg->proxy == TCET_PROXY_ZICO ? "ZiCo (2 batches)" : "a batch",
-                         need, cfg->batch_size);
+     * (and the run would "succeed" with an empty population): refuse it now. */
+    TCET_TRY(tcet_dataset_check_batch(*ds, cfg->batch_size, cfg->proxy));
     memset(sc_cfg, 0, sizeof *sc_cfg);
     sc_cfg->proxy = cfg->proxy;
     sc_cfg->mode = cfg->mode;

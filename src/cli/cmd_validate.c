@@ -100,7 +100,7 @@ static void svg_panels(FILE *f, const tcet_batch *b, const tcet_batch_row *rows,
         int ox = (p % cols) * W, oy = 24 + (p / cols) * H, m = 0;
         for (int s = 0; s < b->nstruct; s++) {
             const tcet_batch_row *r = &rows[(size_t)s * (size_t)np + (size_t)p];
-            if (r->status == TCET_SCORE_OK && isfinite(r->score)) v[m++] = (sv){r->score, s};
+            if (r->r.status == TCET_CAND_OK && isfinite(r->r.score)) v[m++] = (sv){r->r.score, s};
         }
         qsort(v, (size_t)m, sizeof *v, cmp_sv);
         fprintf(f, "<g transform=\"translate(%d,%d)\"><rect x=\"40\" y=\"22\" width=\"%d\" height=\"%d\" "
@@ -122,50 +122,27 @@ static void svg_panels(FILE *f, const tcet_batch *b, const tcet_batch_row *rows,
 
 int cmd_validate(int argc, char **argv)
 {
-    const char *bench = NULL, *table = NULL, *split = NULL, *plist = NULL, *val = NULL, *dataset = NULL;
+    const char *bench = NULL, *table = NULL, *split = NULL, *plist = NULL, *dataset = NULL;
     const char *data_path = NULL, *backend = "auto", *out_path = NULL, *svg = NULL;
     tcet_score_config cfg;
     score_config_defaults(&cfg);
     int threads = 1, json = 0, proxies[TCET_PROXY_COUNT], nproxy = 0;
     long every = 1, limit = 0;
-    for (int i = 1; i < argc; i++) {
-        int r;
-        const char *a = argv[i];
-        if ((r = score_common_arg(argc, argv, &i, &cfg, &backend, &threads))) {
-            if (r < 0) goto fail;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if ((r = arg_value(argc, argv, &i, "--table", &val))) {
-            if (r < 0) goto fail;
-            table = val;
-        } else if ((r = arg_value(argc, argv, &i, "--split", &val))) {
-            if (r < 0) goto fail;
-            split = val;
-        } else if ((r = arg_value(argc, argv, &i, "--proxy", &val))) {
-            if (r < 0) goto fail;
-            plist = val;
-        } else if ((r = arg_value(argc, argv, &i, "--dataset", &val))) {
-            if (r < 0) goto fail;
-            dataset = val;
-        } else if ((r = arg_value(argc, argv, &i, "--data", &val))) {
-            if (r < 0) goto fail;
-            data_path = val;
-        } else if ((r = arg_value(argc, argv, &i, "--out", &val))) {
-            if (r < 0) goto fail;
-            out_path = val;
-        } else if ((r = arg_value(argc, argv, &i, "--svg", &val))) {
-            if (r < 0) goto fail;
-            svg = val;
-        } else if ((r = arg_value(argc, argv, &i, "--every", &val))) {
-            if (r < 0 || arg_long("--every", val, 1, 1000000, &every)) goto fail;
-        } else if ((r = arg_value(argc, argv, &i, "--limit", &val))) {
-            if (r < 0 || arg_long("--limit", val, 1, 100000000, &limit)) goto fail;
-        } else if (arg_positional("validate", "benchmark", a, &bench)) {
-            goto fail;
-        }
+    const arg_spec flags[] = {
+        {"--json", ARG_SWITCH, &json, 1, 0, NULL},           {"--table", ARG_STR, &table, 0, 0, NULL},
+        {"--split", ARG_STR, &split, 0, 0, NULL},            {"--proxy", ARG_STR, &plist, 0, 0, NULL},
+        {"--dataset", ARG_STR, &dataset, 0, 0, NULL},        {"--data", ARG_STR, &data_path, 0, 0, NULL},
+        {"--out", ARG_STR, &out_path, 0, 0, NULL},           {"--svg", ARG_STR, &svg, 0, 0, NULL},
+        {"--every", ARG_LONG, &every, 1, 1000000, NULL},     {"--limit", ARG_LONG, &limit, 1, 100000000, NULL},
+    };
+    score_common common = {&cfg, &backend, &threads};
+    int help = 0;
+    if (arg_parse("validate", argc, argv, flags, (int)(sizeof flags / sizeof flags[0]), score_common_hook, &common,
+                  "benchmark", &bench, &help))
+        goto fail;
+    if (help) {
+        usage(stdout);
+        return 0;
     }
     if (!bench || strcmp(bench, "nb201") != 0) {
         TCET_FAIL(TCET_ERR_USAGE, "tcet validate takes the benchmark 'nb201' (NAS-Bench-201), got '%s'",
@@ -239,15 +216,7 @@ int cmd_validate(int argc, char **argv)
         n++;
     }
     tcet_batch b;
-    memset(&b, 0, sizeof b);
-    b.nstruct = n;
-    b.archs = archs;
-    b.names = names;
-    b.nproxy = nproxy;
-    memcpy(b.proxy, proxies, (size_t)nproxy * sizeof *proxies);
-    b.cfg = cfg;
-    b.backend = backend;
-    b.threads = threads;
+    tcet_batch_init(&b, n, archs, names, proxies, nproxy, &cfg, backend, threads);
     b.out_path = out_path;
     b.progress = 1;
     tcet_batch_row *rows = xcalloc((size_t)(n ? n : 1) * (size_t)nproxy, sizeof *rows);
@@ -260,9 +229,9 @@ int cmd_validate(int argc, char **argv)
             c[p].seconds = 0;
             for (int s = 0; s < n; s++) {
                 const tcet_batch_row *r = &rows[(size_t)s * (size_t)nproxy + (size_t)p];
-                c[p].seconds += r->seconds;
-                if (r->status != TCET_SCORE_OK || !isfinite(r->score)) continue;
-                x[m] = r->score;
+                c[p].seconds += r->r.seconds;
+                if (r->r.status != TCET_CAND_OK || !isfinite(r->r.score)) continue;
+                x[m] = r->r.score;
                 y[m++] = acc[s];
             }
             c[p].n_valid = (int)m;

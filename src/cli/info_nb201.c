@@ -47,22 +47,7 @@ int info_nb201(const tcet_arch *a, int classes, int res, int json)
         json_int(&j, "bn", c.bns);
         json_int(&j, "pools", c.pools);
         json_obj_close(&j);
-        json_arr_open(&j, "layers");
-        for (int i = 0; i < p.n; i++) {
-            const tcet_op *op = &p.ops[i];
-            if (op->kind != TCET_OP_CONV && op->kind != TCET_OP_LINEAR) continue;
-            json_obj_open(&j, NULL);
-            json_str(&j, "name", op->name);
-            json_str(&j, "kind", op->kind == TCET_OP_CONV ? "conv" : "linear");
-            json_int(&j, "cin", op->cin);
-            json_int(&j, "cout", op->cout);
-            json_int(&j, "k", op->k);
-            json_int(&j, "stride", op->stride);
-            json_int(&j, "hin", op->hin);
-            json_int(&j, "hout", op->hout);
-            json_obj_close(&j);
-        }
-        json_arr_close(&j);
+        info_json_layers(&j, &p, 0);
         json_obj_close(&j);
         json_end(&j);
     } else {

@@ -32,8 +32,8 @@ int score_parse_proxy(const char *name)
     return -1;
 }
 
-int score_common_arg(int argc, char **argv, int *i, tcet_score_config *cfg, const char **backend,
-                     int *threads)
+static int score_common_arg(int argc, char **argv, int *i, tcet_score_config *cfg, const char **backend,
+                            int *threads)
 {
     const char *a = argv[*i], *val = NULL;
     int r;
@@ -72,10 +72,16 @@ int score_common_arg(int argc, char **argv, int *i, tcet_score_config *cfg, cons
         if (r < 0) return -1;
         cfg->mode = tcet_mode_parse(val);
         if (cfg->mode < 0) {
-            TCET_FAIL(TCET_ERR_USAGE, "--mode expects log, none, log1p or norm, got '%s'", val);
+            TCET_FAIL(TCET_ERR_USAGE, "--mode expects one of %s, got '%s'", tcet_mode_names(), val);
             return -1;
         }
         return 1;
     }
     return 0;
+}
+
+int score_common_hook(int argc, char **argv, int *i, void *ctx)
+{
+    score_common *s = ctx;
+    return score_common_arg(argc, argv, i, s->cfg, s->backend, s->threads);
 }

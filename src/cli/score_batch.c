@@ -33,12 +33,9 @@ int score_parse_proxy_list(const char *list, int *proxies, int *n)
     return rc;
 }
 
-static const char *st_name(int s)
-{
-    return s == TCET_SCORE_OK ? "ok" : s == TCET_SCORE_NONFINITE ? "nonfinite" : "failed";
-}
-
-void score_batch_print(const tcet_batch *b, const tcet_batch_row *rows, int format)
+/* Rows in (structure, proxy) order: an aligned table, CSV (the result file's
+ * columns) or JSON lines. */
+static void score_batch_print(const tcet_batch *b, const tcet_batch_row *rows, int format)
 {
     /* what the scores were computed on: never a silent synthetic run */
     const char *data = b->cfg.data ? tcet_dataset_describe(b->cfg.data)
@@ -60,22 +57,22 @@ void score_batch_print(const tcet_batch *b, const tcet_batch_row *rows, int form
                 json_str(&j, "structure", b->names[s]);
                 json_str(&j, "proxy", pn);
                 json_str(&j, "data", data);
-                json_num(&j, "score", r->score);
-                json_num(&j, "raw_score", r->raw);
-                json_str(&j, "status", st_name(r->status));
-                json_str(&j, "reason", r->reason);
-                json_num(&j, "seconds", r->seconds);
+                json_num(&j, "score", r->r.score);
+                json_num(&j, "raw_score", r->r.raw);
+                json_str(&j, "status", tcet_cand_status_name(r->r.status));
+                json_str(&j, "reason", r->r.reason);
+                json_num(&j, "seconds", r->r.seconds);
                 json_bool(&j, "resumed", r->done == 2);
                 json_obj_close(&j);
                 json_end(&j);
             } else if (format == SCORE_FMT_CSV) {
-                printf("%d,\"%s\",%s,%.17g,%.17g,%s,%.17g,\"", s, b->names[s], pn, r->score, r->raw,
-                       st_name(r->status), r->seconds);
-                for (const char *c = r->reason; *c; c++) printf(*c == '"' ? "\"\"" : "%c", *c);
+                printf("%d,\"%s\",%s,%.17g,%.17g,%s,%.17g,\"", s, b->names[s], pn, r->r.score, r->r.raw,
+                       tcet_cand_status_name(r->r.status), r->r.seconds);
+                for (const char *c = r->r.reason; *c; c++) printf(*c == '"' ? "\"\"" : "%c", *c);
                 printf("\"\n");
             } else {
-                printf("%5d  %-16s %16.10g %-9s %9.3f  %s%s%s\n", s, pn, r->score, st_name(r->status), r->seconds,
-                       b->names[s], r->reason[0] ? "  # " : "", r->reason);
+                printf("%5d  %-16s %16.10g %-9s %9.3f  %s%s%s\n", s, pn, r->r.score, tcet_cand_status_name(r->r.status), r->r.seconds,
+                       b->names[s], r->r.reason[0] ? "  # " : "", r->r.reason);
             }
         }
 }
@@ -102,15 +99,7 @@ int score_batch_main(const char *structures, const int *proxies, int nproxy, con
     }
     free(text);
     tcet_batch b;
-    memset(&b, 0, sizeof b);
-    b.nstruct = n;
-    b.archs = archs;
-    b.names = names;
-    b.nproxy = nproxy;
-    memcpy(b.proxy, proxies, (size_t)nproxy * sizeof *proxies);
-    b.cfg = *cfg;
-    b.backend = backend;
-    b.threads = threads;
+    tcet_batch_init(&b, n, archs, names, proxies, nproxy, cfg, backend, threads);
     b.out_path = out_path;
     b.progress = 1;
     tcet_batch_row *rows = n ? xcalloc((size_t)n * (size_t)nproxy, sizeof *rows) : NULL;

@@ -9,9 +9,6 @@ enum { SCORE_FMT_TABLE = 0, SCORE_FMT_CSV = 1, SCORE_FMT_JSON = 2 };
 
 /* "tcet-snip,naswot" -> proxy ids (no duplicates); usage error recorded. */
 int score_parse_proxy_list(const char *list, int *proxies, int *n);
-/* Rows in (structure, proxy) order: an aligned table, CSV (the result file's
- * columns) or JSON lines. */
-void score_batch_print(const tcet_batch *b, const tcet_batch_row *rows, int format);
 /* Load the structures (literal, @file, -), run the batch (MPI when launched
  * so), print on rank 0.  Returns the exit code. */
 int score_batch_main(const char *structures, const int *proxies, int nproxy, const tcet_score_config *cfg,

@@ -19,29 +19,6 @@
 
 enum { USERBLOCK = 512 }; /* HDF5 user block holding the whole-file seal */
 
-static const char *const status_names[TCET_CAND_NSTATUS] = {
-    "ok", "nonfinite", "failed", "rejected_layers", "rejected_params", "rejected_flops", "rejected_latency",
-    "pending"};
-
-const char *tcet_cand_status_name(int s)
-{
-    return s >= 0 && s < TCET_CAND_NSTATUS ? status_names[s] : "unknown";
-}
-
-void tcet_cand_free(tcet_cand *c)
-{
-    free(c->structure);
-    free(c->reason);
-    c->structure = c->reason = NULL;
-}
-
-void tcet_cand_copy(tcet_cand *dst, const tcet_cand *src)
-{
-    *dst = *src;
-    dst->structure = xstrdup(src->structure ? src->structure : "");
-    dst->reason = xstrdup(src->reason ? src->reason : "");
-}
-
 static void free_cands(tcet_cand *c, size_t n)
 {
     for (size_t i = 0; i < n; i++) tcet_cand_free(&c[i]);
@@ -252,7 +229,7 @@ static int write_file(const char *tmp, const tcet_checkpoint *ck)
     {
         char names[256] = "";
         for (int i = 0; i < TCET_CAND_NSTATUS; i++)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? "," : "", status_names[i]);
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? "," : "", tcet_cand_status_name(i));
         hid_t d = H5Dopen2(f, "counts", H5P_DEFAULT);
         CHECK_H5_GOTO(d, out, TCET_ERR_RUNTIME, "reopen /counts");
         int r2 = write_str_attr(d, "status_names", names);
@@ -571,7 +548,7 @@ static int read_cands(hid_t f, const char *path, const char *name, hid_t type, t
     return 0;
 }
 
-static int read_impl(const char *path, tcet_checkpoint *ck, int header_only)
+int tcet_checkpoint_read(const char *path, tcet_checkpoint *ck)
 {
     memset(ck, 0, sizeof *ck);
     if (access(path, R_OK)) return REFUSE("cannot read checkpoint %s: %s", path, strerror(errno));
@@ -655,7 +632,6 @@ static int read_impl(const char *path, tcet_checkpoint *ck, int header_only)
         rc = REFUSE("%s: configuration unreadable: %s", path, tcet_error_message());
         goto out;
     }
-    if (header_only) goto out;
     if ((ct = make_cand_type()) < 0) {
         rc = REFUSE("candidate type");
         goto out;
@@ -680,6 +656,3 @@ out:
     if (rc) tcet_checkpoint_free(ck);
     return rc;
 }
-
-int tcet_checkpoint_read(const char *path, tcet_checkpoint *out) { return read_impl(path, out, 0); }
-int tcet_checkpoint_read_header(const char *path, tcet_checkpoint *out) { return read_impl(path, out, 1); }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cand.h"
 #include "common/config.h"
 #include "common/rng.h"
 
@@ -16,39 +17,6 @@
 #define TCET_CKPT_NAME "checkpoint.h5"
 /* The checkpoint before the latest, kept beside it (docs/checkpoint.md). */
 #define TCET_CKPT_PREV_NAME "checkpoint.prev.h5"
-
-/* Candidate status.  The first three equal tcet_score_status. */
-typedef enum {
-    TCET_CAND_OK = 0,
-    TCET_CAND_NONFINITE = 1,   /* score -9999, raw score kept */
-    TCET_CAND_FAILED = 2,      /* score -9999, reason kept */
-    TCET_CAND_REJ_LAYERS = 3,  /* budget filters: not scored */
-    TCET_CAND_REJ_PARAMS = 4,
-    TCET_CAND_REJ_FLOPS = 5,
-    TCET_CAND_REJ_LATENCY = 6,
-    TCET_CAND_PENDING = 7,     /* generated, result not committed yet */
-    TCET_CAND_NSTATUS
-} tcet_cand_status;
-const char *tcet_cand_status_name(int status);
-static inline int tcet_cand_is_rejected(int s) { return s >= TCET_CAND_REJ_LAYERS && s <= TCET_CAND_REJ_LATENCY; }
-
-typedef struct {
-    int64_t id;          /* = the iteration that generated it */
-    int64_t parent;      /* id of the parent, -1 = the initial structure */
-    int64_t birth;       /* number of committed iterations of the population it was generated from */
-    char *structure;     /* canonical string (owned) */
-    double score;        /* what the population sees (-9999 on failure) */
-    double raw_score;    /* as computed (may be NaN/inf) */
-    double params, flops;/* reference counters of the budget (reslink) network */
-    double latency;      /* seconds/image, +inf when not measured */
-    double seconds;      /* scoring wall time */
-    int32_t layers;      /* Σ sub_layers */
-    int32_t status;      /* tcet_cand_status */
-    char *reason;        /* owned, "" when none */
-} tcet_cand;
-
-void tcet_cand_free(tcet_cand *c);
-void tcet_cand_copy(tcet_cand *dst, const tcet_cand *src); /* deep copy */
 
 typedef struct {
     int format_version;
@@ -87,8 +55,6 @@ int tcet_checkpoint_write(const char *path, const tcet_checkpoint *ck);
 /* Read and verify (format version, content hash). Any problem is
  * TCET_ERR_CHECKPOINT with a message; the file is opened read-only. */
 int tcet_checkpoint_read(const char *path, tcet_checkpoint *out);
-/* Read only the configuration and counters (no arrays): cheap, for tools. */
-int tcet_checkpoint_read_header(const char *path, tcet_checkpoint *out);
 void tcet_checkpoint_free(tcet_checkpoint *ck);
 /* Write `len` bytes to path atomically and durably: "<path>.tmp.<pid>",
  * fsync, rename, fsync of the directory.  A crash leaves the old file or the

@@ -22,7 +22,7 @@ typedef struct {
     size_t off, size;
     int identity;         /* part of the run's identity (compared on resume) */
     double lo, hi;        /* numeric range */
-    const char *help;
+    const char *help;     /* --help adds the flag's older spelling (arg_alias) */
 } opt;
 
 #define F(field) offsetof(tcet_search_config, field), sizeof(((tcet_search_config *)0)->field)
@@ -33,12 +33,12 @@ static const opt opts[] = {
     {"--budget-model-size", "budget_model_size", OPT_DOUBLE, F(budget_params), 1, 0, 1e15,
      "max reference params of the budget (reslink) network (unset)"},
     {"--budget-flops", "budget_flops", OPT_DOUBLE, F(budget_flops), 1, 0, 1e18,
-     "max reference FLOPs at --input-image-size (unset)"},
+     "max reference FLOPs at --resolution (unset)"},
     {"--budget-latency", "budget_latency", OPT_DOUBLE, F(budget_latency), 1, 0, 1e3,
      "max seconds per image (unset; see docs/search.md)"},
     {"--max-layers", "max_layers", OPT_INT, F(max_layers), 1, 0, 1e6, "max sum of sub-layers (unset)"},
     {"--batch-size", "batch_size", OPT_INT, F(batch_size), 1, 1, 1e5, "proxy batch size (64)"},
-    {"--input-image-size", "input_image_size", OPT_INT, F(resolution), 1, 1, 4096, "resolution (32)"},
+    {"--resolution", "input_image_size", OPT_INT, F(resolution), 1, 1, 4096, "input image size (32)"},
     {"--num-classes", "num_classes", OPT_INT, F(num_classes), 1, 1, 1e6, "classifier width (100)"},
     {"--search-space", "search_space", OPT_SPACE, F(space), 1, 0, 0, "XXBL or IDW_fixfc (XXBL)"},
     {"--mutation-weights", "mutation_weights", OPT_WEIGHTS, F(weights), 1, 0, 0,
@@ -49,7 +49,7 @@ static const opt opts[] = {
     {"--proxy", "proxy", OPT_PROXY, F(proxy), 1, 0, 0,
      "tcet-snip tcet-synflow naswot-layerwise naswot snip synflow synflow-zennas gradnorm zen te-nas "
      "zico params flops random gradnorm-zc (tcet-snip)"},
-    {"--tcet-mode", "tcet_mode", OPT_MODE, F(mode), 1, 0, 0, "T-CET per-layer mode: log none log1p norm (log)"},
+    {"--mode", "tcet_mode", OPT_MODE, F(mode), 1, 0, 0, "T-CET per-layer mode (log):"},
     {"--gamma", "gamma", OPT_DOUBLE, F(gamma), 1, 0, 1e6, "Zen mixup coefficient (1e-2)"},
     {"--dataset", "dataset", OPT_STR, F(dataset), 1, 0, 0, "synthetic cifar10 cifar100 hdf5 (inferred from --data; synthetic only when asked)"},
     {"--data", "data", OPT_STR, F(data), 1, 0, 0, "dataset directory or file (its kind is inferred without --dataset)"},
@@ -201,50 +201,6 @@ int tcet_config_preset(tcet_search_config *c, const char *name)
 }
 
 
-/* Value parsers (the library cannot use src/cli/args.c, which lives in the
- * executable); same messages as the other commands. `code` is the status a bad
- * value gets: USAGE on the command line, CHECKPOINT when read from a file. */
-/* Every value tcet accepts is non-negative and written plainly: the first
- * character must be a digit.  strto* would otherwise skip leading blanks and
- * accept a sign, so " -1" became 2^64-1 for --seed. */
-static int starts_with_digit(const char *val) { return val[0] >= '0' && val[0] <= '9'; }
-
-static int parse_long(const char *flag, const char *val, long lo, long hi, long *out, int code)
-{
-    char *end = NULL;
-    errno = 0;
-    if (!starts_with_digit(val)) return TCET_FAIL(code, "%s expects an integer, got '%s'", flag, val);
-    long v = strtol(val, &end, 10);
-    if (!*val || *end || errno == ERANGE) return TCET_FAIL(code, "%s expects an integer, got '%s'", flag, val);
-    if (v < lo || v > hi) return TCET_FAIL(code, "%s %s is out of range [%ld, %ld]", flag, val, lo, hi);
-    *out = v;
-    return 0;
-}
-
-static int parse_u64(const char *flag, const char *val, uint64_t *out, int code)
-{
-    char *end = NULL;
-    errno = 0;
-    if (!starts_with_digit(val)) return TCET_FAIL(code, "%s expects a non-negative integer, got '%s'", flag, val);
-    unsigned long long v = strtoull(val, &end, 10);
-    if (*end || errno == ERANGE) return TCET_FAIL(code, "%s expects a non-negative integer, got '%s'", flag, val);
-    *out = (uint64_t)v;
-    return 0;
-}
-
-static int parse_double(const char *flag, const char *val, double lo, double hi, double *out, int code)
-{
-    char *end = NULL;
-    errno = 0;
-    if (!starts_with_digit(val)) return TCET_FAIL(code, "%s expects a non-negative number, got '%s'", flag, val);
-    double v = strtod(val, &end);
-    if (!*val || *end || errno == ERANGE || !isfinite(v))
-        return TCET_FAIL(code, "%s expects a number, got '%s'", flag, val);
-    if (v < lo || v > hi) return TCET_FAIL(code, "%s %s is out of range [%g, %g]", flag, val, lo, hi);
-    *out = v;
-    return 0;
-}
-
 /* ---- parsing ------------------------------------------------------------ */
 static int set_value(tcet_search_config *c, const opt *o, const char *val, int err_code)
 {
@@ -252,31 +208,31 @@ static int set_value(tcet_search_config *c, const opt *o, const char *val, int e
     switch (o->type) {
     case OPT_INT: {
         long v = 0;
-        TCET_TRY(parse_long(o->flag, val, (long)o->lo, (long)o->hi, &v, err_code));
+        TCET_TRY(tcet_parse_long(o->flag, val, (long)o->lo, (long)o->hi, &v, err_code));
         *(int *)p = (int)v;
         return 0;
     }
     case OPT_BOOL: {
         long v = 0;
-        TCET_TRY(parse_long(o->flag, val, 0, 1, &v, err_code));
+        TCET_TRY(tcet_parse_long(o->flag, val, 0, 1, &v, err_code));
         *(int *)p = (int)v;
         return 0;
     }
     case OPT_LONG: {
         long v = 0;
-        TCET_TRY(parse_long(o->flag, val, (long)o->lo, (long)o->hi, &v, err_code));
+        TCET_TRY(tcet_parse_long(o->flag, val, (long)o->lo, (long)o->hi, &v, err_code));
         *(long *)p = v;
         return 0;
     }
     case OPT_DOUBLE: {
         double v = 0;
-        TCET_TRY(parse_double(o->flag, val, o->lo, o->hi, &v, err_code));
+        TCET_TRY(tcet_parse_double(o->flag, val, o->lo, o->hi, &v, err_code));
         *(double *)p = v;
         return 0;
     }
     case OPT_U64: {
         uint64_t v = 0;
-        TCET_TRY(parse_u64(o->flag, val, &v, err_code));
+        TCET_TRY(tcet_parse_u64(o->flag, val, &v, err_code));
         *(uint64_t *)p = v;
         return 0;
     }
@@ -305,7 +261,7 @@ static int set_value(tcet_search_config *c, const opt *o, const char *val, int e
     }
     case OPT_MODE: {
         int m = tcet_mode_parse(val);
-        if (m < 0) return TCET_FAIL(err_code, "%s: unknown mode '%s' (log none log1p norm)", o->flag, val);
+        if (m < 0) return TCET_FAIL(err_code, "%s: unknown mode '%s' (%s)", o->flag, val, tcet_mode_names());
         *(int *)p = m;
         return 0;
     }
@@ -419,7 +375,12 @@ void tcet_config_usage(FILE *f)
                "Evolutionary search (docs/semantics.md#evolution-loop). Rank 0 is the master, ranks 1..N-1 score\n"
                "candidates; a single rank scores in-process. Explicit flags override --preset.\n\n"
                "options:\n  %-22s %s\n", "--preset NAME", "settings of a reference script (below)");
-    for (int k = 0; k < NOPTS; k++) fprintf(f, "  %-22s %s\n", opts[k].flag, opts[k].help);
+    for (int k = 0; k < NOPTS; k++) {
+        const char *alias = arg_alias(opts[k].flag);
+        fprintf(f, "  %-22s %s%s%s%s%s%s\n", opts[k].flag, opts[k].help, opts[k].type == OPT_MODE ? " " : "",
+                opts[k].type == OPT_MODE ? tcet_mode_names() : "", alias ? " (also " : "", alias ? alias : "",
+                alias ? ")" : "");
+    }
     fprintf(f, "\npresets:\n");
     tcet_config_list_presets(f);
     fprintf(f, "\nexit codes: 0 done (or already finished), 1 runtime, 2 usage, 3 data,\n"

@@ -22,7 +22,7 @@ typedef struct {
     double budget_latency;    /* --budget-latency seconds/image; <= 0: unset */
     int max_layers;           /* <= 0: unset */
     int batch_size;           /* 64 */
-    int resolution;           /* --input-image-size, 32 */
+    int resolution;           /* --resolution (also --input-image-size), 32 */
     int num_classes;          /* 100 */
     int space;                /* tcet_space */
     int weights;              /* tcet_weights: how mutation draws from a candidate list */

@@ -19,6 +19,7 @@
 #include "augment.h"
 #include "data_impl.h"
 #include "error.h"
+#include "proxy.h"
 #include "rng.h"
 
 uint64_t tcet_data_subkey(uint64_t stream, uint64_t part) { return (part << 32) ^ stream; }
@@ -202,6 +203,16 @@ const char *tcet_dataset_describe(const tcet_dataset *ds) { return ds ? ds->desc
 int tcet_dataset_kind(const tcet_dataset *ds) { return ds ? (int)ds->kind : TCET_DATA_SYNTHETIC; }
 
 size_t tcet_dataset_count(const tcet_dataset *ds) { return ds && ds->count > 0 ? (size_t)ds->count : 0; }
+
+int tcet_dataset_check_batch(const tcet_dataset *ds, int batch_size, int proxy)
+{
+    int zico = proxy == TCET_PROXY_ZICO;
+    size_t have = tcet_dataset_count(ds), need = (size_t)batch_size * (zico ? 2u : 1u);
+    if (have == 0 || have >= need) return 0;
+    return TCET_FAIL(TCET_ERR_DATA, "%s holds %zu images, fewer than the %zu %s needs (--batch-size %d; lower "
+                     "--batch-size or use a larger dataset)", tcet_dataset_describe(ds), have, need,
+                     zico ? "distinct images of ZiCo's 2 batches" : "one batch", batch_size);
+}
 
 static void synthetic_batch(const tcet_dataset *ds, uint64_t seed, uint64_t stream, uint64_t id,
                             int n, float *x, int32_t *labels)

@@ -41,6 +41,11 @@ int tcet_dataset_kind(const tcet_dataset *ds);
 /* Number of training images; 0 for NULL and for synthetic data (which has
  * no fixed size, any batch fits): lets callers refuse a batch larger than the dataset up front. */
 size_t tcet_dataset_count(const tcet_dataset *ds);
+/* Refuse a batch larger than the dataset up front (it would fail every
+ * candidate one by one): `proxy` draws batch_size distinct images per batch,
+ * ZiCo two batches.  0, or TCET_ERR_DATA naming the dataset, the counts and
+ * the remedy.  Synthetic data (count 0) always fits. */
+int tcet_dataset_check_batch(const tcet_dataset *ds, int batch_size, int proxy);
 /* Fill x[n,3,R,R] (normalised, augmented) and labels[n] for candidate `id`
  * of run `seed`; `stream` separates independent batches of one candidate
  * (e.g. TCET_STREAM_BATCH for SNIP, TCET_STREAM_NASWOT for the run's fixed

@@ -42,15 +42,25 @@ static int color_jitter_enabled(void)
     return !(e != NULL && strcmp(e, "1") == 0);
 }
 
+/* Opens the dataset /name of the file at `path`: TCET_ERR_DATA when it is
+ * missing or not a dataset. */
+static int open_named(hid_t file, const char *path, const char *name, hid_t *d)
+{
+    *d = -1;
+    if (H5Lexists(file, name, H5P_DEFAULT) <= 0)
+        return TCET_FAIL(TCET_ERR_DATA, "%s: no dataset /%s (%s)", path, name, LAYOUT_HINT);
+    *d = H5Dopen2(file, name, H5P_DEFAULT);
+    if (*d < 0) return TCET_FAIL(TCET_ERR_DATA, "%s: /%s is not a dataset (%s)", path, name, LAYOUT_HINT);
+    return TCET_OK;
+}
+
 /* Checks /images; fills n, h, w.  Returns the dataset handle or < 0. */
 static int check_images(hid_t file, const char *path, hid_t *out, hsize_t dims[4])
 {
     *out = -1;
-    if (H5Lexists(file, "images", H5P_DEFAULT) <= 0)
-        return TCET_FAIL(TCET_ERR_DATA, "%s: no dataset /images (%s)", path, LAYOUT_HINT);
-    hid_t d = H5Dopen2(file, "images", H5P_DEFAULT);
-    if (d < 0) return TCET_FAIL(TCET_ERR_DATA, "%s: /images is not a dataset (%s)", path, LAYOUT_HINT);
-    int rc = TCET_OK;
+    hid_t d;
+    int rc = open_named(file, path, "images", &d);
+    if (rc) return rc;
     hid_t t = H5Dget_type(d), s = H5Dget_space(d);
     if (t < 0 || s < 0) {
         rc = TCET_FAIL(TCET_ERR_DATA, "%s: cannot read the type/shape of /images", path);
@@ -94,11 +104,9 @@ done:
 static int read_labels(hid_t file, const char *path, hsize_t n, int32_t **labels)
 {
     *labels = NULL;
-    if (H5Lexists(file, "labels", H5P_DEFAULT) <= 0)
-        return TCET_FAIL(TCET_ERR_DATA, "%s: no dataset /labels (%s)", path, LAYOUT_HINT);
-    hid_t d = H5Dopen2(file, "labels", H5P_DEFAULT);
-    if (d < 0) return TCET_FAIL(TCET_ERR_DATA, "%s: /labels is not a dataset (%s)", path, LAYOUT_HINT);
-    int rc = TCET_OK;
+    hid_t d;
+    int rc = open_named(file, path, "labels", &d);
+    if (rc) return rc;
     hid_t t = H5Dget_type(d), s = H5Dget_space(d);
     hsize_t dims[1] = {0};
     int32_t *buf = NULL;

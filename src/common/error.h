@@ -22,7 +22,8 @@ enum tcet_status {
     TCET_ERR_USAGE = 2,       /* bad flag, bad structure string, bad value */
     TCET_ERR_DATA = 3,        /* missing or malformed dataset / golden file */
     TCET_ERR_CHECKPOINT = 4,  /* checkpoint refused: corrupt, truncated, other run */
-    TCET_ERR_NOMEM = 5,       /* allocation failed */
+    TCET_ERR_NOMEM = 5,       /* the network does not fit in the memory left (a failed
+                                 xmalloc dies with TCET_ERR_RUNTIME instead) */
     TCET_ERR_BACKEND = 6,     /* compute backend failure (CUDA/cuDNN/BLAS) */
     TCET_EXIT_INTERRUPTED = 75 /* stopped by a signal, checkpoint written: resume */
 };

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/error.h"
 
 static const char *kind(mode_t m)
@@ -140,4 +141,20 @@ int tcet_fail_h5(int code, const char *file, int line, const char *fmt, ...)
     tcet_h5_reason(why, sizeof why);
     if (why[0]) return tcet_fail(code, file, line, "%s: %s", what, why);
     return tcet_fail(code, file, line, "%s", what);
+}
+
+int tcet_mkdir_run_dir(const char *dir)
+{
+    char part[TCET_PATH_MAX];
+    snprintf(part, sizeof part, "%s", dir);
+    for (char *q = part + 1;; q++) {
+        if (*q != '/' && *q != 0) continue;
+        char saved = *q;
+        *q = 0;
+        if (mkdir(part, 0777) && errno != EEXIST)
+            return TCET_FAIL(TCET_ERR_RUNTIME, "cannot create run directory %s: %s", part, strerror(errno));
+        *q = saved;
+        if (!saved) break;
+    }
+    return 0;
 }

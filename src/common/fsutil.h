@@ -20,6 +20,9 @@ int tcet_open_own(const char *path, int flags, mode_t mode, int *fd);
 int tcet_check_own(const char *path);
 /* Refuse links and non-regular files under every name tcet writes in `dir`. */
 int tcet_check_run_files(const char *dir);
+/* mkdir -p of the run directory: 0, or TCET_ERR_RUNTIME ("cannot create run
+ * directory PART: reason"). */
+int tcet_mkdir_run_dir(const char *dir);
 
 /* HDF5 prints its diagnostic stack on every failed call unless told not to:
  * tcet turns it off process-wide (one line per failure, from tcet) unless

@@ -177,19 +177,6 @@ int tcet_golden_read_i64(const tcet_golden *g, const char *dset, int64_t *buf, s
     return read_typed(g, dset, H5T_NATIVE_INT64, buf, count, NULL, 0);
 }
 
-int tcet_golden_read_alloc_f64(const tcet_golden *g, const char *dset, double **buf, size_t *count)
-{
-    *buf = NULL;
-    TCET_TRY(tcet_golden_count(g, dset, count));
-    *buf = xmalloc((*count ? *count : 1) * sizeof(double));
-    int rc = tcet_golden_read_f64(g, dset, *buf, *count);
-    if (rc) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return rc;
-}
-
 int tcet_golden_read_string(const tcet_golden *g, const char *dset, size_t index, char *buf, size_t cap)
 {
     hid_t d = H5I_INVALID_HID;

@@ -49,8 +49,6 @@ int tcet_golden_count(const tcet_golden *g, const char *dset, size_t *count);
  * its element count (TCET_ERR_DATA otherwise). */
 int tcet_golden_read_f64(const tcet_golden *g, const char *dset, double *buf, size_t count);
 int tcet_golden_read_i64(const tcet_golden *g, const char *dset, int64_t *buf, size_t count);
-/* Read a float dataset of any size: *buf malloc'd (caller frees). */
-int tcet_golden_read_alloc_f64(const tcet_golden *g, const char *dset, double **buf, size_t *count);
 /* Element `index` of a fixed-length string dataset (e.g. /layers/name). */
 int tcet_golden_read_string(const tcet_golden *g, const char *dset, size_t index, char *buf, size_t cap);
 /* Pointer arrays for tcet_net_load_params over params (or gauss); caller frees both. */

@@ -86,10 +86,3 @@ void tcet_idle_wait(tcet_idle *w)
     if (us == 0) sched_yield();
     else tcet_sleep_us(us);
 }
-
-double tcet_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}

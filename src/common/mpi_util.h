@@ -3,6 +3,7 @@
 #define TCET_MPI_UTIL_H
 
 #include <stddef.h>
+#include "common/clock.h" /* tcet_now, for the polling loops */
 
 typedef struct {
     int rank, size;
@@ -28,7 +29,5 @@ void tcet_idle_wait(tcet_idle *w);
  * microseconds (0: a yield), advancing w. */
 long tcet_idle_next_us(tcet_idle *w);
 static inline void tcet_idle_reset(tcet_idle *w) { w->idle = 0; }
-/* Monotonic seconds. */
-double tcet_now(void);
 
 #endif

@@ -6,7 +6,6 @@
 
 #include "common/error.h"
 
-void tcet_buf_reset(tcet_buf *b) { b->len = 0; }
 
 void tcet_buf_free(tcet_buf *b)
 {
@@ -58,10 +57,10 @@ void tcet_msg_add_task(tcet_buf *b, uint64_t id, uint64_t seed, const char *stru
     bump(b);
 }
 
-void tcet_msg_add_result(tcet_buf *b, const tcet_msg_result *r)
+void tcet_msg_add_result(tcet_buf *b, uint64_t id, const tcet_cand_result *r)
 {
     uint16_t len = (uint16_t)strnlen(r->reason, sizeof r->reason - 1);
-    put(b, &r->id, 8);
+    put(b, &id, 8);
     put(b, &r->score, 8);
     put(b, &r->raw, 8);
     put(b, &r->status, 4);
@@ -100,10 +99,10 @@ int tcet_msg_next_task(const unsigned char *p, size_t len, size_t *pos, tcet_msg
     return 0;
 }
 
-int tcet_msg_next_result(const unsigned char *p, size_t len, size_t *pos, tcet_msg_result *r)
+int tcet_msg_next_result(const unsigned char *p, size_t len, size_t *pos, uint64_t *id, tcet_cand_result *r)
 {
     uint16_t sl = 0;
-    TCET_TRY(get(p, len, pos, &r->id, 8));
+    TCET_TRY(get(p, len, pos, id, 8));
     TCET_TRY(get(p, len, pos, &r->score, 8));
     TCET_TRY(get(p, len, pos, &r->raw, 8));
     TCET_TRY(get(p, len, pos, &r->status, 4));

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cand.h"
+
 enum { TCET_TAG_TASK = 11, TCET_TAG_RESULT = 12, TCET_TAG_STOP = 13, TCET_TAG_BYE = 14 };
 /* Task messages the master keeps outstanding per worker: with two, a worker
  * (its lanes) starts on the next batch while the master answers the last
@@ -28,33 +30,26 @@ typedef struct {
     int len;
 } tcet_msg_task;
 
-typedef struct {
-    uint64_t id;
-    double score, raw, seconds, latency;
-    int32_t status;
-    char reason[160];
-} tcet_msg_result;
-
 /* A growable byte buffer. */
 typedef struct {
     unsigned char *p;
     size_t len, cap;
 } tcet_buf;
 
-void tcet_buf_reset(tcet_buf *b);
 void tcet_buf_free(tcet_buf *b);
 
 /* Packing: begin writes the count placeholder, add appends one record and
  * bumps the count. */
 void tcet_msg_begin(tcet_buf *b);
 void tcet_msg_add_task(tcet_buf *b, uint64_t id, uint64_t seed, const char *structure);
-void tcet_msg_add_result(tcet_buf *b, const tcet_msg_result *r);
+/* A result travels as the candidate id and its tcet_cand_result (common/cand.h). */
+void tcet_msg_add_result(tcet_buf *b, uint64_t id, const tcet_cand_result *r);
 uint32_t tcet_msg_count(const tcet_buf *b);
 
 /* Unpacking with bounds checks; return 0 or TCET_ERR_RUNTIME on a malformed
  * message. *pos starts at 0 and advances; the count is read first. */
 int tcet_msg_read_count(const unsigned char *p, size_t len, size_t *pos, uint32_t *n);
 int tcet_msg_next_task(const unsigned char *p, size_t len, size_t *pos, tcet_msg_task *t);
-int tcet_msg_next_result(const unsigned char *p, size_t len, size_t *pos, tcet_msg_result *r);
+int tcet_msg_next_result(const unsigned char *p, size_t len, size_t *pos, uint64_t *id, tcet_cand_result *r);
 
 #endif

@@ -34,14 +34,22 @@ const char *tcet_proxy_name(int proxy)
     return (proxy >= 0 && proxy < TCET_PROXY_COUNT) ? proxy_names[proxy] : "?";
 }
 
-static const char *const mode_names[] = {"log", "none", "log1p", "norm"};
+/* The one list of mode names, in tcet_tcet_mode order (each with the
+ * separator that precedes it in tcet_mode_names). */
+#define TCET_MODES(X) X("log", "") X("none", " ") X("log1p", " ") X("norm", " ")
+#define MODE_NAME(name, sep) name,
+#define MODE_LIST(name, sep) sep name
+static const char *const mode_names[] = {TCET_MODES(MODE_NAME)};
+_Static_assert(sizeof mode_names / sizeof mode_names[0] == TCET_MODE_NORM + 1, "one name per tcet_tcet_mode");
 
 int tcet_mode_parse(const char *name)
 {
     if (!name) return -1;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i <= TCET_MODE_NORM; i++)
         if (strcmp(name, mode_names[i]) == 0) return i;
     return -1;
 }
 
-const char *tcet_mode_name(int mode) { return mode >= 0 && mode < 4 ? mode_names[mode] : "?"; }
+const char *tcet_mode_name(int mode) { return mode >= 0 && mode <= TCET_MODE_NORM ? mode_names[mode] : "?"; }
+
+const char *tcet_mode_names(void) { return TCET_MODES(MODE_LIST); }

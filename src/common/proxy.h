@@ -34,5 +34,7 @@ typedef enum { TCET_MODE_LOG = 0, TCET_MODE_NONE, TCET_MODE_LOG1P, TCET_MODE_NOR
 int tcet_mode_parse(const char *name);
 /* "log", "none", "log1p", "norm" ("?" if out of range). */
 const char *tcet_mode_name(int mode);
+/* Every mode name, for messages: "log none log1p norm". */
+const char *tcet_mode_names(void);
 
 #endif

@@ -89,11 +89,6 @@ void tcet_batch_free_structures(tcet_arch *archs, char **names, int n)
 
 /* ---- result file --------------------------------------------------------- */
 
-static const char *status_name(int s)
-{
-    return s == TCET_SCORE_OK ? "ok" : s == TCET_SCORE_NONFINITE ? "nonfinite" : "failed";
-}
-
 static void csv_field(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -192,12 +187,12 @@ static int resume_read(const tcet_batch *b, tcet_batch_row *rows, int *kept)
             tcet_batch_row *r = &rows[(size_t)s * (size_t)b->nproxy + (size_t)pi];
             if (r->done) continue;
             r->done = 2;
-            r->score = strtod(fl[3], NULL);
-            r->raw = strtod(fl[4], NULL);
-            r->status = !strcmp(fl[5], "ok") ? TCET_SCORE_OK : !strcmp(fl[5], "nonfinite") ? TCET_SCORE_NONFINITE
-                                                                                            : TCET_SCORE_FAILED;
-            r->seconds = strtod(fl[6], NULL);
-            snprintf(r->reason, sizeof r->reason, "%s", fl[7]);
+            r->r.score = strtod(fl[3], NULL);
+            r->r.raw = strtod(fl[4], NULL);
+            r->r.status = !strcmp(fl[5], "ok") ? TCET_CAND_OK : !strcmp(fl[5], "nonfinite") ? TCET_CAND_NONFINITE
+                                                                                            : TCET_CAND_FAILED;
+            r->r.seconds = strtod(fl[6], NULL);
+            snprintf(r->r.reason, sizeof r->r.reason, "%s", fl[7]);
             (*kept)++;
         }
     }
@@ -311,9 +306,10 @@ static int out_row(const tcet_batch *b, FILE *f, int s, int p, const tcet_batch_
     if (!f) return 0;
     fprintf(f, "%d,", s);
     csv_field(f, b->names[s]);
-    fprintf(f, ",%s,%.17g,%.17g,%s,%.17g,", tcet_proxy_name(b->proxy[p]), r->score, r->raw, status_name(r->status),
-            r->seconds);
-    csv_field(f, r->reason);
+    /* a scored row is ok, nonfinite or failed */
+    fprintf(f, ",%s,%.17g,%.17g,%s,%.17g,", tcet_proxy_name(b->proxy[p]), r->r.score, r->r.raw,
+            tcet_cand_status_name(r->r.status), r->r.seconds);
+    csv_field(f, r->r.reason);
     fputc('\n', f);
     if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)
         return TCET_FAIL(TCET_ERR_RUNTIME, "%s: write: %s (hint: disk full? the rows written so far are kept; "
@@ -340,11 +336,7 @@ static int score_row(const tcet_batch *b, scorers *S, int s, const tcet_arch *ar
     tcet_score_result res;
     tcet_scorer_score(S->sc[proxy], (uint64_t)s, arch, &res);
     r->done = 1;
-    r->score = res.score;
-    r->raw = res.raw_score;
-    r->seconds = res.seconds;
-    r->status = res.status;
-    snprintf(r->reason, sizeof r->reason, "%s", res.reason);
+    r->r = res.r;
     return 0;
 }
 
@@ -434,23 +426,20 @@ static int run_master(const tcet_batch *b, const tcet_mpi *mpi, tcet_batch_row *
         uint32_t n = 0;
         if ((rc = tcet_msg_read_count(rbuf, (size_t)count, &pos, &n))) break;
         for (uint32_t i = 0; i < n && rc == 0; i++) {
-            tcet_msg_result m;
-            if ((rc = tcet_msg_next_result(rbuf, (size_t)count, &pos, &m))) break;
-            if (m.id >= (uint64_t)total) {
+            uint64_t id;
+            tcet_cand_result m;
+            if ((rc = tcet_msg_next_result(rbuf, (size_t)count, &pos, &id, &m))) break;
+            if (id >= (uint64_t)total) {
                 rc = TCET_FAIL(TCET_ERR_RUNTIME, "batch: rank %d returned row %llu of %d", st.MPI_SOURCE,
-                               (unsigned long long)m.id, total);
+                               (unsigned long long)id, total);
                 break;
             }
-            tcet_batch_row *r = &rows[m.id];
+            tcet_batch_row *r = &rows[id];
             r->done = 1;
-            r->score = m.score;
-            r->raw = m.raw;
-            r->seconds = m.seconds;
-            r->status = m.status;
-            snprintf(r->reason, sizeof r->reason, "%s", m.reason);
+            r->r = m;
             outstanding[st.MPI_SOURCE - 1]--;
             done++;
-            int s = (int)(m.id / (uint64_t)b->nproxy), p = (int)(m.id % (uint64_t)b->nproxy);
+            int s = (int)(id / (uint64_t)b->nproxy), p = (int)(id % (uint64_t)b->nproxy);
             rc = out_row(b, out, s, p, r);
             progress(b, done, todo, t0, 0);
         }
@@ -496,33 +485,26 @@ static int run_worker(const tcet_batch *b)
             char s[TCET_MAX_STRUCT + 32];
             snprintf(s, sizeof s, "%.*s", t.len, t.structure);
             char *tab = strchr(s, '\t');
-            tcet_msg_result m;
-            memset(&m, 0, sizeof m);
-            m.id = tab ? strtoull(s, NULL, 10) : 0;
+            uint64_t id = tab ? strtoull(s, NULL, 10) : 0;
             tcet_batch_row r;
             memset(&r, 0, sizeof r);
             tcet_arch a;
             tcet_parse_error e;
             if (rc != 0) {
-                r.status = TCET_SCORE_FAILED;
-                r.score = r.raw = TCET_FAIL_SCORE;
-                snprintf(r.reason, sizeof r.reason, "worker has no backend: %.120s", tcet_error_message());
+                r.r.status = TCET_CAND_FAILED;
+                r.r.score = r.r.raw = TCET_FAIL_SCORE;
+                snprintf(r.r.reason, sizeof r.r.reason, "worker has no backend: %.120s", tcet_error_message());
             } else if (!tab || tcet_arch_parse(tab + 1, &a, &e)) {
-                r.status = TCET_SCORE_FAILED;
-                r.score = r.raw = TCET_FAIL_SCORE;
-                snprintf(r.reason, sizeof r.reason, "bad task");
-            } else if (score_row(b, &S, (int)t.id, &a, (int)(m.id % (uint64_t)b->nproxy), &r)) {
-                r.status = TCET_SCORE_FAILED;
-                r.score = r.raw = TCET_FAIL_SCORE;
-                snprintf(r.reason, sizeof r.reason, "%.150s", tcet_error_message());
+                r.r.status = TCET_CAND_FAILED;
+                r.r.score = r.r.raw = TCET_FAIL_SCORE;
+                snprintf(r.r.reason, sizeof r.r.reason, "bad task");
+            } else if (score_row(b, &S, (int)t.id, &a, (int)(id % (uint64_t)b->nproxy), &r)) {
+                r.r.status = TCET_CAND_FAILED;
+                r.r.score = r.r.raw = TCET_FAIL_SCORE;
+                snprintf(r.r.reason, sizeof r.r.reason, "%.150s", tcet_error_message());
                 tcet_error_clear();
             }
-            m.score = r.score;
-            m.raw = r.raw;
-            m.seconds = r.seconds;
-            m.status = r.status;
-            snprintf(m.reason, sizeof m.reason, "%s", r.reason);
-            tcet_msg_add_result(&out, &m);
+            tcet_msg_add_result(&out, id, &r.r);
         }
         CHECK_MPI(MPI_Send(out.p, (int)out.len, MPI_BYTE, 0, TCET_TAG_RESULT, MPI_COMM_WORLD));
     }
@@ -530,6 +512,20 @@ static int run_worker(const tcet_batch *b)
     tcet_buf_free(&out);
     scorers_free(&S);
     return 0;
+}
+
+void tcet_batch_init(tcet_batch *b, int n, const tcet_arch *archs, char *const *names, const int *proxies,
+                     int nproxy, const tcet_score_config *cfg, const char *backend, int threads)
+{
+    memset(b, 0, sizeof *b);
+    b->nstruct = n;
+    b->archs = archs;
+    b->names = names;
+    b->nproxy = nproxy;
+    memcpy(b->proxy, proxies, (size_t)nproxy * sizeof *proxies);
+    b->cfg = *cfg;
+    b->backend = backend;
+    b->threads = threads;
 }
 
 int tcet_batch_run(const tcet_batch *b, const tcet_mpi *mpi, tcet_batch_row *rows)

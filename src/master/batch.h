@@ -33,11 +33,14 @@ typedef struct {
     int progress;              /* 1: a progress line on stderr now and then */
 } tcet_batch;
 
+/* n structures x nproxy proxies scored with cfg by `threads` BLAS threads
+ * of `backend`; no result file, no progress line (set them after). */
+void tcet_batch_init(tcet_batch *b, int n, const tcet_arch *archs, char *const *names, const int *proxies,
+                     int nproxy, const tcet_score_config *cfg, const char *backend, int threads);
+
 typedef struct {
     int done;                  /* 0 not scored, 1 scored by this run, 2 read from the result file */
-    double score, raw, seconds;
-    int status;                /* tcet_score_status */
-    char reason[160];
+    tcet_cand_result r;        /* latency not used */
 } tcet_batch_row;              /* rows[s * nproxy + p] */
 
 /* Every rank calls it (a single rank scores everything itself).  On rank 0

@@ -44,13 +44,7 @@ long tcet_pop_worst(const tcet_population *p)
     return w;
 }
 
-long tcet_pop_best(const tcet_population *p)
-{
-    long b = -1;
-    for (size_t i = 0; i < p->n; i++)
-        if (b < 0 || p->c[i].score > p->c[b].score) b = (long)i;
-    return b;
-}
+long tcet_pop_best(const tcet_population *p) { return tcet_cand_best(p->c, p->n); }
 
 void tcet_pop_trim(tcet_population *p, size_t size)
 {

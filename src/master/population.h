@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 #include "common/arch.h"
-#include "common/checkpoint.h"
+#include "common/cand.h"
 
 typedef struct {
     tcet_cand *c;    /* owned records */

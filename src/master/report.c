@@ -162,13 +162,7 @@ size_t tcet_run_top(const tcet_run *r, size_t k, size_t *idx)
     return got;
 }
 
-long tcet_run_best_member(const tcet_run *r)
-{
-    long b = -1;
-    for (size_t i = 0; i < r->ck.npop; i++)
-        if (b < 0 || r->ck.population[i].score > r->ck.population[b].score) b = (long)i;
-    return b;
-}
+long tcet_run_best_member(const tcet_run *r) { return tcet_cand_best(r->ck.population, r->ck.npop); }
 
 static int by_count_desc(const void *a, const void *b)
 {

@@ -13,22 +13,6 @@
 #include "common/error.h"
 #include "common/fsutil.h"
 
-static int mkdir_p(const char *dir)
-{
-    char part[TCET_PATH_MAX];
-    snprintf(part, sizeof part, "%s", dir);
-    for (char *q = part + 1;; q++) {
-        if (*q != '/' && *q != 0) continue;
-        char saved = *q;
-        *q = 0;
-        if (mkdir(part, 0777) && errno != EEXIST)
-            return TCET_FAIL(TCET_ERR_RUNTIME, "cannot create run directory %s: %s", part, strerror(errno));
-        *q = saved;
-        if (!saved) break;
-    }
-    return 0;
-}
-
 /* The holder's pid: F_GETLK knows it on a local file system; the file's
  * content is the fallback (NFS may report no pid). */
 static long holder_pid(int fd)
@@ -46,7 +30,7 @@ static long holder_pid(int fd)
 int tcet_rundir_lock(const char *dir, int *fd_out)
 {
     *fd_out = -1;
-    TCET_TRY(mkdir_p(dir));
+    TCET_TRY(tcet_mkdir_run_dir(dir));
     char path[TCET_PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/.lock", dir);
     int fd = -1;

@@ -24,7 +24,7 @@
 #include "master/signals.h"
 #include "master/transport.h"
 #include "tcet_version.h"
-#include "worker/worker_loop.h"
+#include "worker/task.h"
 
 enum { SLOT_QUEUED = 1, SLOT_INFLIGHT = 2, SLOT_DONE = 3 };
 enum { MAX_BATCH = 512 };           /* tasks per message */
@@ -326,16 +326,15 @@ static void dispatch(master *m)
 }
 
 /* A candidate's result arrived (from a worker or scored in-process). */
-static void slot_done(slot *s, double score, double raw, int status, double seconds, double latency,
-                      const char *reason)
+static void slot_done(slot *s, const tcet_cand_result *r)
 {
-    s->c.score = score;
-    s->c.raw_score = raw;
-    s->c.status = status;
-    s->c.seconds = seconds;
-    s->c.latency = latency;
+    s->c.score = r->score;
+    s->c.raw_score = r->raw;
+    s->c.status = r->status;
+    s->c.seconds = r->seconds;
+    s->c.latency = r->latency;
     free(s->c.reason);
-    s->c.reason = xstrdup(reason);
+    s->c.reason = xstrdup(r->reason);
     s->state = SLOT_DONE;
 }
 
@@ -352,12 +351,13 @@ static int receive(master *m, int *tag_out)
     uint32_t n;
     if (tcet_msg_read_count(m->rbuf, count, &pos, &n)) tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
     for (uint32_t i = 0; i < n; i++) {
-        tcet_msg_result r;
-        if (tcet_msg_next_result(m->rbuf, count, &pos, &r))
+        uint64_t id;
+        tcet_cand_result r;
+        if (tcet_msg_next_result(m->rbuf, count, &pos, &id, &r))
             tcet_die(__FILE__, __LINE__, "%s", tcet_error_message());
-        slot *s = &m->slots[r.id % m->W];
-        if (s->state != SLOT_INFLIGHT || (uint64_t)s->c.id != r.id) continue; /* stale (after a stop) */
-        slot_done(s, r.score, r.raw, r.status, r.seconds, r.latency, r.reason);
+        slot *s = &m->slots[id % m->W];
+        if (s->state != SLOT_INFLIGHT || (uint64_t)s->c.id != id) continue; /* stale (after a stop) */
+        slot_done(s, &r);
         if (r.seconds >= 0 && isfinite(r.seconds)) /* exponential mean over ~100 results */
             m->cand_s = m->cand_s > 0 ? 0.99 * m->cand_s + 0.01 * r.seconds : r.seconds;
     }
@@ -370,9 +370,9 @@ static int score_local(master *m)
         m->next_dispatch++;
     if (m->next_dispatch >= m->next_iter) return 0;
     slot *s = &m->slots[m->next_dispatch++ % m->W];
-    tcet_worker_result r;
+    tcet_cand_result r;
     tcet_worker_score_one(m->local, (uint64_t)s->c.id, s->c.structure, (int)strlen(s->c.structure), &r);
-    slot_done(s, r.score, r.raw, r.status, r.seconds, r.latency, r.reason);
+    slot_done(s, &r);
     m->dispatched++;
     return 1;
 }
@@ -469,18 +469,7 @@ static int write_best(master *m)
 static int open_outputs(master *m, const tcet_checkpoint *ck)
 {
     char path[TCET_PATH_MAX + 64];
-    /* mkdir -p */
-    char part[TCET_PATH_MAX];
-    snprintf(part, sizeof part, "%s", m->dir);
-    for (char *q = part + 1;; q++) {
-        if (*q != '/' && *q != 0) continue;
-        char saved = *q;
-        *q = 0;
-        if (mkdir(part, 0777) && errno != EEXIST)
-            return TCET_FAIL(TCET_ERR_RUNTIME, "cannot create run directory %s: %s", part, strerror(errno));
-        *q = saved;
-        if (!saved) break;
-    }
+    TCET_TRY(tcet_mkdir_run_dir(m->dir));
     /* Both files are opened without following links (fsutil.h). */
     int fd = -1;
     snprintf(path, sizeof path, "%s/search.log", m->dir);

@@ -13,7 +13,9 @@
 #include "common/checkpoint.h"
 #include "common/config.h"
 #include "master/transport.h"
-#include "worker/worker_loop.h"
+
+/* The in-process scorer (worker/task.h), used only through a pointer. */
+typedef struct tcet_worker tcet_worker;
 
 typedef struct {
     const tcet_search_config *cfg; /* window resolved (> 0), save_dir = run dir */

@@ -15,7 +15,7 @@
 
 typedef struct {
     const tcet_lane_task *tasks;
-    tcet_worker_result *results;
+    tcet_cand_result *results;
     int n, next, finished; /* next: tasks taken; finished: tasks done */
 } job;
 
@@ -32,7 +32,7 @@ typedef struct {
 struct tcet_lanes {
     int k;
     lane *lanes;
-    tcet_lane_sync sync; /* latency timing alone (worker_loop.h) */
+    tcet_lane_sync sync; /* latency timing alone (worker/task.h) */
     pthread_mutex_t mu;
     pthread_cond_t work;  /* lanes wait here for tasks or quit */
     pthread_cond_t done;  /* the owner waits here for its oldest job */
@@ -52,12 +52,12 @@ static void tcet_pthread_check(int rc, const char *call)
     if (rc) tcet_die(__FILE__, __LINE__, "%s failed: %s", call, strerror(rc));
 }
 
-static void fail_result(tcet_worker_result *r, const char *why)
+static void fail_result(tcet_cand_result *r, const char *why)
 {
     memset(r, 0, sizeof *r);
     r->score = r->raw = TCET_FAIL_SCORE;
     r->latency = INFINITY;
-    r->status = TCET_SCORE_FAILED;
+    r->status = TCET_CAND_FAILED;
     snprintf(r->reason, sizeof r->reason, "%s", why);
 }
 
@@ -94,7 +94,7 @@ static void *lane_main(void *arg)
         if (p->quit) break;
         int i = j->next++;
         const tcet_lane_task t = j->tasks[i];
-        tcet_worker_result *r = &j->results[i];
+        tcet_cand_result *r = &j->results[i];
         UNLOCK(p);
         if (bind_error[0])
             fail_result(r, bind_error);
@@ -205,7 +205,6 @@ void tcet_lanes_destroy(tcet_lanes *p)
 
 int tcet_lanes_count(const tcet_lanes *p) { return p->k; }
 tcet_backend *tcet_lanes_backend(tcet_lanes *p, int lane_index) { return p->lanes[lane_index].be; }
-tcet_scorer *tcet_lanes_scorer(tcet_lanes *p, int lane_index) { return p->lanes[lane_index].sc; }
 
 static void deadline_in(double timeout_s, struct timespec *until)
 {
@@ -219,7 +218,7 @@ static void deadline_in(double timeout_s, struct timespec *until)
     }
 }
 
-void tcet_lanes_submit(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_worker_result *results)
+void tcet_lanes_submit(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_cand_result *results)
 {
     LOCK(p);
     if (p->count == TCET_LANES_MAX_JOBS) tcet_die(__FILE__, __LINE__, "more than %d task batches queued", TCET_LANES_MAX_JOBS);
@@ -283,7 +282,7 @@ int tcet_lanes_wait_all(tcet_lanes *p, double timeout_s) { return wait_jobs(p, 1
 
 /* ---- one batch at a time (tcet bench, tests) ---- */
 
-void tcet_lanes_start(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_worker_result *results)
+void tcet_lanes_start(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_cand_result *results)
 {
     /* the previous batch, if any, must be finished: drop it */
     if (tcet_lanes_queued(p) == 1) {

@@ -24,8 +24,9 @@
 
 #include "common/config.h"
 #include "common/data.h"
+#include "common/cand.h"
 #include "worker/scorer.h"
-#include "worker/worker_loop.h"
+#include "worker/task.h"
 
 #define TCET_MAX_LANES 64
 
@@ -49,15 +50,13 @@ void tcet_lanes_destroy(tcet_lanes *p);
 int tcet_lanes_count(const tcet_lanes *p);
 /* Lane 0's backend (for its name and device description). */
 tcet_backend *tcet_lanes_backend(tcet_lanes *p, int lane);
-/* Lane i's scorer (e.g. to enable profiling). */
-tcet_scorer *tcet_lanes_scorer(tcet_lanes *p, int lane);
 
 /* Task batches ("jobs") form a FIFO of at most TCET_LANES_MAX_JOBS: the lanes
  * take tasks from the oldest job with tasks left, in index order.  tasks and
  * results must stay valid until the job is popped.  Only the owner thread
  * submits, waits and pops. */
 #define TCET_LANES_MAX_JOBS 4
-void tcet_lanes_submit(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_worker_result *results);
+void tcet_lanes_submit(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_cand_result *results);
 /* Jobs submitted and not yet popped. */
 int tcet_lanes_queued(tcet_lanes *p);
 /* Wait up to timeout_s until the oldest job is done (every task it will run
@@ -76,7 +75,7 @@ void tcet_lanes_cancel(tcet_lanes *p);
 /* One batch at a time (tcet bench, tests): start = submit into an empty
  * queue (a finished previous batch is dropped first); wait = wait_oldest;
  * finished = how many results of the current batch are valid (a prefix). */
-void tcet_lanes_start(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_worker_result *results);
+void tcet_lanes_start(tcet_lanes *p, const tcet_lane_task *tasks, int n, tcet_cand_result *results);
 int tcet_lanes_wait(tcet_lanes *p, double timeout_s);
 int tcet_lanes_finished(tcet_lanes *p);
 

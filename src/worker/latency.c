@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/plan.h"
 #include "common/rng.h"
@@ -20,13 +21,6 @@ void tcet_latency_release(tcet_latency_cache *c)
 }
 
 size_t tcet_latency_bytes(const tcet_latency_cache *c) { return tcet_net_arena_bytes(&c->net); }
-
-static double now_s(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) tcet_die(__FILE__, __LINE__, "clock_gettime failed");
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int tcet_measure_latency(tcet_latency_cache *c, tcet_backend *be, const tcet_arch *a, int batch, int resolution,
                          int num_classes, uint64_t seed, double *seconds_per_image)
@@ -60,10 +54,10 @@ int tcet_measure_latency(tcet_latency_cache *c, tcet_backend *be, const tcet_arc
 
     for (int i = 0; i < LATENCY_WARMUP; i++) TCET_TRY(tcet_net_forward(&c->net, 0, 0));
     TCET_TRY(be->sync(be));
-    double t0 = now_s();
+    double t0 = tcet_now();
     TCET_TRY(tcet_net_forward(&c->net, 0, 0));
     TCET_TRY(be->sync(be));
-    double t1 = now_s();
+    double t1 = tcet_now();
     *seconds_per_image = (t1 - t0) / (double)batch;
     return 0;
 }

@@ -1,6 +1,4 @@
 /* Phase timers (see profile.h). */
-#include <time.h>
-
 #include "worker/profile.h"
 
 _Thread_local tcet_profile *tcet_prof_current = NULL;
@@ -17,9 +15,3 @@ const char *tcet_phase_name(int phase)
     return (phase >= 0 && phase < TCET_PH_COUNT) ? phase_names[phase] : "?";
 }
 
-double tcet_prof_clock(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}

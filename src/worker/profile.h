@@ -9,6 +9,7 @@
 #ifndef TCET_PROFILE_H
 #define TCET_PROFILE_H
 
+#include "common/clock.h"
 #include "worker/scorer.h"
 
 typedef enum {
@@ -33,13 +34,11 @@ const char *tcet_phase_name(int phase);
 /* The thread's current profile (NULL: profiling off). */
 extern _Thread_local tcet_profile *tcet_prof_current;
 
-double tcet_prof_clock(void);
-
 /* t = tcet_prof_begin(); ...; tcet_prof_end(PHASE, t); */
-static inline double tcet_prof_begin(void) { return tcet_prof_current ? tcet_prof_clock() : 0.0; }
+static inline double tcet_prof_begin(void) { return tcet_prof_current ? tcet_now() : 0.0; }
 static inline void tcet_prof_end(int phase, double t0)
 {
-    if (tcet_prof_current) tcet_prof_current->sec[phase] += tcet_prof_clock() - t0;
+    if (tcet_prof_current) tcet_prof_current->sec[phase] += tcet_now() - t0;
 }
 
 /* Scorer side (implemented in scorer.c): switch profiling on/off for later

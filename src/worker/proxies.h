@@ -84,7 +84,7 @@ int proxy_flops(tcet_proxy_ctx *ctx, double *score);
 int proxy_random(tcet_proxy_ctx *ctx, double *score);
 /* baselines: proxy_zen.c, proxy_naswot.c, proxy_synflow_zennas.c,
  * proxy_gradnorm.c, proxy_tenas.c, proxy_zico.c.  Strong references: a weak
- * reference does not pull an object out of the static tcet_core archive, so
+ * reference does not pull an object out of the static tcet_worker archive, so
  * the proxies would silently be "not implemented". */
 int proxy_zen(tcet_proxy_ctx *ctx, double *score);
 int proxy_naswot(tcet_proxy_ctx *ctx, double *score);

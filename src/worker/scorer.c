@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "common/plan.h"
 #include "common/rng.h"
@@ -65,13 +66,6 @@ struct tcet_scorer {
     tcet_profile prof;            /* phases of the last candidate (profile.h) */
     int prof_on;
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int tcet_scorer_create(const tcet_score_config *cfg, tcet_backend *be, tcet_scorer **out)
 {
@@ -271,27 +265,28 @@ static int prepare_net(tcet_scorer *sc, uint64_t id, const tcet_arch *arch, int 
 
 static void set_reason(tcet_score_result *res, const char *fmt, const char *detail)
 {
-    snprintf(res->reason, sizeof res->reason, fmt, detail);
+    snprintf(res->r.reason, sizeof res->r.reason, fmt, detail);
 }
 
 void tcet_scorer_score(tcet_scorer *sc, uint64_t cand_id, const tcet_arch *arch,
                        tcet_score_result *res)
 {
-    double t0 = now_seconds();
+    double t0 = tcet_now();
     memset(&sc->prof, 0, sizeof sc->prof);
     memset(res, 0, sizeof *res);
     res->id = cand_id;
-    res->status = TCET_SCORE_OK;
+    res->r.status = TCET_CAND_OK;
+    res->r.latency = INFINITY; /* measured by the worker's latency filter (worker/task.h), not here */
     res->layers = NULL;
     tcet_error_clear();
 
     int inj = injected(cand_id);
     if (inj == 1) {
-        res->raw_score = NAN;
-        res->score = TCET_FAIL_SCORE;
-        res->status = TCET_SCORE_FAILED;
+        res->r.raw = NAN;
+        res->r.score = TCET_FAIL_SCORE;
+        res->r.status = TCET_CAND_FAILED;
         set_reason(res, "%s", "injected failure");
-        res->seconds = now_seconds() - t0;
+        res->r.seconds = tcet_now() - t0;
         return;
     }
 
@@ -300,11 +295,11 @@ void tcet_scorer_score(tcet_scorer *sc, uint64_t cand_id, const tcet_arch *arch,
     double raw = NAN;
     int rc = 0;
     if (!fn) {
-        res->raw_score = NAN;
-        res->score = TCET_FAIL_SCORE;
-        res->status = TCET_SCORE_FAILED;
+        res->r.raw = NAN;
+        res->r.score = TCET_FAIL_SCORE;
+        res->r.status = TCET_CAND_FAILED;
         set_reason(res, "unknown proxy %s", tcet_proxy_name(proxy));
-        res->seconds = now_seconds() - t0;
+        res->r.seconds = tcet_now() - t0;
         return;
     }
 
@@ -339,9 +334,9 @@ void tcet_scorer_score(tcet_scorer *sc, uint64_t cand_id, const tcet_arch *arch,
     tcet_prof_current = NULL;
 
     if (rc != 0) {
-        res->raw_score = NAN;
-        res->score = TCET_FAIL_SCORE;
-        res->status = TCET_SCORE_FAILED;
+        res->r.raw = NAN;
+        res->r.score = TCET_FAIL_SCORE;
+        res->r.status = TCET_CAND_FAILED;
         const char *msg = tcet_error_message()[0] ? tcet_error_message() : "proxy failed";
         /* an allocation that failed despite the estimate says so too */
         if (tcet_error_code() == TCET_ERR_NOMEM && strncmp(msg, "out of memory", 13))
@@ -351,20 +346,20 @@ void tcet_scorer_score(tcet_scorer *sc, uint64_t cand_id, const tcet_arch *arch,
         tcet_error_clear();
     } else {
         if (inj == 2) raw = NAN;
-        res->raw_score = raw;
+        res->r.raw = raw;
         res->nlayers = ctx.nlayers;
         res->layers = ctx.nlayers > 0 ? sc->layers : NULL;
         if (isfinite(raw)) {
-            res->score = raw;
+            res->r.score = raw;
         } else {
-            res->score = TCET_FAIL_SCORE;
-            res->status = TCET_SCORE_NONFINITE;
+            res->r.score = TCET_FAIL_SCORE;
+            res->r.status = TCET_CAND_NONFINITE;
             set_reason(res, "non-finite score (%s)", isnan(raw) ? "nan" : (raw > 0 ? "inf" : "-inf"));
         }
     }
-    res->seconds = now_seconds() - t0;
+    res->r.seconds = tcet_now() - t0;
     if (sc->prof_on) {
-        double other = res->seconds;
+        double other = res->r.seconds;
         for (int ph = 0; ph < TCET_PH_OTHER; ph++) other -= sc->prof.sec[ph];
         sc->prof.sec[TCET_PH_OTHER] = other > 0 ? other : 0;
     }

@@ -8,12 +8,10 @@
 
 #include "kernels/backend.h"
 #include "common/arch.h"
+#include "common/cand.h"
 #include "common/data.h"
 #include "common/plan.h"
 #include "common/proxy.h"
-
-#define TCET_FAIL_SCORE (-9999.0)
-
 
 typedef struct {
     int proxy;
@@ -38,8 +36,6 @@ typedef struct {
     const tcet_dataset *data; /* NULL: synthetic */
 } tcet_score_config;
 
-typedef enum { TCET_SCORE_OK = 0, TCET_SCORE_NONFINITE = 1, TCET_SCORE_FAILED = 2 } tcet_score_status;
-
 typedef struct {
     char name[96];
     double naswot, sum, std, ratio, log, term;
@@ -47,11 +43,8 @@ typedef struct {
 
 typedef struct {
     uint64_t id;
-    double score;          /* what the population sees: raw, or -9999 on failure */
-    double raw_score;      /* as computed (may be NaN or ±inf) */
-    int status;            /* tcet_score_status */
-    char reason[160];      /* why it failed / was non-finite ("" when OK) */
-    double seconds;        /* wall time of this candidate */
+    tcet_cand_result r;    /* score, raw score, status, reason, seconds (latency: +inf, not
+                              measured here): what the worker sends on (common/cand.h) */
     int nlayers;           /* per-layer terms (T-CET, layer-wise NASWOT), else 0 */
     const tcet_layer_score *layers; /* owned by the scorer, valid until the next call */
 } tcet_score_result;

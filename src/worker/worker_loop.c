@@ -8,97 +8,11 @@
 #include <string.h>
 
 #include "common/check.h"
-#include "common/checkpoint.h"
+#include "common/cand.h"
 #include "common/msg.h"
 #include "common/mpi_util.h"
 #include "worker/lanes.h"
 #include "worker/latency.h"
-
-void tcet_worker_init(tcet_worker *w, tcet_scorer *sc, tcet_backend *be, const tcet_search_config *cfg)
-{
-    memset(w, 0, sizeof *w);
-    w->sc = sc;
-    w->be = be;
-    w->cfg = cfg;
-    /* Test hook: TCET_TEST_SCORE_DELAY_US slows every candidate down so that
-     * the integration tests can interrupt a run in the middle. */
-    const char *delay = getenv("TCET_TEST_SCORE_DELAY_US");
-    w->delay_us = delay ? atol(delay) : 0;
-}
-
-void tcet_worker_free(tcet_worker *w)
-{
-    tcet_latency_release(&w->latency); /* before the backend goes */
-    memset(w, 0, sizeof *w);
-}
-
-static void lock_check(int rc)
-{
-    if (rc) tcet_die(__FILE__, __LINE__, "pthread rwlock operation failed: %s", strerror(rc));
-}
-
-void tcet_worker_score_one(tcet_worker *w, uint64_t id, const char *structure, int len, tcet_worker_result *out)
-{
-    char s[TCET_MAX_STRUCT + 1];
-    tcet_arch a;
-    tcet_parse_error err;
-    memset(out, 0, sizeof *out);
-    out->latency = INFINITY;
-    if (len > TCET_MAX_STRUCT) len = TCET_MAX_STRUCT;
-    memcpy(s, structure, (size_t)len);
-    s[len] = 0;
-    if (tcet_arch_parse(s, &a, &err)) {
-        out->score = out->raw = TCET_FAIL_SCORE;
-        out->status = TCET_SCORE_FAILED;
-        snprintf(out->reason, sizeof out->reason, "structure does not parse: %.120s", err.msg);
-        return;
-    }
-    if (w->delay_us > 0) tcet_sleep_us(w->delay_us);
-    double t0 = tcet_now();
-    if (w->cfg && w->cfg->budget_latency > 0) {
-        tcet_error_clear();
-        /* docs/semantics.md#main-loop: budget network, eval, 3 warm-ups + 1 timed forward
-         * (worker/latency.h), timed while no other lane of this rank runs. */
-        if (w->sync) lock_check(pthread_rwlock_wrlock(&w->sync->lock));
-        if (w->sync) {
-            int busy = atomic_load(&w->sync->scoring), seen = atomic_load(&w->sync->busy_at_latency);
-            if (busy > seen) atomic_store(&w->sync->busy_at_latency, busy);
-        }
-        int lat_rc = tcet_measure_latency(&w->latency, w->be, &a, w->cfg->batch_size, w->cfg->resolution,
-                                          w->cfg->num_classes, w->cfg->seed, &out->latency);
-        if (w->sync) lock_check(pthread_rwlock_unlock(&w->sync->lock));
-        if (lat_rc) {
-            out->score = out->raw = TCET_FAIL_SCORE;
-            out->status = TCET_SCORE_FAILED;
-            snprintf(out->reason, sizeof out->reason, "latency measurement failed: %s", tcet_error_message());
-            tcet_error_clear();
-            out->seconds = tcet_now() - t0;
-            return;
-        }
-        if (!(w->cfg->budget_latency >= out->latency)) {
-            out->score = out->raw = NAN;
-            out->status = TCET_CAND_REJ_LATENCY;
-            out->seconds = tcet_now() - t0;
-            return;
-        }
-    }
-    tcet_score_result res;
-    memset(&res, 0, sizeof res);
-    if (w->sync) {
-        lock_check(pthread_rwlock_rdlock(&w->sync->lock));
-        atomic_fetch_add(&w->sync->scoring, 1);
-    }
-    tcet_scorer_score(w->sc, id, &a, &res);
-    if (w->sync) {
-        atomic_fetch_sub(&w->sync->scoring, 1);
-        lock_check(pthread_rwlock_unlock(&w->sync->lock));
-    }
-    out->score = res.score;
-    out->raw = res.raw_score;
-    out->status = res.status;
-    snprintf(out->reason, sizeof out->reason, "%s", res.reason);
-    out->seconds = tcet_now() - t0;
-}
 
 /* How long a worker with batches in progress waits for its lanes before it
  * looks for messages again: often enough that a STOP or the next batch is
@@ -114,7 +28,7 @@ typedef struct {
     unsigned char *in;
     size_t incap;
     tcet_lane_task *tasks;
-    tcet_worker_result *results;
+    tcet_cand_result *results;
     size_t cap;
     uint32_t n;
     tcet_buf out;
@@ -146,19 +60,7 @@ static void receive_batch(batch_slot *b, int count, tcet_lanes *lanes)
 static void send_results(batch_slot *b)
 {
     tcet_msg_begin(&b->out);
-    for (uint32_t i = 0; i < b->n; i++) {
-        const tcet_worker_result *wr = &b->results[i];
-        tcet_msg_result r;
-        memset(&r, 0, sizeof r);
-        r.id = b->tasks[i].id;
-        r.score = wr->score;
-        r.raw = wr->raw;
-        r.status = wr->status;
-        r.seconds = wr->seconds;
-        r.latency = wr->latency;
-        snprintf(r.reason, sizeof r.reason, "%s", wr->reason);
-        tcet_msg_add_result(&b->out, &r);
-    }
+    for (uint32_t i = 0; i < b->n; i++) tcet_msg_add_result(&b->out, b->tasks[i].id, &b->results[i]);
     CHECK_MPI(MPI_Isend(b->out.p, (int)b->out.len, MPI_BYTE, 0, TCET_TAG_RESULT, MPI_COMM_WORLD, &b->req));
 }
 

@@ -57,7 +57,7 @@ static void tcet_snip_on_gpu(void **state)
         tcet_scorer *sc;
         tcet_score_result res;
         golden_score(be, g, TCET_PROXY_TCET_SNIP, &res, &sc);
-        assert_int_equal(res.status, TCET_SCORE_OK);
+        assert_int_equal(res.r.status, TCET_CAND_OK);
         int L = res.nlayers, n = g->batch_size, flips = golden_is_flip_case(g);
         double *a = golden_read_array(g, "/expected/naswot/layerwise", L);
         int64_t *rank = malloc(L * sizeof(int64_t));
@@ -75,9 +75,9 @@ static void tcet_snip_on_gpu(void **state)
             if (std[l] != 0.0) assert_rel_close(res.layers[l].std, std[l], 1e-4);
         }
         double want = golden_read_scalar(g, "/expected/tcet_snip");
-        if (want == 0.0) assert_true(res.raw_score == 0.0);
-        else assert_rel_close(res.raw_score, want, flips ? 1e-3 : 1e-4);
-        print_message("%-18s T-CET(SNIP)    cuda %.7g  official %.7g\n", g->case_name, res.raw_score,
+        if (want == 0.0) assert_true(res.r.raw == 0.0);
+        else assert_rel_close(res.r.raw, want, flips ? 1e-3 : 1e-4);
+        print_message("%-18s T-CET(SNIP)    cuda %.7g  official %.7g\n", g->case_name, res.r.raw,
                       want);
         free(a);
         free(sum);
@@ -95,7 +95,7 @@ static void tcet_synflow_on_gpu(void **state)
         tcet_scorer *sc;
         tcet_score_result res;
         golden_score(be, g, TCET_PROXY_TCET_SYNFLOW, &res, &sc);
-        assert_int_equal(res.status, TCET_SCORE_OK);
+        assert_int_equal(res.r.status, TCET_CAND_OK);
         int L = res.nlayers, flips = golden_is_flip_case(g);
         double *sum = golden_read_array(g, "/expected/synflow/sum", L);
         double *std = golden_read_array(g, "/expected/synflow/std", L);
@@ -109,9 +109,9 @@ static void tcet_synflow_on_gpu(void **state)
             if (std[l] != 0.0) assert_rel_close(res.layers[l].log, lg[l], 1e-9);
         }
         double want = golden_read_scalar(g, "/expected/tcet_synflow");
-        assert_rel_close(res.raw_score, want, flips ? 1e-3 : 1e-9);
+        assert_rel_close(res.r.raw, want, flips ? 1e-3 : 1e-9);
         print_message("%-18s T-CET(Synflow) cuda %.17g  official %.17g\n", g->case_name,
-                      res.raw_score, want);
+                      res.r.raw, want);
         free(sum);
         free(std);
         free(lg);
@@ -147,23 +147,23 @@ static void gaussian_proxies_on_gpu(void **state)
             tcet_scorer *sc;
             tcet_score_result res;
             golden_score(be, g, k[p].proxy, &res, &sc);
-            if (res.status == TCET_SCORE_FAILED)
+            if (res.r.status == TCET_CAND_FAILED)
                 print_message("%-18s %-15s FAILED on the GPU: %s\n", g->case_name, tcet_proxy_name(k[p].proxy),
-                              res.reason);
+                              res.r.reason);
             if (!isfinite(want)) {
                 /* as on the CPU (test_golden_baselines.c): a non-finite official value
                  * must come out as a non-finite score, not a failure */
-                assert_int_equal(res.status, TCET_SCORE_NONFINITE);
-                assert_true(res.raw_score == want);
+                assert_int_equal(res.r.status, TCET_CAND_NONFINITE);
+                assert_true(res.r.raw == want);
             } else {
                 /* a GPU proxy that fails (e.g. a cuDNN error) must fail the test */
-                assert_int_equal(res.status, TCET_SCORE_OK);
+                assert_int_equal(res.r.status, TCET_CAND_OK);
                 print_message("%-18s %-15s cuda %.10g  official %.10g\n", g->case_name,
-                              tcet_proxy_name(k[p].proxy), res.raw_score, want);
+                              tcet_proxy_name(k[p].proxy), res.r.raw, want);
                 /* adv_synflow_const's Syncflow is -3.9e-38 (a float32 denormal,
                  * i.e. zero up to round-off): absolute check for such values */
-                if (fabs(want) < 1e-30) assert_true(fabs(res.raw_score - want) < 1e-30);
-                else assert_rel_close(res.raw_score, want, 1e-3);
+                if (fabs(want) < 1e-30) assert_true(fabs(res.r.raw - want) < 1e-30);
+                else assert_rel_close(res.r.raw, want, 1e-3);
             }
             tcet_scorer_destroy(sc);
         }
@@ -177,8 +177,8 @@ static void adv_dead_is_exactly_zero(void **state)
     tcet_scorer *sc;
     tcet_score_result res;
     golden_score(be, g, TCET_PROXY_TCET_SNIP, &res, &sc);
-    assert_int_equal(res.status, TCET_SCORE_OK);
-    assert_true(res.raw_score == 0.0 && res.score == 0.0);
+    assert_int_equal(res.r.status, TCET_CAND_OK);
+    assert_true(res.r.raw == 0.0 && res.r.score == 0.0);
     tcet_scorer_destroy(sc);
     tcet_golden_close(g);
 }
@@ -209,9 +209,9 @@ static int time_one(tcet_backend *b, int proxy, const tcet_arch *arch, int repea
     for (int r = 0; r < repeats; r++) {
         tcet_score_result res;
         tcet_scorer_score(sc, (uint64_t)r, arch, &res);  /* a new candidate id: new weights */
-        if (res.status != TCET_SCORE_OK) fprintf(stderr, "score failed: %s\n", res.reason);
-        t[r] = res.seconds;
-        if (r == 0) *score = res.raw_score;
+        if (res.r.status != TCET_CAND_OK) fprintf(stderr, "score failed: %s\n", res.r.reason);
+        t[r] = res.r.seconds;
+        if (r == 0) *score = res.r.raw;
     }
     *cold = t[0];
     if (repeats > 1) {

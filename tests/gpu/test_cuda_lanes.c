@@ -72,7 +72,7 @@ static void make_tasks(tcet_lane_task *t)
     }
 }
 
-static double run(const char *backend, int proxy, int k, tcet_worker_result *out)
+static double run(const char *backend, int proxy, int k, tcet_cand_result *out)
 {
     tcet_score_config c = score_cfg(proxy);
     tcet_lanes *p = NULL;
@@ -89,15 +89,15 @@ static double run(const char *backend, int proxy, int k, tcet_worker_result *out
     double dt = now_s() - t0;
     tcet_lanes_destroy(p);
     for (int i = 0; i < NT; i++) {
-        if (out[i].status != TCET_SCORE_OK) print_message("task %d: %s\n", i, out[i].reason);
-        assert_int_equal(out[i].status, TCET_SCORE_OK);
+        if (out[i].status != TCET_CAND_OK) print_message("task %d: %s\n", i, out[i].reason);
+        assert_int_equal(out[i].status, TCET_CAND_OK);
     }
     return dt;
 }
 
 static void check_proxy(int proxy, double cpu_tol)
 {
-    tcet_worker_result one[NT], cpu[NT], many[NT];
+    tcet_cand_result one[NT], cpu[NT], many[NT];
     double t1 = run(gpu_backend, proxy, 1, one);
     print_message("%s: 1 lane  %7.2f candidates/s\n", tcet_proxy_name(proxy), NT / t1);
     for (int k = 2; k <= 4; k *= 2) {

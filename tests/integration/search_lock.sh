@@ -1,4 +1,4 @@
-# One tcet per run directory (review F2 #3) and the second stop signal (#7).
+# One tcet per run directory and the second stop signal.
 . "$(dirname "$0")/search_lib.sh"
 T=$TCET_BIN
 ARGS="--proxy params --evolution-max-iter 400 --population-size 32 --budget-model-size 5e5 --max-layers 18 --window 1 --seed 11"

@@ -1,4 +1,4 @@
-# Start-up and end-of-run defects (review F2): a finished run always has its
+# Start-up and end-of-run defects: a finished run always has its
 # best_structure.txt, a batch larger than the dataset is refused before any
 # scoring, numbers must start with a digit, changed threads are reported,
 # lost events are reported, and a data error is printed once, not per rank.

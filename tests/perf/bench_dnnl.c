@@ -5,9 +5,9 @@
  * kernels/cpu/cpu_dnnl.c (the tcet column is the im2col path).  Build and
  * run (Debian: libdnnl-dev, tcet built with oneDNN):
  *
- *   cc -O2 -std=c17 -D_GNU_SOURCE -I. -Isrc -Ibuild/generated \
+ *   cc -O2 -std=c17 -D_GNU_SOURCE -Ibuild/layers/common -Ibuild/layers/kernels -Ibuild/generated \
  *      -I/usr/include/x86_64-linux-gnu/openblas-pthread tests/perf/bench_dnnl.c \
- *      build/libtcet_core.a -o /tmp/bench_dnnl $(pkg-config --libs ompi-c hdf5) \
+ *      build/libtcet_kernels.a build/libtcet_common.a -o /tmp/bench_dnnl $(pkg-config --libs ompi-c hdf5) \
  *      -ldnnl -lgomp -llapacke -lopenblas -lm -lpthread
  *   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /tmp/bench_dnnl [--min-time S] [--only TEXT]
  *

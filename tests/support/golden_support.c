@@ -94,8 +94,8 @@ void golden_score_dtype(tcet_backend *be, const tcet_golden *g, int proxy, int d
     assert_int_equal(tcet_scorer_create(&cfg, be, sc), 0);
     tcet_scorer_set_golden(*sc, g);
     tcet_scorer_score(*sc, 0, &g->arch, res);
-    if (res->status != TCET_SCORE_OK)
-        fprintf(stderr, "%s %s: %s\n", g->case_name, tcet_proxy_name(proxy), res->reason);
+    if (res->r.status != TCET_CAND_OK)
+        fprintf(stderr, "%s %s: %s\n", g->case_name, tcet_proxy_name(proxy), res->r.reason);
 }
 
 void golden_score_once(tcet_backend *be, const tcet_golden *g, int proxy, tcet_score_result *res)
@@ -146,18 +146,18 @@ void golden_check_foresight_totals(tcet_backend *be, const tcet_golden *g)
     tcet_scorer *sc;
     tcet_score_result res;
     golden_score(be, g, TCET_PROXY_SYNFLOW, &res, &sc);
-    assert_int_equal(res.status, TCET_SCORE_OK);
-    assert_rel_close(res.raw_score, golden_read_scalar(g, "/expected/synflow_total_foresight"), 1e-9);
+    assert_int_equal(res.r.status, TCET_CAND_OK);
+    assert_rel_close(res.r.raw, golden_read_scalar(g, "/expected/synflow_total_foresight"), 1e-9);
     tcet_scorer_destroy(sc);
 
     golden_score(be, g, TCET_PROXY_SNIP, &res, &sc);
-    assert_int_equal(res.status, TCET_SCORE_OK);
+    assert_int_equal(res.r.status, TCET_CAND_OK);
     size_t L;
     assert_int_equal(tcet_golden_count(g, "/expected/snip/sum", &L), 0);
     double *sum = golden_read_array(g, "/expected/snip/sum", L), total = 0;
     for (size_t l = 0; l < L; l++) total += sum[l];
-    if (total == 0.0) assert_true(res.raw_score == 0.0);
-    else assert_rel_close(res.raw_score, total, 1e-4);
+    if (total == 0.0) assert_true(res.r.raw == 0.0);
+    else assert_rel_close(res.r.raw, total, 1e-4);
     free(sum);
     tcet_scorer_destroy(sc);
 }

@@ -140,15 +140,14 @@ static void sim_send(tcet_transport *t, int w, int tag, const void *p, size_t le
         char str[TCET_MAX_STRUCT + 1];
         memcpy(str, task.structure, (size_t)task.len);
         str[task.len] = 0;
-        tcet_msg_result r;
+        tcet_cand_result r;
         memset(&r, 0, sizeof r);
-        r.id = task.id;
         r.latency = INFINITY;
         tcet_arch a;
         tcet_counts c;
         if (tcet_arch_parse(str, &a, NULL) || tcet_count(&a, 0, s->classes, s->res, &c)) {
             r.score = r.raw = TCET_FAIL_SCORE;
-            r.status = TCET_SCORE_FAILED;
+            r.status = TCET_CAND_FAILED;
             snprintf(r.reason, sizeof r.reason, "simulated worker: structure does not parse");
         } else {
             r.score = r.raw = c.params;
@@ -157,7 +156,7 @@ static void sim_send(tcet_transport *t, int w, int tag, const void *p, size_t le
         r.seconds = d;
         start += d;
         s->st.busy_s += d;
-        tcet_msg_add_result(&b->result, &r);
+        tcet_msg_add_result(&b->result, task.id, &r);
     }
     b->due = start;
     v->free_at = start;

@@ -74,3 +74,16 @@ int test_run_capture(const char *cmd, char **out)
     else free(buf);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
+
+int test_cpu_backend(tcet_backend **be)
+{
+    *be = tcet_backend_cpu_create(1);
+    return *be ? 0 : -1;
+}
+
+int test_cpu_backend_free(tcet_backend **be)
+{
+    if (*be) (*be)->destroy(*be);
+    *be = NULL;
+    return 0;
+}

@@ -92,16 +92,8 @@ static double fd_rel(loss_fn f, void *ctx, double *v, size_t n, const double *an
 }
 
 static tcet_backend *be;
-static int setup(void **state)
-{
-    be = tcet_backend_cpu_create(1);
-    return be ? 0 : -1;
-}
-static int teardown(void **state)
-{
-    be->destroy(be);
-    return 0;
-}
+static int setup(void **state) { return test_cpu_backend(&be); }
+static int teardown(void **state) { return test_cpu_backend_free(&be); }
 
 /* ---- backend basics -------------------------------------------------------- */
 

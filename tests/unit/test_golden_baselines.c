@@ -32,18 +32,8 @@ static const char *cases[MAXC];
 static int ncases;
 static tcet_backend *be;
 
-static int setup(void **state)
-{
-    ncases = test_golden_cases(cases, MAXC);
-    be = tcet_backend_cpu_create(1);
-    return be ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    be->destroy(be);
-    return 0;
-}
+static int setup(void **state) { ncases = test_golden_cases(cases, MAXC); return test_cpu_backend(&be); }
+static int teardown(void **state) { return test_cpu_backend_free(&be); }
 
 /* Cases whose official value is decided by float32 round-off at a ReLU
  * (a pre-ReLU value within a few 1e-6 of 0, whose sign differs between torch's
@@ -81,28 +71,28 @@ static void check_gaussian_proxy(int proxy, const char *dset)
         tcet_score_result res;
         golden_score_once(be, g, proxy, &res);
         if (golden_official_raised(g, dset)) {
-            assert_int_equal(res.status, TCET_SCORE_FAILED);
-            assert_true(res.score == TCET_FAIL_SCORE);
+            assert_int_equal(res.r.status, TCET_CAND_FAILED);
+            assert_true(res.r.score == TCET_FAIL_SCORE);
             print_message("%-18s %-15s FAILED as the official code (%s)\n", g->case_name,
-                          tcet_proxy_name(proxy), res.reason);
+                          tcet_proxy_name(proxy), res.r.reason);
         } else if (!isfinite(golden_read_scalar(g, dset))) {
             /* e.g. NASWOT of an exactly singular K: −inf, then −9999 */
-            assert_int_equal(res.status, TCET_SCORE_NONFINITE);
-            assert_true(res.raw_score == golden_read_scalar(g, dset));
+            assert_int_equal(res.r.status, TCET_CAND_NONFINITE);
+            assert_true(res.r.raw == golden_read_scalar(g, dset));
         } else {
             double want = golden_read_scalar(g, dset);
-            assert_int_equal(res.status, TCET_SCORE_OK);
+            assert_int_equal(res.r.status, TCET_CAND_OK);
             print_message("%-18s %-15s %.10g (official %.10g, rel %.2g)\n", g->case_name,
-                          tcet_proxy_name(proxy), res.raw_score, want,
-                          fabs(res.raw_score - want) / fabs(want));
+                          tcet_proxy_name(proxy), res.r.raw, want,
+                          fabs(res.r.raw - want) / fabs(want));
             if (fabs(want) < 1e-30) {
                 /* adv_synflow_const: 1×1 convs on an all-ones input give
                  * spatially constant maps, train-mode BN maps them to exactly
                  * 0 and every gradient vanishes: the score is analytically 0;
                  * torch's −3.9e−38 is round-off of the batch mean. */
-                assert_true(fabs(res.raw_score) <= 1e-30);
+                assert_true(fabs(res.r.raw) <= 1e-30);
             } else {
-                assert_rel_close(res.raw_score, want, 1e-4);
+                assert_rel_close(res.r.raw, want, 1e-4);
             }
         }
         tcet_golden_close(g);
@@ -131,11 +121,11 @@ static void test_te_nas(void **state)
         assert_int_equal(tcet_golden_read_f64(g, "/expected/other/te_nas_eigenvalues_f64", ev, n), 0);
         tcet_score_result res;
         golden_score_once(be, g, TCET_PROXY_TE_NAS, &res);
-        assert_int_equal(res.status, TCET_SCORE_OK);
-        print_message("%-18s te-nas %.10g (official %.10g)\n", g->case_name, res.raw_score, want);
+        assert_int_equal(res.r.status, TCET_CAND_OK);
+        print_message("%-18s te-nas %.10g (official %.10g)\n", g->case_name, res.r.raw, want);
         if (want == 0.0) {
             /* all-zero NTK: 0/0 = NaN → nan_to_num → 0 → −0.0 */
-            assert_true(res.raw_score == 0.0 && signbit(res.raw_score));
+            assert_true(res.r.raw == 0.0 && signbit(res.r.raw));
             checked++;
         } else if (ev[0] <= 1e-6 * fabs(ev[n - 1])) {
             print_message("%-18s te-nas skipped: rank-deficient NTK (λmin %.3g)\n", g->case_name, ev[0]);
@@ -143,8 +133,8 @@ static void test_te_nas(void **state)
             static const char *const clean[] = {"tiny", "bottleneck", "init", "adv_synflow_const"};
             double tol = named_case(g, clean, 4) ? 1e-4 : 5e-3;
             print_message("%-18s te-nas rel err %.2g (tolerance %g)\n", g->case_name,
-                          fabs(res.raw_score - want) / fabs(want), tol);
-            assert_rel_close(res.raw_score, want, tol);
+                          fabs(res.r.raw - want) / fabs(want), tol);
+            assert_rel_close(res.r.raw, want, tol);
             checked++;
         }
         free(ev);
@@ -160,10 +150,10 @@ static void test_zico(void **state)
         double want = golden_read_scalar(g, "/expected/other/zico");
         tcet_score_result res;
         golden_score_once(be, g, TCET_PROXY_ZICO, &res);
-        assert_int_equal(res.status, TCET_SCORE_OK);
-        print_message("%-18s zico %.10g (official %.10g)\n", g->case_name, res.raw_score, want);
-        if (want == 0.0) assert_true(res.raw_score == 0.0);
-        else assert_rel_close(res.raw_score, want, 2e-3);
+        assert_int_equal(res.r.status, TCET_CAND_OK);
+        print_message("%-18s zico %.10g (official %.10g)\n", g->case_name, res.r.raw, want);
+        if (want == 0.0) assert_true(res.r.raw == 0.0);
+        else assert_rel_close(res.r.raw, want, 2e-3);
         tcet_golden_close(g);
     }
 }
@@ -234,8 +224,8 @@ static void test_te_nas_batch_of_one(void **state)
     g->tenas_input.count = 0; /* draw one N(0,1) image from the AUX stream */
     tcet_score_result res;
     golden_score_once(be, g, TCET_PROXY_TE_NAS, &res);
-    assert_int_equal(res.status, TCET_SCORE_OK);
-    assert_true(res.raw_score == -1.0);
+    assert_int_equal(res.r.status, TCET_CAND_OK);
+    assert_true(res.r.raw == -1.0);
     g->tenas_input.count = saved;
     tcet_golden_close(g);
 }
@@ -259,9 +249,9 @@ static void test_te_nas_permutation(void **state)
         }
         free(tmp);
         golden_score_once(be, g, TCET_PROXY_TE_NAS, &b);
-        assert_int_equal(a.status, TCET_SCORE_OK);
-        assert_int_equal(b.status, TCET_SCORE_OK);
-        assert_rel_close(b.raw_score, a.raw_score, 1e-4);
+        assert_int_equal(a.r.status, TCET_CAND_OK);
+        assert_int_equal(b.r.status, TCET_CAND_OK);
+        assert_rel_close(b.r.raw, a.r.raw, 1e-4);
         tcet_golden_close(g);
     }
 }
@@ -289,16 +279,16 @@ static void test_zico_batches(void **state)
         y[i + half] = t;
     }
     golden_score_once(be, g, TCET_PROXY_ZICO, &b);
-    assert_int_equal(a.status, TCET_SCORE_OK);
-    assert_int_equal(b.status, TCET_SCORE_OK);
-    assert_true(a.raw_score > 1.0);
-    assert_true(b.raw_score == a.raw_score);
+    assert_int_equal(a.r.status, TCET_CAND_OK);
+    assert_int_equal(b.r.status, TCET_CAND_OK);
+    assert_true(a.r.raw > 1.0);
+    assert_true(b.r.raw == a.r.raw);
     /* identical halves */
     memcpy(x + img * half, x, img * half * sizeof *x);
     memcpy(y + half, y, half * sizeof *y);
     golden_score_once(be, g, TCET_PROXY_ZICO, &b);
-    assert_int_equal(b.status, TCET_SCORE_OK);
-    assert_true(b.raw_score == 0.0);
+    assert_int_equal(b.r.status, TCET_CAND_OK);
+    assert_true(b.r.raw == 0.0);
     tcet_golden_close(g);
 }
 
@@ -330,12 +320,12 @@ static void test_search_mode_keyed(void **state)
         score_arch(s, proxies[i], 5, &a);
         score_arch(s, proxies[i], 5, &b);
         score_arch(s, proxies[i], 6, &c);
-        print_message("%-15s id 5: %.10g  id 6: %.10g\n", tcet_proxy_name(proxies[i]), a.raw_score, c.raw_score);
-        assert_int_equal(a.status, TCET_SCORE_OK);
-        assert_int_equal(c.status, TCET_SCORE_OK);
-        assert_true(isfinite(a.raw_score) && isfinite(c.raw_score));
-        assert_true(a.raw_score == b.raw_score);
-        assert_true(a.raw_score != c.raw_score);
+        print_message("%-15s id 5: %.10g  id 6: %.10g\n", tcet_proxy_name(proxies[i]), a.r.raw, c.r.raw);
+        assert_int_equal(a.r.status, TCET_CAND_OK);
+        assert_int_equal(c.r.status, TCET_CAND_OK);
+        assert_true(isfinite(a.r.raw) && isfinite(c.r.raw));
+        assert_true(a.r.raw == b.r.raw);
+        assert_true(a.r.raw != c.r.raw);
     }
 }
 
@@ -348,14 +338,14 @@ static void test_synflow_zennas_1x1_bn(void **state)
                             "SuperConvK3BNRELU(8,8,2,1)SuperConvK3BNRELU(8,8,2,1)";
     tcet_score_result r;
     score_arch(s, TCET_PROXY_SYNFLOW_ZENNAS, 1, &r);
-    assert_int_equal(r.status, TCET_SCORE_FAILED);
-    assert_true(r.score == TCET_FAIL_SCORE);
-    assert_non_null(strstr(r.reason, "Expected more than 1 value per channel"));
+    assert_int_equal(r.r.status, TCET_CAND_FAILED);
+    assert_true(r.r.score == TCET_FAIL_SCORE);
+    assert_non_null(strstr(r.r.reason, "Expected more than 1 value per channel"));
     /* one step less (2×2 maps) is fine */
     score_arch("SuperConvK3BNRELU(3,8,2,1)SuperConvK3BNRELU(8,8,2,1)SuperConvK3BNRELU(8,8,2,1)"
                "SuperConvK3BNRELU(8,8,2,1)", TCET_PROXY_SYNFLOW_ZENNAS, 1, &r);
-    assert_int_equal(r.status, TCET_SCORE_OK);
-    assert_true(r.raw_score < 0);
+    assert_int_equal(r.r.status, TCET_CAND_OK);
+    assert_true(r.r.raw < 0);
 }
 
 int main(void)

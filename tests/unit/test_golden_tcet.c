@@ -12,18 +12,8 @@ static const char *cases[MAXC];
 static int ncases;
 static tcet_backend *be;
 
-static int setup(void **state)
-{
-    ncases = test_golden_cases(cases, MAXC);
-    be = tcet_backend_cpu_create(1);
-    return be ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    be->destroy(be);
-    return 0;
-}
+static int setup(void **state) { ncases = test_golden_cases(cases, MAXC); return test_cpu_backend(&be); }
+static int teardown(void **state) { return test_cpu_backend_free(&be); }
 
 static void test_gram_bit_exact(void **state)
 {
@@ -47,7 +37,7 @@ static void test_tcet_snip(void **state)
         tcet_scorer *sc;
         tcet_score_result res;
         golden_score(be, g, TCET_PROXY_TCET_SNIP, &res, &sc);
-        assert_int_equal(res.status, TCET_SCORE_OK);
+        assert_int_equal(res.r.status, TCET_CAND_OK);
         int L = res.nlayers, n = g->batch_size;
         double *exp_a = golden_read_array(g, "/expected/naswot/layerwise", L);
         int64_t *rank = malloc(L * sizeof(int64_t));
@@ -69,9 +59,9 @@ static void test_tcet_snip(void **state)
         /* FC: eval-mode logits share one sign pattern ⇒ singular ⇒ 0 */
         assert_true(res.layers[L - 1].naswot == 0.0);
         double expected = golden_read_scalar(g, "/expected/tcet_snip");
-        if (expected == 0.0) assert_true(res.raw_score == 0.0);
-        else assert_rel_close(res.raw_score, expected, flips ? 1e-3 : 1e-4);
-        printf("%-18s T-CET(SNIP) %.7g (official %.7g)\n", g->case_name, res.raw_score, expected);
+        if (expected == 0.0) assert_true(res.r.raw == 0.0);
+        else assert_rel_close(res.r.raw, expected, flips ? 1e-3 : 1e-4);
+        printf("%-18s T-CET(SNIP) %.7g (official %.7g)\n", g->case_name, res.r.raw, expected);
         free(exp_a);
         free(sum);
         free(std);
@@ -88,7 +78,7 @@ static void test_tcet_synflow(void **state)
         tcet_scorer *sc;
         tcet_score_result res;
         golden_score(be, g, TCET_PROXY_TCET_SYNFLOW, &res, &sc);
-        assert_int_equal(res.status, TCET_SCORE_OK);
+        assert_int_equal(res.r.status, TCET_CAND_OK);
         int L = res.nlayers;
         double *sum = golden_read_array(g, "/expected/synflow/sum", L);
         double *std = golden_read_array(g, "/expected/synflow/std", L);
@@ -101,8 +91,8 @@ static void test_tcet_synflow(void **state)
             assert_rel_close(res.layers[l].log, lg[l], 1e-9);
         }
         double expected = golden_read_scalar(g, "/expected/tcet_synflow");
-        assert_rel_close(res.raw_score, expected, flips ? 1e-3 : 1e-9);
-        printf("%-18s T-CET(Synflow) %.17g (official %.17g)\n", g->case_name, res.raw_score, expected);
+        assert_rel_close(res.r.raw, expected, flips ? 1e-3 : 1e-9);
+        printf("%-18s T-CET(Synflow) %.17g (official %.17g)\n", g->case_name, res.r.raw, expected);
         free(sum);
         free(std);
         free(lg);
@@ -120,17 +110,17 @@ static void test_foresight_and_counters(void **state)
         golden_check_foresight_totals(be, g);
 
         golden_score(be, g, TCET_PROXY_PARAMS, &res, &sc);
-        assert_true(res.raw_score == golden_read_scalar(g, "/expected/params_model_size"));
+        assert_true(res.r.raw == golden_read_scalar(g, "/expected/params_model_size"));
         tcet_scorer_destroy(sc);
         golden_score(be, g, TCET_PROXY_FLOPS, &res, &sc);
-        assert_true(res.raw_score == golden_read_scalar(g, "/expected/flops"));
+        assert_true(res.r.raw == golden_read_scalar(g, "/expected/flops"));
         tcet_scorer_destroy(sc);
 
         golden_score(be, g, TCET_PROXY_NASWOT_LAYERWISE, &res, &sc);
-        assert_int_equal(res.status, TCET_SCORE_OK);
+        assert_int_equal(res.r.status, TCET_CAND_OK);
         double *a = golden_read_array(g, "/expected/naswot/layerwise", (size_t)res.nlayers), asum = 0;
         for (int l = 0; l < res.nlayers; l++) asum += a[l];
-        assert_rel_close(res.raw_score, asum, golden_is_flip_case(g) ? 1e-3 : 1e-6);
+        assert_rel_close(res.r.raw, asum, golden_is_flip_case(g) ? 1e-3 : 1e-6);
         free(a);
         tcet_scorer_destroy(sc);
         tcet_golden_close(g);
@@ -144,8 +134,8 @@ static void test_adv_dead(void **state)
     tcet_scorer *sc;
     tcet_score_result res;
     golden_score(be, g, TCET_PROXY_TCET_SNIP, &res, &sc);
-    assert_int_equal(res.status, TCET_SCORE_OK);
-    assert_true(res.raw_score == 0.0 && res.score == 0.0);
+    assert_int_equal(res.r.status, TCET_CAND_OK);
+    assert_true(res.r.raw == 0.0 && res.r.score == 0.0);
     int8_t br[16];
     int64_t brl[16];
     assert_true(res.nlayers <= 16);

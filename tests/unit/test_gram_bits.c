@@ -14,19 +14,8 @@
 
 static tcet_backend *be;
 
-static int setup(void **state)
-{
-    (void)state;
-    be = tcet_backend_cpu_create(1);
-    return be ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    be->destroy(be);
-    return 0;
-}
+static int setup(void **state) { return test_cpu_backend(&be); }
+static int teardown(void **state) { return test_cpu_backend_free(&be); }
 
 static uint64_t lcg = 88172645463325252ull;
 static uint32_t next_u32(void)

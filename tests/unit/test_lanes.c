@@ -45,7 +45,7 @@ static void make_tasks(tcet_lane_task *t)
 }
 
 /* The reference: one backend, one scorer, the tasks in order. */
-static void sequential(int proxy, tcet_worker_result *out)
+static void sequential(int proxy, tcet_cand_result *out)
 {
     tcet_score_config c = score_cfg(proxy);
     tcet_backend *be = tcet_backend_cpu_create(1);
@@ -61,7 +61,7 @@ static void sequential(int proxy, tcet_worker_result *out)
     be->destroy(be);
 }
 
-static void assert_same(const tcet_worker_result *a, const tcet_worker_result *b)
+static void assert_same(const tcet_cand_result *a, const tcet_cand_result *b)
 {
     for (int i = 0; i < NT; i++) {
         assert_int_equal(a[i].status, b[i].status);
@@ -74,12 +74,12 @@ static void assert_same(const tcet_worker_result *a, const tcet_worker_result *b
 
 static void check_proxy(int proxy)
 {
-    tcet_worker_result ref[NT];
+    tcet_cand_result ref[NT];
     sequential(proxy, ref);
-    assert_int_equal(ref[3].status, TCET_SCORE_FAILED); /* "not a structure" */
+    assert_int_equal(ref[3].status, TCET_CAND_FAILED); /* "not a structure" */
     assert_non_null(strstr(ref[3].reason, "does not parse"));
     for (int i = 0; i < NT; i++)
-        if (i != 3) assert_true(ref[i].status == TCET_SCORE_OK && isfinite(ref[i].score));
+        if (i != 3) assert_true(ref[i].status == TCET_CAND_OK && isfinite(ref[i].score));
     tcet_score_config c = score_cfg(proxy);
     tcet_lane_task t[NT];
     make_tasks(t);
@@ -88,7 +88,7 @@ static void check_proxy(int proxy)
         assert_int_equal(tcet_lanes_create(k, "cpu", 0, 1, &c, NULL, &p), 0);
         assert_int_equal(tcet_lanes_count(p), k);
         for (int rep = 0; rep < 2; rep++) { /* a pool is reused batch after batch */
-            tcet_worker_result got[NT];
+            tcet_cand_result got[NT];
             memset(got, 0xff, sizeof got);
             tcet_lanes_start(p, t, NT, got);
             while (!tcet_lanes_wait(p, 0.01)) {}
@@ -115,7 +115,7 @@ static void test_cancel(void **s)
     setenv("TCET_TEST_SCORE_DELAY_US", "200000", 1); /* 200 ms per task (read when a lane starts) */
     assert_int_equal(tcet_lanes_create(2, "cpu", 0, 1, &c, NULL, &p), 0);
     unsetenv("TCET_TEST_SCORE_DELAY_US");
-    tcet_worker_result got[NT];
+    tcet_cand_result got[NT];
     tcet_lanes_start(p, t, NT, got);
     assert_int_equal(tcet_lanes_wait(p, 0.001), 0); /* 7 tasks x 200 ms on 2 lanes: not done */
     tcet_lanes_cancel(p);
@@ -126,12 +126,12 @@ static void test_cancel(void **s)
      * have started none yet, or stalled this thread for a few hundred ms */
     print_message("cancel after 1 ms: %d of %d tasks ran\n", f, NT);
     assert_true(f < NT);
-    for (int i = 0; i < f; i++) assert_int_equal(got[i].status, i == 3 ? TCET_SCORE_FAILED : TCET_SCORE_OK);
+    for (int i = 0; i < f; i++) assert_int_equal(got[i].status, i == 3 ? TCET_CAND_FAILED : TCET_CAND_OK);
     /* usable again after a cancel */
     tcet_lanes_start(p, t, NT, got);
     while (!tcet_lanes_wait(p, 0.01)) {}
     assert_int_equal(tcet_lanes_finished(p), NT);
-    assert_true(got[6].status == TCET_SCORE_OK && got[6].score > 0);
+    assert_true(got[6].status == TCET_CAND_OK && got[6].score > 0);
     tcet_lanes_destroy(p);
 }
 
@@ -141,7 +141,7 @@ static void test_cancel(void **s)
 static void test_latency_times_alone(void **s)
 {
     (void)s;
-    tcet_worker_result ref[NT];
+    tcet_cand_result ref[NT];
     sequential(TCET_PROXY_TCET_SNIP, ref);
     tcet_search_config scfg;
     tcet_config_defaults(&scfg);
@@ -155,7 +155,7 @@ static void test_latency_times_alone(void **s)
     tcet_lanes *p = NULL;
     assert_int_equal(tcet_lanes_create(3, "cpu", 0, 1, &c, &scfg, &p), 0);
     for (int rep = 0; rep < 3; rep++) {
-        tcet_worker_result got[NT];
+        tcet_cand_result got[NT];
         tcet_lanes_start(p, t, NT, got);
         while (!tcet_lanes_wait(p, 0.01)) {}
         assert_same(ref, got);

@@ -76,7 +76,7 @@ static void check(int proxy, int batch)
             tcet_scorer_score(sc, 1, &small, &r); /* libraries, batches, first-touch of the rest */
             long before = maxrss_kb();
             tcet_scorer_score(sc, 0, &a, &r);
-            long grown[2] = {(maxrss_kb() - before) * 1024L, r.status};
+            long grown[2] = {(maxrss_kb() - before) * 1024L, r.r.status};
             ssize_t w = write(fd[1], grown, sizeof grown);
             _exit(w == (ssize_t)sizeof grown ? 0 : 1);
         }
@@ -92,7 +92,7 @@ static void check(int proxy, int batch)
         size_t est = estimate(sc, &a, batch);
         printf("%s batch %d net %zu: measured peak growth %.1f MB, estimate %.1f MB (x%.2f)\n",
                tcet_proxy_name(proxy), batch, i, got[0] / 1e6, est / 1e6, (double)est / (double)got[0]);
-        assert_int_equal(got[1], TCET_SCORE_OK);
+        assert_int_equal(got[1], TCET_CAND_OK);
         assert_true((double)est >= (double)got[0]);
         assert_true((double)est <= 3.0 * (double)got[0] + 4e6);
         /* an injected limit below the estimate: refused before allocating */
@@ -102,11 +102,11 @@ static void check(int proxy, int batch)
         tcet_score_result r;
         tcet_scorer_score(sc, 0, &a, &r);
         unsetenv("TCET_MEMORY_LIMIT");
-        assert_int_equal(r.status, TCET_SCORE_FAILED);
+        assert_int_equal(r.r.status, TCET_CAND_FAILED);
         char want[96];
         snprintf(want, sizeof want, "out of memory: needs %.3g GB, has ", (double)est / 1e9);
-        assert_true(strncmp(r.reason, want, strlen(want)) == 0);
-        assert_non_null(strstr(r.reason, "TCET_MEMORY_LIMIT"));
+        assert_true(strncmp(r.r.reason, want, strlen(want)) == 0);
+        assert_non_null(strstr(r.r.reason, "TCET_MEMORY_LIMIT"));
         assert_int_equal(tcet_scorer_memory(sc), 0); /* nothing allocated for it */
         tcet_scorer_destroy(sc);
         be->destroy(be);

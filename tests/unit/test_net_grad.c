@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net_support.h"
 #include "test_support.h"
 
 #include "common/arch.h"
@@ -16,8 +17,8 @@
 #include "worker/net.h"
 
 static tcet_backend *be;
-static int setup(void **s) { be = tcet_backend_cpu_create(1); return be ? 0 : -1; }
-static int teardown(void **s) { be->destroy(be); return 0; }
+static int setup(void **s) { return test_cpu_backend(&be); }
+static int teardown(void **s) { return test_cpu_backend_free(&be); }
 
 static void build(tcet_net *net, const char *s, int bn, int classes, int res, int dt, int batch)
 {
@@ -25,24 +26,6 @@ static void build(tcet_net *net, const char *s, int bn, int classes, int res, in
     assert_int_equal(tcet_arch_parse(s, &a, NULL), 0);
     memset(net, 0, sizeof *net);
     assert_int_equal(tcet_net_build_arch(net, be, &a, bn, classes, res, dt, batch), 0);
-}
-
-/* mean cross-entropy on the host, in double; fills dlogits when asked */
-static double loss_host(tcet_net *net, const int32_t *lab, double *dl)
-{
-    int N = net->batch, C = net->num_classes;
-    const double *lg;
-    assert_int_equal(tcet_net_download_f64(net, net->logits, (size_t)N * C, &lg), 0);
-    double L = 0;
-    for (int i = 0; i < N; i++) {
-        double m = -INFINITY, s = 0;
-        for (int k = 0; k < C; k++) m = fmax(m, lg[i * C + k]);
-        for (int k = 0; k < C; k++) s += exp(lg[i * C + k] - m);
-        L -= lg[i * C + lab[i]] - m - log(s);
-        if (dl)
-            for (int k = 0; k < C; k++) dl[i * C + k] = (exp(lg[i * C + k] - m) / s - (k == lab[i])) / N;
-    }
-    return L / N;
 }
 
 static void test_backward_finite_differences(void **state)
@@ -55,16 +38,7 @@ static void test_backward_finite_differences(void **state)
     tcet_rng_seed(&r, 7, TCET_STREAM_WEIGHTS, 3);
     assert_int_equal(tcet_net_init_default(&net, &r), 0);
     /* non-trivial BN affine parameters, so their gradients matter too */
-    for (int i = 0; i < net.nops; i++) {
-        tcet_net_op *o = &net.ops[i];
-        if (o->op.kind != TCET_OP_BN) continue;
-        double *h = malloc(o->w_count * sizeof(double));
-        for (size_t j = 0; j < o->w_count; j++) h[j] = 0.5 + tcet_rng_uniform(&r);
-        be->upload(be, o->w, h, o->w_count * sizeof(double));
-        for (size_t j = 0; j < o->w_count; j++) h[j] = 0.2 * tcet_rng_normal(&r);
-        be->upload(be, o->b, h, o->w_count * sizeof(double));
-        free(h);
-    }
+    test_net_randomise_bn(&net, &r);
     size_t nx = (size_t)4 * 3 * 16 * 16;
     float *x = malloc(nx * sizeof(float));
     for (size_t i = 0; i < nx; i++) x[i] = (float)tcet_rng_normal(&r);
@@ -72,7 +46,7 @@ static void test_backward_finite_differences(void **state)
     assert_int_equal(tcet_net_set_input(&net, x), 0);
     double dl[20];
     assert_int_equal(tcet_net_forward(&net, 1, 0), 0);
-    loss_host(&net, lab, dl);
+    test_net_loss_host(&net, lab, dl);
     assert_int_equal(tcet_net_set_dlogits(&net, dl), 0);
     assert_int_equal(tcet_net_backward(&net, 1), 0);
     int checked = 0, bad = 0;
@@ -90,11 +64,11 @@ static void test_backward_finite_differences(void **state)
             w[idx[t]] = w0 + h;
             be->upload(be, o->w, w, n * sizeof(double));
             tcet_net_forward(&net, 1, 0);
-            double lp = loss_host(&net, lab, NULL);
+            double lp = test_net_loss_host(&net, lab, NULL);
             w[idx[t]] = w0 - h;
             be->upload(be, o->w, w, n * sizeof(double));
             tcet_net_forward(&net, 1, 0);
-            double lm = loss_host(&net, lab, NULL);
+            double lm = test_net_loss_host(&net, lab, NULL);
             w[idx[t]] = w0;
             be->upload(be, o->w, w, n * sizeof(double));
             double fd = (lp - lm) / (2 * h);

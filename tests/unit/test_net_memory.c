@@ -52,7 +52,7 @@ static void run(int proxy)
     tcet_score_result res;
     for (int i = 0; i < NCAND; i++) {
         tcet_scorer_score(sc, (uint64_t)i, &archs[i], &res);
-        assert_int_not_equal(res.status, TCET_SCORE_FAILED);
+        assert_int_not_equal(res.r.status, TCET_CAND_FAILED);
         size_t m = tcet_scorer_memory(sc);
         assert_true(m >= prev); /* grow-only */
         grows += m > prev;

@@ -24,8 +24,8 @@
 #define NM(...) assert_true(snprintf(nm, sizeof nm, __VA_ARGS__) < (int)sizeof nm)
 
 static tcet_backend *be;
-static int setup(void **s) { (void)s; be = tcet_backend_cpu_create(1); return be ? 0 : -1; }
-static int teardown(void **s) { (void)s; be->destroy(be); return 0; }
+static int setup(void **s) { return test_cpu_backend(&be); }
+static int teardown(void **s) { return test_cpu_backend_free(&be); }
 
 static void build_res(tcet_net *net, const char *s, int classes, int res, int dt, int batch)
 {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net_support.h"
 #include "test_support.h"
 
 #include "common/arch.h"
@@ -19,8 +20,8 @@
 #include "worker/net.h"
 
 static tcet_backend *be;
-static int setup(void **s) { (void)s; be = tcet_backend_cpu_create(1); return be ? 0 : -1; }
-static int teardown(void **s) { (void)s; be->destroy(be); return 0; }
+static int setup(void **s) { return test_cpu_backend(&be); }
+static int teardown(void **s) { return test_cpu_backend_free(&be); }
 
 static void build(tcet_net *net, const char *s, int bn, int classes, int res, int batch)
 {
@@ -94,20 +95,6 @@ static void probe(tcet_net *net, int bn, const double *c, tcet_net_op *o, void *
     free(g);
 }
 
-static void randomise_bn(tcet_net *net, tcet_rng *r)
-{
-    for (int i = 0; i < net->nops; i++) {
-        tcet_net_op *o = &net->ops[i];
-        if (o->op.kind != TCET_OP_BN) continue;
-        double *h = malloc(o->w_count * sizeof(double));
-        for (size_t j = 0; j < o->w_count; j++) h[j] = 0.5 + tcet_rng_uniform(r);
-        be->upload(be, o->w, h, o->w_count * sizeof(double));
-        for (size_t j = 0; j < o->w_count; j++) h[j] = 0.2 * tcet_rng_normal(r);
-        be->upload(be, o->b, h, o->w_count * sizeof(double));
-        free(h);
-    }
-}
-
 /* bn = 1: train-mode BN, random input; bn = 0: the Synflow copy (|params|,
  * all-ones input, c = 1 ⇒ L = R). */
 static fd_stats run_case(const char *s, int bn, int res, int batch, int skip_input_grad)
@@ -121,7 +108,7 @@ static fd_stats run_case(const char *s, int bn, int res, int batch, int skip_inp
     size_t m = (size_t)batch * classes;
     double *c = malloc(m * sizeof(double));
     if (bn) {
-        randomise_bn(&net, &r);
+        test_net_randomise_bn(&net, &r);
         /* projection biases are initialised U(±1/sqrt(fan_in)) like PyTorch; keep them */
         size_t nx = (size_t)batch * 3 * (size_t)res * (size_t)res;
         float *x = malloc(nx * sizeof(float));

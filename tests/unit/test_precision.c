@@ -32,15 +32,13 @@ static int setup(void **state)
 {
     (void)state;
     ncases = test_golden_cases(cases, MAXC);
-    be = tcet_backend_cpu_create(1);
-    return be ? 0 : -1;
+    return test_cpu_backend(&be);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    be->destroy(be);
-    return 0;
+    return test_cpu_backend_free(&be);
 }
 
 static double rel(double a, double b) { return b == 0.0 ? fabs(a) : fabs(a - b) / fabs(b); }
@@ -68,12 +66,12 @@ static void test_f64_agrees_with_f32(void **state)
             tcet_scorer *s32, *s64;
             golden_score_dtype(be, g, P[k].proxy, TCET_F32, &r32, &s32);
             golden_score_dtype(be, g, P[k].proxy, TCET_F64, &r64, &s64);
-            assert_int_equal(r32.status, r64.status);
-            const double d = rel(r32.raw_score, r64.raw_score), tol = flips ? P[k].tol_flip : P[k].tol;
+            assert_int_equal(r32.r.status, r64.r.status);
+            const double d = rel(r32.r.raw, r64.r.raw), tol = flips ? P[k].tol_flip : P[k].tol;
             if (!(d <= tol))
                 fail_msg("%s %s: float32 %.10g, float64 %.10g, relative difference %.3g > %.3g", g->case_name,
-                         tcet_proxy_name(P[k].proxy), r32.raw_score, r64.raw_score, d, tol);
-            if (r32.raw_score != r64.raw_score) differ++;
+                         tcet_proxy_name(P[k].proxy), r32.r.raw, r64.r.raw, d, tol);
+            if (r32.r.raw != r64.r.raw) differ++;
             /* per-layer terms come back in the same layer order */
             assert_int_equal(r32.nlayers, r64.nlayers);
             tcet_scorer_destroy(s32);
@@ -128,12 +126,12 @@ static void test_f64_nb201(void **state)
                 tcet_scorer_score(sc, 3, &arch, &r[dt]);
                 tcet_scorer_destroy(sc);
             }
-            assert_int_equal(r[0].status, r[1].status);
-            if (r[0].status == TCET_SCORE_OK) {
+            assert_int_equal(r[0].r.status, r[1].r.status);
+            if (r[0].r.status == TCET_CAND_OK) {
                 const double tol = proxies[k] == TCET_PROXY_ZICO ? 1e-2 : 1e-4;
-                if (!(rel(r[0].raw_score, r[1].raw_score) <= tol))
+                if (!(rel(r[0].r.raw, r[1].r.raw) <= tol))
                     fail_msg("%s %s: float32 %.10g float64 %.10g", cells[c], tcet_proxy_name(proxies[k]),
-                             r[0].raw_score, r[1].raw_score);
+                             r[0].r.raw, r[1].r.raw);
             }
         }
     }

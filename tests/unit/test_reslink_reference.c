@@ -69,7 +69,7 @@ static void test_tcet_snip(void **state)
     tcet_scorer *sc;
     tcet_score_result res;
     golden_score(be, g, TCET_PROXY_TCET_SNIP, &res, &sc);
-    assert_int_equal(res.status, TCET_SCORE_OK);
+    assert_int_equal(res.r.status, TCET_CAND_OK);
     int L = res.nlayers, n = g->batch_size;
     assert_int_equal(L, 23); /* docs/semantics.md#self-check-counts */
     double *a = golden_read_array(g, "/expected/naswot/layerwise", L);
@@ -96,8 +96,8 @@ static void test_tcet_snip(void **state)
     assert_int_equal(full, 22); /* every layer but the FC */
     assert_string_equal(res.layers[4].name, "module_list.1.module_list.0.proj.0");
     double expected = golden_read_scalar(g, "/expected/tcet_snip");
-    assert_rel_close(res.raw_score, expected, 1e-4);
-    printf("bottleneck_reslink T-CET(SNIP) %.9g (reference %.9g)\n", res.raw_score, expected);
+    assert_rel_close(res.r.raw, expected, 1e-4);
+    printf("bottleneck_reslink T-CET(SNIP) %.9g (reference %.9g)\n", res.r.raw, expected);
     free(a);
     free(sum);
     free(std);
@@ -111,7 +111,7 @@ static void test_tcet_synflow(void **state)
     tcet_scorer *sc;
     tcet_score_result res;
     golden_score(be, g, TCET_PROXY_TCET_SYNFLOW, &res, &sc);
-    assert_int_equal(res.status, TCET_SCORE_OK);
+    assert_int_equal(res.r.status, TCET_CAND_OK);
     int L = res.nlayers;
     assert_int_equal(L, 23);
     double *sum = golden_read_array(g, "/expected/synflow/sum", L);
@@ -126,8 +126,8 @@ static void test_tcet_synflow(void **state)
      * differ (without them each equals R - Σ|FC bias|, golden README) */
     assert_true(sum[0] != sum[L - 2]);
     double expected = golden_read_scalar(g, "/expected/tcet_synflow");
-    assert_rel_close(res.raw_score, expected, 1e-9);
-    printf("bottleneck_reslink T-CET(Synflow) %.17g (reference %.17g)\n", res.raw_score, expected);
+    assert_rel_close(res.r.raw, expected, 1e-9);
+    printf("bottleneck_reslink T-CET(Synflow) %.17g (reference %.17g)\n", res.r.raw, expected);
     free(sum);
     free(std);
     free(lg);
@@ -140,11 +140,11 @@ static void test_foresight_and_counters(void **state)
     golden_check_foresight_totals(be, g);
     tcet_score_result res;
     golden_score_once(be, g, TCET_PROXY_PARAMS, &res);
-    assert_true(res.raw_score == 40305.0); /* docs/semantics.md#self-check-counts bottleneck_reslink */
-    assert_true(res.raw_score == golden_read_scalar(g, "/expected/params_model_size"));
+    assert_true(res.r.raw == 40305.0); /* docs/semantics.md#self-check-counts bottleneck_reslink */
+    assert_true(res.r.raw == golden_read_scalar(g, "/expected/params_model_size"));
     golden_score_once(be, g, TCET_PROXY_FLOPS, &res);
-    assert_true(res.raw_score == 3510656.0);
-    assert_true(res.raw_score == golden_read_scalar(g, "/expected/flops"));
+    assert_true(res.r.raw == 3510656.0);
+    assert_true(res.r.raw == golden_read_scalar(g, "/expected/flops"));
 }
 
 static void test_te_nas_and_zico(void **state)
@@ -155,15 +155,15 @@ static void test_te_nas_and_zico(void **state)
     assert_int_equal(tcet_golden_read_f64(g, "/expected/other/te_nas_eigenvalues_f64", ev, 8), 0);
     assert_true(ev[0] > 1e-3 * ev[7]); /* well-conditioned: the value is portable */
     golden_score_once(be, g, TCET_PROXY_TE_NAS, &res);
-    assert_int_equal(res.status, TCET_SCORE_OK);
+    assert_int_equal(res.r.status, TCET_CAND_OK);
     double want = golden_read_scalar(g, "/expected/other/te_nas");
-    printf("bottleneck_reslink TE-NAS %.10g (reference %.10g)\n", res.raw_score, want);
-    assert_rel_close(res.raw_score, want, 1e-4);
+    printf("bottleneck_reslink TE-NAS %.10g (reference %.10g)\n", res.r.raw, want);
+    assert_rel_close(res.r.raw, want, 1e-4);
     golden_score_once(be, g, TCET_PROXY_ZICO, &res);
-    assert_int_equal(res.status, TCET_SCORE_OK);
+    assert_int_equal(res.r.status, TCET_CAND_OK);
     want = golden_read_scalar(g, "/expected/other/zico");
-    printf("bottleneck_reslink ZiCo %.10g (reference %.10g)\n", res.raw_score, want);
-    assert_rel_close(res.raw_score, want, 1e-4);
+    printf("bottleneck_reslink ZiCo %.10g (reference %.10g)\n", res.r.raw, want);
+    assert_rel_close(res.r.raw, want, 1e-4);
 }
 
 /* Every proxy runs on the residual network (Zen, NASWOT, Syncflow, GradNorm
@@ -174,8 +174,8 @@ static void test_every_proxy_runs(void **state)
     for (int p = 0; p < TCET_PROXY_COUNT; p++) {
         tcet_score_result res;
         golden_score_once(be, g, p, &res);
-        if (res.status != TCET_SCORE_OK) fprintf(stderr, "%s: %s\n", tcet_proxy_name(p), res.reason);
-        assert_int_equal(res.status, TCET_SCORE_OK);
+        if (res.r.status != TCET_CAND_OK) fprintf(stderr, "%s: %s\n", tcet_proxy_name(p), res.r.reason);
+        assert_int_equal(res.r.status, TCET_CAND_OK);
     }
 }
 

@@ -1,4 +1,4 @@
-/* A finished run and its best_structure.txt (review F2 #1): the atomic file
+/* A finished run and its best_structure.txt: the atomic file
  * writer, and `tcet search` on a finished checkpoint whose
  * best_structure.txt is missing -- recreated from the population's best, or
  * exit 1 when the population is empty (a finished run with nothing in it is

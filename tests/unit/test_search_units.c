@@ -43,15 +43,16 @@ static void test_msg_roundtrip(void **state)
     assert_int_equal(tcet_msg_next_task(b.p, 58, &pos, &t), 0);
     assert_int_not_equal(tcet_msg_next_task(b.p, 58, &pos, &t), 0);
 
-    tcet_msg_result r = {.id = 5, .score = -9999, .raw = NAN, .seconds = 0.25, .latency = INFINITY, .status = 1};
+    tcet_cand_result r = {.score = -9999, .raw = NAN, .seconds = 0.25, .latency = INFINITY, .status = 1};
     snprintf(r.reason, sizeof r.reason, "non-finite score (nan)");
     tcet_msg_begin(&b);
-    tcet_msg_add_result(&b, &r);
-    tcet_msg_result q;
+    tcet_msg_add_result(&b, 5, &r);
+    tcet_cand_result q;
+    uint64_t qid = 0;
     assert_int_equal(tcet_msg_read_count(b.p, b.len, &pos, &n), 0);
     assert_int_equal(n, 1);
-    assert_int_equal(tcet_msg_next_result(b.p, b.len, &pos, &q), 0);
-    assert_true(q.id == 5 && q.score == -9999 && isnan(q.raw) && q.seconds == 0.25 && isinf(q.latency));
+    assert_int_equal(tcet_msg_next_result(b.p, b.len, &pos, &qid, &q), 0);
+    assert_true(qid == 5 && q.score == -9999 && isnan(q.raw) && q.seconds == 0.25 && isinf(q.latency));
     assert_int_equal(q.status, 1);
     assert_string_equal(q.reason, "non-finite score (nan)");
     tcet_buf_free(&b);
