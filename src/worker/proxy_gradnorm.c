@@ -17,6 +17,18 @@ static int add_sq(tcet_net *net, const void *dev, size_t count, double *acc)
     return 0;
 }
 
+/* One training-mode step without the update: forward of x with labels y,
+ * mean cross-entropy, backward (the gradients land in the ops' gw/gb). */
+static int loss_backward(tcet_net *net, const float *x, const int32_t *y, int update_running)
+{
+    TCET_TRY(tcet_net_set_input(net, x));
+    TCET_TRY(tcet_net_set_labels(net, y));
+    TCET_TRY(tcet_net_forward(net, 1, update_running));
+    double loss;
+    TCET_TRY(tcet_net_xent(net, &loss));
+    return tcet_net_backward(net, 1);
+}
+
 int proxy_gradnorm(tcet_proxy_ctx *ctx, double *score)
 {
     tcet_net *net = ctx->net;
@@ -37,12 +49,7 @@ int proxy_gradnorm(tcet_proxy_ctx *ctx, double *score)
     } else {
         for (int i = 0; i < n; i++) y[i] = (int32_t)tcet_rng_below(&r, (uint64_t)classes);
     }
-    TCET_TRY(tcet_net_set_input(net, x));
-    TCET_TRY(tcet_net_set_labels(net, y));
-    TCET_TRY(tcet_net_forward(net, 1, 1));
-    double loss;
-    TCET_TRY(tcet_net_xent(net, &loss));
-    TCET_TRY(tcet_net_backward(net, 1));
+    TCET_TRY(loss_backward(net, x, y, 1));
 
     double sq = 0.0;
     for (int i = 0; i < net->nops; i++) {
@@ -69,12 +76,7 @@ int proxy_gradnorm_zc(tcet_proxy_ctx *ctx, double *score)
     if (ctx->n != net->batch)
         return TCET_FAIL(TCET_ERR_USAGE, "gradnorm-zc: batch of %d images for a network of batch %d", ctx->n,
                          net->batch);
-    TCET_TRY(tcet_net_set_input(net, ctx->x));
-    TCET_TRY(tcet_net_set_labels(net, ctx->labels));
-    TCET_TRY(tcet_net_forward(net, 1, 0));
-    double loss;
-    TCET_TRY(tcet_net_xent(net, &loss));
-    TCET_TRY(tcet_net_backward(net, 1));
+    TCET_TRY(loss_backward(net, ctx->x, ctx->labels, 0));
     double total = 0.0;
     for (int l = 0; l < net->nscored; l++) {
         tcet_net_op *o = tcet_net_layer(net, l);
