@@ -202,6 +202,13 @@ const char *tcet_dataset_describe(const tcet_dataset *ds) { return ds ? ds->desc
 
 int tcet_dataset_kind(const tcet_dataset *ds) { return ds ? (int)ds->kind : TCET_DATA_SYNTHETIC; }
 
+const char *tcet_data_kind_name(int kind)
+{
+    static const char *const names[] = {[TCET_DATA_SYNTHETIC] = "synthetic", [TCET_DATA_CIFAR10] = "cifar10",
+                                        [TCET_DATA_CIFAR100] = "cifar100", [TCET_DATA_HDF5] = "hdf5"};
+    return kind >= 0 && kind < (int)(sizeof names / sizeof names[0]) ? names[kind] : "?";
+}
+
 size_t tcet_dataset_count(const tcet_dataset *ds) { return ds && ds->count > 0 ? (size_t)ds->count : 0; }
 
 int tcet_dataset_check_batch(const tcet_dataset *ds, int batch_size, int proxy)

@@ -38,6 +38,8 @@ void tcet_dataset_files(const char *kind, const char *path, char *out, size_t ca
 /* One line for logs, e.g. "CIFAR-100 train (50000 images) from DIR". */
 const char *tcet_dataset_describe(const tcet_dataset *ds);
 int tcet_dataset_kind(const tcet_dataset *ds);
+/* "synthetic", "cifar10", "cifar100", "hdf5" (the --dataset names); "?" out of range. */
+const char *tcet_data_kind_name(int kind);
 /* Number of training images; 0 for NULL and for synthetic data (which has
  * no fixed size, any batch fits): lets callers refuse a batch larger than the dataset up front. */
 size_t tcet_dataset_count(const tcet_dataset *ds);

@@ -213,13 +213,11 @@ static int resume_read(const tcet_batch *b, tcet_batch_row *rows, int *kept)
  * change, as on a search resume (docs/proxies.md#batch-scoring). */
 static void settings_line(const tcet_batch *b, char *buf, size_t cap)
 {
-    static const char *const kinds[] = {"synthetic", "cifar10", "cifar100", "hdf5"};
     const tcet_score_config *c = &b->cfg;
-    int kind = tcet_dataset_kind(c->data);
     snprintf(buf, cap,
              "tcet batch settings v1: dataset=%s seed=%llu batch_size=%d resolution=%d num_classes=%d mode=%s "
              "same_batch=%d reslink=%d precision=%s gamma=%.17g zico_batches=%d\n",
-             kind >= 0 && kind < 4 ? kinds[kind] : "?", (unsigned long long)c->seed, c->batch_size, c->resolution,
+             tcet_data_kind_name(tcet_dataset_kind(c->data)), (unsigned long long)c->seed, c->batch_size, c->resolution,
              c->num_classes, tcet_mode_name(c->mode), c->same_batch, c->reslink,
              c->dtype == TCET_F64 ? "float64" : "float32", c->gamma, c->zico_batches);
 }

@@ -11,11 +11,14 @@ T=$ROOT/tests/data/nb201/zc_nasbench201.json
 OUT=${1:-nb201-validation}
 mkdir -p "$OUT" && cd "$OUT"
 export OPENBLAS_NUM_THREADS=1
-V() { mpirun --oversubscribe -np 3 "$B" validate nb201 --table "$T" --dataset synthetic --backend cpu --json "$@"; }
+M=(mpirun --oversubscribe -np 3 "$B" validate nb201 --table "$T" --dataset synthetic --backend cpu --json)
+V() { "${M[@]}" "$@"; }
 CHEAP=params,flops,synflow
 P=synflow-zennas,naswot,snip,gradnorm,gradnorm-zc,tcet-snip,tcet-synflow,zen,zico,naswot-layerwise
 # the whole CIFAR-10 table with every proxy but te-nas (its speed: docs/validation.md#speed)
-/usr/bin/time -v -o cifar10-full.time V --split cifar10 --proxy $CHEAP,$P --out cifar10-full.csv \
+TIME=()   # CPU time of the run when GNU time is there (Debian package `time`)
+[ -x /usr/bin/time ] && TIME=(/usr/bin/time -v -o cifar10-full.time)
+"${TIME[@]}" "${M[@]}" --split cifar10 --proxy $CHEAP,$P --out cifar10-full.csv \
     --svg cifar10-full.svg >cifar10-full.json
 for s in cifar100 ImageNet16-120; do
     V --split $s --proxy $CHEAP --out $s-cheap.csv --svg $s-cheap.svg >$s-cheap.json
