@@ -163,3 +163,26 @@ slurm_skip_requeue_delay() {
     done
     scontrol update JobId="$1" StartTime=now >/dev/null 2>&1 || true
 }
+
+# A test's scratch directory T (kept with KEEP=1) and its cleanup at exit:
+# cancel the test's job $JOB, stop its cluster under $T/slurm, remove T.
+slurm_test_dir() { # NAME
+    T=$(mktemp -d "/tmp/tcet_$1.XXXXXX")
+    JOB=""
+    trap slurm_test_cleanup EXIT
+}
+slurm_test_cleanup() {
+    [ -n "${SLURM_CONF:-}" ] && [ -n "$JOB" ] && scancel "$JOB" 2>/dev/null
+    slurm_stop "$T/slurm"
+    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+# A failing test's evidence on stderr: the job $JOB and the last LINES lines of each FILE.
+slurm_dump() { # LINES FILE...
+    local n=$1 f
+    shift
+    [ -n "$JOB" ] && scontrol show job "$JOB" >&2
+    for f in "$@"; do
+        [ -f "$f" ] && { echo "--- $f" >&2; tail -n "$n" "$f" >&2; }
+    done
+    return 0
+}

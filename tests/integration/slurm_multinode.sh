@@ -5,8 +5,8 @@
 # node (this test node has 2 CPUs, and SLURM grants no more task slots per node
 # than CPUs) runs to the end, the master's binding line shows the worker with
 # its node-local index, and a layout with too few task slots is refused before
-# anything starts.  Also: every job script passes bash -n and
-# shellcheck.
+# anything starts.  Also: every job script passes bash -n and the linter
+# (shellcheck).
 set -u
 : "${TCET_BIN:?TCET_BIN not set (run through ctest)}"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -28,19 +28,9 @@ fi
 source "$HERE/slurm_lib.sh"
 command -v mpirun >/dev/null || skip "no mpirun"
 slurm_require
-T=$(mktemp -d /tmp/tcet_slurm_multi.XXXXXX)
-JOB=""
-cleanup() {
-    [ -n "${SLURM_CONF:-}" ] && [ -n "$JOB" ] && scancel "$JOB" 2>/dev/null
-    slurm_stop "$T/slurm"
-    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
+slurm_test_dir slurm_multi
 failj() {
-    [ -n "$JOB" ] && scontrol show job "$JOB" >&2
-    for f in "$T"/out/*.out "$T"/slurm/log/slurmctld.log; do
-        [ -f "$f" ] && { echo "--- $f" >&2; tail -n 30 "$f" >&2; }
-    done
+    slurm_dump 30 "$T"/out/*.out "$T"/slurm/log/slurmctld.log
     fail "$*"
 }
 mkdir -p "$T/out"

@@ -19,20 +19,10 @@ $PY -c 'import h5py, numpy' 2>/dev/null || skip "/usr/bin/python3 with h5py+nump
 command -v mpirun >/dev/null || skip "no mpirun"
 slurm_require
 
-T=$(mktemp -d /tmp/tcet_slurm_resume.XXXXXX)
-JOB=""
-cleanup() {
-    [ -n "${SLURM_CONF:-}" ] && [ -n "$JOB" ] && scancel "$JOB" 2>/dev/null
-    slurm_stop "$T/slurm"
-    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
+slurm_test_dir slurm_resume
 fail() {
     echo "FAIL: $*" >&2
-    [ -n "$JOB" ] && scontrol show job "$JOB" >&2
-    for f in "$T"/out/*.out "$T"/runs/*/search.log "$T"/slurm/log/slurmctld.log; do
-        [ -f "$f" ] && { echo "--- $f" >&2; tail -n 25 "$f" >&2; }
-    done
+    slurm_dump 25 "$T"/out/*.out "$T"/runs/*/search.log "$T"/slurm/log/slurmctld.log
     exit 1
 }
 

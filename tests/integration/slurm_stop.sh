@@ -18,20 +18,10 @@ source "$HERE/slurm_lib.sh"
 $PY -c 'import h5py' 2>/dev/null || skip "/usr/bin/python3 with h5py is needed"
 slurm_require
 
-T=$(mktemp -d /tmp/tcet_slurm_stop.XXXXXX)
-JOB=""
-cleanup() {
-    [ -n "${SLURM_CONF:-}" ] && [ -n "$JOB" ] && scancel "$JOB" 2>/dev/null
-    slurm_stop "$T/slurm"
-    if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
-}
-trap cleanup EXIT
+slurm_test_dir slurm_stop
 fail() {
     echo "FAIL: $*" >&2
-    [ -n "$JOB" ] && scontrol show job "$JOB" >&2
-    for f in "$T"/out/*.out "$T"/runs/*/search.log; do
-        [ -f "$f" ] && { echo "--- $f" >&2; tail -n 25 "$f" >&2; }
-    done
+    slurm_dump 25 "$T"/out/*.out "$T"/runs/*/search.log
     exit 1
 }
 field() { scontrol show job "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
