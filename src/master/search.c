@@ -386,7 +386,10 @@ static void stop_workers(master *m, int exit_code)
         /* mpirun/srun died: the workers died with it (tcet_signals_follow_
          * launcher) and MPI can no longer end in order.  The checkpoint is on
          * disk; end here. */
-        logline(m, 1, "the launcher (mpirun or srun) is gone; the workers ended with it; exiting");
+        if (!tcet_signals_launcher_noted())
+            logline(m, 1, "the launcher (mpirun or srun) is gone; the workers ended with it; exiting");
+        else
+            logline(m, 0, "exiting without the workers (they ended with the launcher)");
         if (m->events) fflush(m->events);
         fflush(NULL);
         _exit(exit_code);
@@ -478,6 +481,7 @@ static int open_outputs(master *m, const tcet_checkpoint *ck)
         close(fd);
         return TCET_FAIL(TCET_ERR_RUNTIME, "cannot open %s: %s", path, strerror(errno));
     }
+    tcet_signals_log_fd(fd);
     snprintf(path, sizeof path, "%s/events.jsonl", m->dir);
     TCET_TRY(tcet_open_own(path, ck ? O_RDWR | O_CREAT : O_WRONLY | O_CREAT | O_TRUNC, 0666, &fd));
     if (ck) {
@@ -564,7 +568,10 @@ static void master_free(master *m)
     free(m->wbusy);
     free(m->rbuf);
     tcet_buf_free(&m->sbuf);
-    if (m->log) fclose(m->log);
+    if (m->log) {
+        tcet_signals_log_fd(-1);
+        fclose(m->log);
+    }
     if (m->events) fclose(m->events);
 }
 

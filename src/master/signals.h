@@ -22,5 +22,10 @@ void tcet_signals_sealed(int exit_code);
 void tcet_signals_follow_launcher(int rank);
 /* 1 when the launcher recorded above has died. */
 int tcet_signals_launcher_gone(void);
+/* The open search.log: the SIGTERM handler writes the launcher's death there
+ * at once (the MPI runtime may end the process right after). */
+void tcet_signals_log_fd(int fd);
+/* 1 when that line was written. */
+int tcet_signals_launcher_noted(void);
 
 #endif

@@ -4,7 +4,8 @@
 #  2. TERM to mpirun (Open MPI: SIGCONT to every rank, SIGTERM after
 #     odls_base_sigkill_timeout seconds, SIGKILL after as many again): rank 0
 #     writes its checkpoint within that time;
-#  3. kill -9 of mpirun: no rank outlives it; rank 0 writes its checkpoint.
+#  3. kill -9 of mpirun: no rank outlives it; rank 0 logs the launcher's death
+#     (from its signal handler: Open MPI may end it right after, docs/search.md).
 # 2 and 3 resume to the uninterrupted result.
 . "$(dirname "$0")/search_lib.sh"
 T=$TCET_BIN
@@ -58,8 +59,18 @@ kill -9 $JOB; wait $JOB 2>/dev/null
 sleep 1
 left=$(ranks "$R"); [ -z "$left" ] || { kill -9 $left; fail "ranks outlived mpirun: $left"; }
 grep -q "the launcher (mpirun or srun) is gone" "$R/search.log" || fail "rank 0 did not notice mpirun's death"
-[ "$(stop_iter "$R")" = "$(ck_committed "$R")" ] || fail "kill -9 mpirun: checkpoint behind the stop"
-echo "kill -9 of mpirun: no rank left after 1 s, checkpoint at iteration $(ck_committed "$R")"
-mpirun -np 2 "$T" search --resume "$R" > "$WORK/out" 2>&1 || { cat "$WORK/out"; fail "resume after kill -9 mpirun"; }
-same_run "$WORK/ref" "$R"
+ls "$R" | grep -q '\.tmp\.' && fail "kill -9 mpirun: a checkpoint tmp file was left"
+if grep -q "stopped by signal" "$R/search.log"; then
+    [ "$(stop_iter "$R")" = "$(ck_committed "$R")" ] || fail "kill -9 mpirun: checkpoint behind the stop"
+    echo "kill -9 of mpirun: no rank left after 1 s, checkpoint at iteration $(ck_committed "$R")"
+else
+    # Open MPI ended rank 0 (lost connection to its server) before the stop
+    # got to its checkpoint: what is on disk must be a complete earlier one.
+    echo "kill -9 of mpirun: no rank left after 1 s; Open MPI ended rank 0 before its final checkpoint"
+fi
+if [ -f "$R/checkpoint.h5" ]; then
+    "$T" inspect "$R" > /dev/null || fail "kill -9 mpirun: checkpoint unreadable"
+    mpirun -np 2 "$T" search --resume "$R" > "$WORK/out" 2>&1 || { cat "$WORK/out"; fail "resume after kill -9 mpirun"; }
+    same_run "$WORK/ref" "$R"
+fi
 echo PASS
