@@ -52,20 +52,26 @@ int tcet_cpu_isa_of(const tcet_backend *be);
 /* One line for --version and bench: "avx2 (CPU has: avx2 fma; built: generic
  * avx2 avx512 avx512-vpopcntdq)". */
 void tcet_cpu_isa_describe(char *buf, size_t size);
-/* Which convolutions run in oneDNN (when tcet is built with it; avx2 and
- * avx512 paths only), among the k x k convs (k >= 3, >= 16 input channels,
- * float32) where oneDNN measured faster than im2col + OpenBLAS (cpu_dnnl.c):
- * AUTO = their weight gradients (and those of the stride-1 1x1 convs on
- * planes of 8x8 or more); ONEDNN = forward, data and weight
- * gradients (faster still, but the forward and data gradient move two
- * rounding-sensitive golden cases outside their tolerances); IM2COL = none.
- * The environment variable TCET_CPU_CONV (auto, onednn, im2col) sets it for
- * new backends. */
+/* Which engine runs each convolution (docs/performance.md):
+ * AUTO (default) = the direct float32 kernels (cpu_direct.h; avx2 and avx512
+ * paths) for the forward and data gradient of stride-1 "same" convs (1x1
+ * ones when they do not reduce channels), oneDNN (when tcet is built with
+ * it) for the weight gradients of the k x k convs (k >= 3, >= 16 input
+ * channels) and of the stride-1 1x1 convs on planes of 8x8 or more, im2col
+ * + OpenBLAS for the rest; ONEDNN = oneDNN also for the forward and data
+ * gradient of those k x k convs, the direct kernels where oneDNN does not
+ * apply; IM2COL = im2col + OpenBLAS alone, the reference path, which
+ * reproduces the official code's per-layer values closest (the golden tests
+ * that compare single layers or gradient entries run on it).  The
+ * environment variable TCET_CPU_CONV (auto, onednn, im2col) sets it for new
+ * backends. */
 typedef enum { TCET_CPU_CONV_AUTO = 0, TCET_CPU_CONV_IM2COL = 1, TCET_CPU_CONV_ONEDNN = 2 } tcet_cpu_conv_engine;
 void tcet_cpu_set_conv_engine(tcet_backend *be, int engine);
 /* 1 when this backend runs some convolutions in oneDNN; how many it ran */
 int tcet_cpu_uses_dnnl(const tcet_backend *be);
 size_t tcet_cpu_dnnl_calls(const tcet_backend *be);
+/* How many convolutions this backend ran in the direct kernels. */
+size_t tcet_cpu_direct_calls(const tcet_backend *be);
 
 /* The CPU's model name (cpuid brand string; "unknown" elsewhere). */
 void tcet_cpu_model(char *buf, size_t size);

@@ -100,11 +100,50 @@ static void dw_offsets(const tcet_conv_desc *d, const dw_geom *g, ptrdiff_t *off
 #undef S
 #undef GEMM
 
+#include "kernels/cpu/cpu_direct.h"
+
+/* The direct kernels (cpu_direct.h) take float32 convs of their shapes,
+ * unless TCET_CPU_CONV=im2col asks for the im2col path alone.  op 0: the
+ * forward (out channels cout), 1: the data gradient (out channels cin). */
+static int direct_wanted(const tcet_backend *be, int dt, int op, const tcet_conv_desc *d)
+{
+#if CPU_HAVE_DIRECT
+    const tcet_cpu_impl *c = be->impl;
+    if (dt != TCET_F32 || c->conv_engine == TCET_CPU_CONV_IM2COL) return 0;
+    return op == 0 ? direct_shape_ok(d->cin, d->cout, d->k, d->stride, d->pad, d->groups, d->h, d->w)
+                   : direct_shape_ok(d->cout, d->cin, d->k, d->stride, d->pad, d->groups, d->h, d->w);
+#else
+    (void)be, (void)dt, (void)op, (void)d;
+    return 0;
+#endif
+}
+
+static int direct_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const float *in, const float *w,
+                       const float *bias, float *out)
+{
+#if CPU_HAVE_DIRECT
+    const int ci = op == 0 ? d->cin : d->cout, co = op == 0 ? d->cout : d->cin;
+    size_t pad_at, off_at;
+    char *sc = cpu_scratch(be, direct_scratch_bytes(ci, co, d->k, d->h, d->w, &pad_at, &off_at));
+    if (!sc) return TCET_ERR_NOMEM;
+    float *wpk = (float *)sc, *pad = (float *)(sc + pad_at);
+    if (op == 0) direct_pack_fwd(w, ci, co, d->k, wpk);
+    else direct_pack_bwd(w, d->cin, d->cout, d->k, wpk);
+    direct_run(in, d->n, ci, co, d->h, d->w, d->k, wpk, bias, out, pad, (int *)(sc + off_at));
+    ((tcet_cpu_impl *)be->impl)->direct_calls++;
+    return 0;
+#else
+    (void)be, (void)op, (void)d, (void)in, (void)w, (void)bias, (void)out;
+    return TCET_FAIL(TCET_ERR_BACKEND, "CPU backend: no direct convolution kernels on this path");
+#endif
+}
+
 int CPU_K(cpu_conv_fwd)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                  const void *x, const void *w, const void *bias, void *y)
 {
     TCET_TRY(cpu_check_dtype(dt));
     TCET_TRY(cpu_check_conv(d));
+    if (direct_wanted(be, dt, 0, d)) return direct_conv(be, 0, d, x, w, bias, y);
     return dt == TCET_F32 ? conv_fwd_f32(be, d, x, w, bias, y) : conv_fwd_f64(be, d, x, w, bias, y);
 }
 
@@ -114,6 +153,7 @@ int CPU_K(cpu_conv_bwd_data)(tcet_backend *be, int dt, const tcet_conv_desc *d,
     TCET_TRY(cpu_check_dtype(dt));
     TCET_TRY(cpu_check_conv(d));
     if (!dx) return 0;
+    if (direct_wanted(be, dt, 1, d)) return direct_conv(be, 1, d, dy, w, NULL, dx);
     return dt == TCET_F32 ? conv_bwd_data_f32(be, d, w, dy, dx) : conv_bwd_data_f64(be, d, w, dy, dx);
 }
 

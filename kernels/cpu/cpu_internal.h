@@ -32,6 +32,7 @@ typedef struct {
     int conv_engine;        /* tcet_cpu_conv_engine: which convs go to oneDNN */
     cpu_dnnl_state *dnnl;   /* oneDNN engine, stream and primitives (NULL: not used) */
     size_t dnnl_calls;      /* convolutions run in oneDNN so far */
+    size_t direct_calls;    /* convolutions run in the direct kernels (cpu_direct.h) so far */
     /* GEMM convolution tiling (see conv_tiling in cpu_conv.c) */
     size_t conv_tile_n, conv_col_max, conv_col_band;
 } tcet_cpu_impl;

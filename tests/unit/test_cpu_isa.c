@@ -281,7 +281,11 @@ static void test_conv_onednn(void **state)
         assert_int_equal(conv_run(b, CONV_FWD, d, x, w, dy, p), 0);
         assert_int_equal(tcet_cpu_dnnl_calls(b), calls + 1); /* the forward did not */
         assert_int_equal(conv_run(ref, CONV_FWD, d, x, w, dy, q), 0);
-        expect_same("AUTO forward = im2col's", isa, TCET_F32, p, q, ny);
+        /* (the forward runs in the direct kernels where the shape allows:
+         * im2col's result to rounding, tests/unit/test_conv_direct.c) */
+        const double r = rel_diff(p, q, ny);
+        if (!(r <= 1e-5)) fail_msg("AUTO forward, path %s: max diff %.3g of the largest im2col value",
+                                   tcet_cpu_isa_name(isa), r);
         free(x), free(w), free(dy), free(p), free(q);
         a->destroy(a), b->destroy(b);
     }

@@ -1,0 +1,169 @@
+/* Direct float32 convolutions for AVX2 + FMA: stride 1, "same" padding,
+ * one group; included by cpu_conv.c on the avx2 and avx512 paths only.
+ *
+ * Why (docs/performance.md, "Direct convolutions"): ZenNet's convolutions
+ * have 16-24 output channels (k x k) or a K of 16-24 (1x1).  Through im2col
+ * + OpenBLAS every such GEMM writes the unfolded input, OpenBLAS packs it
+ * again (sgemm_itcopy, 12 % of a T-CET(Synflow) candidate) and zeroes C
+ * before accumulating into it (sgemm_beta, 7 %), so the kernel proper ran
+ * under 40 % of the time.  Here the register tile reads the zero-padded
+ * input plane in place and stores its results once:
+ *
+ *   y[o][q] = sum over (c, kh, kw) in that order of xp[c][oh + kh][ow + kw] * w[o][c][kh][kw]
+ *
+ * for a tile of NR output channels (6, or 4/2 at the end) by 16 positions
+ * (two vectors of 8 consecutive columns of one row; two rows when wo == 8).
+ * Each output is one FMA chain over k = (c*k + kh)*k + kw in increasing
+ * order, the order of the im2col GEMM's K dimension, so the results differ
+ * from the im2col path only where OpenBLAS splits K into blocks.  The data
+ * gradient of the same conv is the same computation on dy with the weights
+ * transposed (input and output channels swapped) and rotated by 180 degrees.
+ * Single-threaded per call and fixed order: bit-reproducible. */
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define CPU_HAVE_DIRECT 1
+
+/* Shapes the direct kernels take: stride 1, pad k/2 with odd k (so ho = h,
+ * wo = w), no groups, rows of 8 or a multiple of 16 columns, an even number
+ * of output channels (tiles of 6, then 4 or 2), and for 1x1 convs at least
+ * as many output as input channels; ho = h and wo = w follow (checked by
+ * cpu_check_conv). */
+static int direct_shape_ok(int cin, int cout, int k, int stride, int pad, int groups, int h, int w)
+{
+    /* A 1x1 conv that reduces channels does only cout multiply-adds per
+     * input value copied into the padded layout; there the copy cost more
+     * than it saved and OpenBLAS's copy-free GEMM on NCHW measured faster
+     * (e.g. 120->16 at 32x32: 29 against 21 GFLOP/s, tests/perf/bench_ops). */
+    if (k == 1 && cout < cin) return 0;
+    return groups == 1 && stride == 1 && (k & 1) && pad == k / 2 && ((w == 8 && h % 2 == 0) || w % 16 == 0) &&
+           cout % 2 == 0;
+}
+
+/* One tile: NR output channels from wk ([K][NR], packed), 16 positions
+ * whose input rows start at x0 / x1 and outputs at y + q0 / q1 (channel
+ * stride hwo); tap r of the chain reads x0[off[r]] and x1[off[r]] (off[r] =
+ * c*plane + kh*wp + kw: one flat loop keeps the 2*NR accumulators in
+ * registers, also for 1x1 convs where the tap loops would have one turn). */
+#define DIRECT_DECL(j) __m256 c0_##j = _mm256_setzero_ps(), c1_##j = _mm256_setzero_ps();
+#define DIRECT_STEP(j)                                                                                       \
+    {                                                                                                        \
+        const __m256 b = _mm256_broadcast_ss(wk + j);                                                        \
+        c0_##j = _mm256_fmadd_ps(a0, b, c0_##j);                                                             \
+        c1_##j = _mm256_fmadd_ps(a1, b, c1_##j);                                                             \
+    }
+#define DIRECT_STORE(j)                                                                                      \
+    {                                                                                                        \
+        if (bias) {                                                                                          \
+            const __m256 bj = _mm256_set1_ps(bias[j]);                                                       \
+            c0_##j = _mm256_add_ps(c0_##j, bj);                                                              \
+            c1_##j = _mm256_add_ps(c1_##j, bj);                                                              \
+        }                                                                                                    \
+        _mm256_storeu_ps(y + (size_t)(j) * hwo + q0, c0_##j);                                                \
+        _mm256_storeu_ps(y + (size_t)(j) * hwo + q1, c1_##j);                                                \
+    }
+/* Named accumulators, not arrays: GCC kept an array's registers but also
+ * stored them to the stack on every turn (half the kernel's time). */
+#define DIRECT_FOR_6(M) M(0) M(1) M(2) M(3) M(4) M(5)
+#define DIRECT_FOR_4(M) M(0) M(1) M(2) M(3)
+#define DIRECT_FOR_2(M) M(0) M(1)
+#define DIRECT_TILE(NR)                                                                                      \
+    static void direct_tile_##NR(const float *restrict x0, const float *restrict x1,                         \
+                                 const int *restrict off, int K, const float *restrict wk,                   \
+                                 float *restrict y, size_t hwo, size_t q0, size_t q1,                        \
+                                 const float *restrict bias)                                                 \
+    {                                                                                                        \
+        DIRECT_FOR_##NR(DIRECT_DECL)                                                                         \
+        for (int r = 0; r < K; r++, wk += NR) {                                                              \
+            const __m256 a0 = _mm256_loadu_ps(x0 + off[r]), a1 = _mm256_loadu_ps(x1 + off[r]);               \
+            DIRECT_FOR_##NR(DIRECT_STEP)                                                                     \
+        }                                                                                                    \
+        DIRECT_FOR_##NR(DIRECT_STORE)                                                                        \
+    }
+DIRECT_TILE(6)
+DIRECT_TILE(4)
+DIRECT_TILE(2)
+#undef DIRECT_TILE
+
+/* Output-channel tiles: 6 each, the rest (cout % 6: 0, 2 or 4) last. */
+static int direct_nr(int cout, int o0) { return cout - o0 >= 6 ? 6 : cout - o0; }
+
+/* out[n][co][h][w] = conv(in[n][ci][h][w]) with packed weights wpk (see
+ * direct_pack_*): the forward on (x, w) or the data gradient on (dy,
+ * rotated transposed w).  Each image is first copied, zero-padded, into
+ * scratch as [padded row][channel][padded column]: a tile's taps then read
+ * one contiguous block of k rows of all channels.  (Reading the NCHW planes
+ * in place put the taps of a 1x1 conv on a 32x32 plane 4 KiB apart, all in
+ * one L1 set: 12 GFLOP/s instead of 40-55.)  off: K tap offsets. */
+static void direct_run(const float *in, int n, int ci, int co, int h, int w, int k, const float *wpk,
+                       const float *bias, float *out, float *xp, int *off)
+{
+    const int p = k / 2, wp = w + 2 * p;
+    const size_t rowb = (size_t)ci * wp, hw = (size_t)h * w, K = (size_t)ci * k * k;
+    for (int c = 0, r = 0; c < ci; c++)
+        for (int kh = 0; kh < k; kh++)
+            for (int kw = 0; kw < k; kw++) off[r++] = (int)((size_t)kh * rowb + (size_t)c * wp + (size_t)kw);
+    /* the padding rows and columns stay zero: only the interior is copied */
+    memset(xp, 0, sizeof(float) * rowb * (size_t)(h + 2 * p));
+    for (int i = 0; i < n; i++) {
+        const float *img = in + (size_t)i * ci * hw;
+        for (int r = 0; r < h; r++)
+            for (int c = 0; c < ci; c++)
+                memcpy(xp + (size_t)(r + p) * rowb + (size_t)c * wp + p, img + (size_t)c * hw + (size_t)r * w,
+                       sizeof(float) * (size_t)w);
+        float *y = out + (size_t)i * co * hw;
+        const float *wt = wpk;
+        for (int o0 = 0; o0 < co; o0 += direct_nr(co, o0)) {
+            const int nr = direct_nr(co, o0);
+            float *yo = y + (size_t)o0 * hw;
+            const float *bo = bias ? bias + o0 : NULL;
+            for (int oh = 0; oh < h; oh += w == 8 ? 2 : 1)
+                for (int ow = 0; ow < w; ow += 16) {
+                    /* two vectors of 8 columns: this row's next 8, or (w == 8) the next row */
+                    const size_t off0 = (size_t)oh * rowb + ow, off1 = w == 8 ? off0 + rowb : off0 + 8;
+                    const size_t q0 = (size_t)oh * w + ow, q1 = q0 + 8;
+                    if (nr == 6) direct_tile_6(xp + off0, xp + off1, off, (int)K, wt, yo, hw, q0, q1, bo);
+                    else if (nr == 4) direct_tile_4(xp + off0, xp + off1, off, (int)K, wt, yo, hw, q0, q1, bo);
+                    else direct_tile_2(xp + off0, xp + off1, off, (int)K, wt, yo, hw, q0, q1, bo);
+                }
+            wt += K * (size_t)nr;
+        }
+    }
+}
+
+/* Forward weights w[co][ci][k][k] -> per channel tile [K][nr]. */
+static void direct_pack_fwd(const float *w, int ci, int co, int k, float *wpk)
+{
+    const size_t K = (size_t)ci * k * k;
+    for (int o0 = 0; o0 < co; o0 += direct_nr(co, o0)) {
+        const int nr = direct_nr(co, o0);
+        for (size_t r = 0; r < K; r++)
+            for (int j = 0; j < nr; j++) *wpk++ = w[(size_t)(o0 + j) * K + r];
+    }
+}
+
+/* Data-gradient weights: the conv from dy (cout channels) to dx (cin
+ * channels) has w'[c][o][kh][kw] = w[o][c][k-1-kh][k-1-kw]. */
+static void direct_pack_bwd(const float *w, int cin, int cout, int k, float *wpk)
+{
+    const size_t kk = (size_t)k * k, K = (size_t)cout * kk;
+    for (int c0 = 0; c0 < cin; c0 += direct_nr(cin, c0)) {
+        const int nr = direct_nr(cin, c0);
+        for (size_t r = 0; r < K; r++) {
+            const size_t o = r / kk, t = kk - 1 - r % kk; /* rotated tap */
+            for (int j = 0; j < nr; j++) *wpk++ = w[(o * (size_t)cin + (size_t)(c0 + j)) * kk + t];
+        }
+    }
+}
+
+/* Scratch: packed weights, one padded image, the tap offsets (each region
+ * 64-byte aligned); *pad_at / *off_at: where the last two start. */
+static size_t direct_scratch_bytes(int ci, int co, int k, int h, int w, size_t *pad_at, size_t *off_at)
+{
+    const size_t p = (size_t)k / 2, K = (size_t)ci * k * k;
+    *pad_at = cpu_align_up(sizeof(float) * K * co);
+    *off_at = *pad_at + cpu_align_up(sizeof(float) * (size_t)ci * (h + 2 * p) * (w + 2 * p));
+    return *off_at + cpu_align_up(sizeof(int) * K);
+}
+#else
+#define CPU_HAVE_DIRECT 0
+#endif

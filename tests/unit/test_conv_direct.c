@@ -1,0 +1,231 @@
+/* The direct float32 convolution kernels (kernels/cpu/cpu_direct.h), which
+ * the default engine uses for the forward and data gradient of stride-1
+ * "same" convs on the avx2 / avx512 paths:
+ *  - against the float64 convolution of the same inputs (the reference
+ *    path's im2col in double), with the float32 im2col path's own error
+ *    beside it: the direct result must be as accurate as im2col's;
+ *  - bit for bit run to run, between two backends (lanes), and for an image
+ *    whatever its position in the batch (an image's outputs never depend on
+ *    the other images: TE-NAS and ZiCo rely on that);
+ *  - which shapes take the direct path, and that TCET_CPU_CONV=im2col
+ *    turns it off.
+ * Where the CPU has no AVX2 + FMA, only the last point runs: the generic
+ * path never takes the direct kernels. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/backend.h"
+#include "kernels/cpu/backend_cpu.h"
+#include "test_support.h"
+
+static tcet_backend *be, *be2, *ref;
+
+static int setup(void **state)
+{
+    (void)state;
+    unsetenv("TCET_CPU_CONV");
+    be = tcet_backend_cpu_create_isa(1, TCET_CPU_ISA_AVX2);
+    be2 = tcet_backend_cpu_create_isa(1, TCET_CPU_ISA_AVX2);
+    ref = tcet_backend_cpu_create_isa(1, TCET_CPU_ISA_AVX2);
+    if (!be || !be2 || !ref) return -1;
+    tcet_cpu_set_conv_engine(ref, TCET_CPU_CONV_IM2COL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    be->destroy(be), be2->destroy(be2), ref->destroy(ref);
+    return 0;
+}
+
+static uint64_t lcg = 0x2545F4914F6CDD1Dull;
+static float urand(void)
+{
+    lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)(2.0 * ((double)(lcg >> 11) / 9007199254740992.0) - 1.0);
+}
+
+static float *fbuf(size_t n, int random)
+{
+    float *p = calloc(n + 16, sizeof *p);
+    assert_non_null(p);
+    if (random)
+        for (size_t i = 0; i < n; i++) p[i] = urand();
+    return p;
+}
+
+static double *to_f64(const float *a, size_t n)
+{
+    double *p = malloc((n + 1) * sizeof *p);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++) p[i] = a[i];
+    return p;
+}
+
+/* max |a - b| / max |b| */
+static double err_vs(const float *a, const double *b, size_t n)
+{
+    double d = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        d = fmax(d, fabs((double)a[i] - b[i]));
+        m = fmax(m, fabs(b[i]));
+    }
+    return m > 0 ? d / m : d;
+}
+
+typedef struct {
+    int n, cin, cout, k, h, w, bias;
+    int fwd_direct, bwd_direct; /* which ops the default engine must run directly */
+} shape;
+
+/* ZenNet's stride-1 shapes (7x7 / 5x5 / 3x3 at 32, 16, 8; expanding and
+ * reducing 1x1), the tile edge cases (8-wide rows: two rows per tile;
+ * output channels that leave 4 or 2 after the tiles of 6; 48-wide rows),
+ * and shapes the direct kernels refuse (stride 2, rows of 4, odd output
+ * channels, a reducing 1x1). */
+static const shape shapes[] = {
+    {2, 16, 16, 7, 32, 32, 0, 1, 1},  {2, 24, 24, 5, 16, 16, 0, 1, 1}, {3, 24, 24, 5, 8, 8, 0, 1, 1},
+    {2, 40, 40, 3, 8, 8, 1, 1, 1},    {2, 16, 120, 1, 32, 32, 0, 1, 0}, {2, 224, 24, 1, 16, 16, 0, 0, 1},
+    {2, 3, 88, 3, 32, 32, 0, 1, 0},   {2, 10, 14, 3, 16, 16, 1, 1, 1},  {1, 6, 8, 5, 6, 48, 0, 1, 1},
+    {2, 12, 12, 3, 4, 4, 0, 0, 0},    {2, 8, 9, 3, 16, 16, 0, 0, 1},
+};
+
+static void conv(tcet_backend *b, int dt, int op, const tcet_conv_desc *d, const void *x, const void *w,
+                 const void *bias, const void *dy, void *out)
+{
+    if (op == 0) assert_int_equal(b->conv_fwd(b, dt, d, x, w, bias, out), 0);
+    else assert_int_equal(b->conv_bwd_data(b, dt, d, w, dy, out), 0);
+}
+
+static void test_against_float64(void **state)
+{
+    (void)state;
+    double worst_direct = 0, worst_im2col = 0;
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const shape *s = &shapes[si];
+        const int p = s->k / 2;
+        tcet_conv_desc d = {.n = s->n, .cin = s->cin, .cout = s->cout, .k = s->k, .stride = 1, .pad = p,
+                            .groups = 1, .h = s->h, .w = s->w, .ho = s->h, .wo = s->w};
+        const size_t nx = (size_t)s->n * s->cin * s->h * s->w, ny = (size_t)s->n * s->cout * s->h * s->w;
+        const size_t nw = (size_t)s->cout * s->cin * s->k * s->k;
+        float *x = fbuf(nx, 1), *w = fbuf(nw, 1), *bias = s->bias ? fbuf((size_t)s->cout, 1) : NULL,
+              *dy = fbuf(ny, 1);
+        double *x64 = to_f64(x, nx), *w64 = to_f64(w, nw), *b64 = bias ? to_f64(bias, (size_t)s->cout) : NULL,
+               *dy64 = to_f64(dy, ny);
+        for (int op = 0; op < 2; op++) {
+            const size_t n = op == 0 ? ny : nx;
+            float *o = fbuf(n, 0), *o2 = fbuf(n, 0), *o3 = fbuf(n, 0), *oi = fbuf(n, 0);
+            double *o64 = malloc(n * sizeof *o64);
+            const size_t calls = tcet_cpu_direct_calls(be);
+            conv(be, TCET_F32, op, &d, x, w, bias, dy, o);
+            const int want = op == 0 ? s->fwd_direct : s->bwd_direct;
+            if (tcet_cpu_direct_calls(be) != calls + (size_t)want)
+                fail_msg("%s n%d %d->%d k%d %dx%d: direct path %s, expected %s", op ? "bwd_data" : "fwd", s->n,
+                         s->cin, s->cout, s->k, s->h, s->w, tcet_cpu_direct_calls(be) > calls ? "taken" : "not taken",
+                         want ? "taken" : "not taken");
+            conv(be, TCET_F32, op, &d, x, w, bias, dy, o2);  /* again */
+            conv(be2, TCET_F32, op, &d, x, w, bias, dy, o3); /* another backend (lane) */
+            assert_memory_equal(o, o2, n * sizeof *o);
+            assert_memory_equal(o, o3, n * sizeof *o);
+            conv(ref, TCET_F32, op, &d, x, w, bias, dy, oi);
+            conv(ref, TCET_F64, op, &d, x64, w64, b64, dy64, o64);
+            const double ed = err_vs(o, o64, n), ei = err_vs(oi, o64, n);
+            print_message("%-8s n%d %3d->%-3d k%d %2dx%-2d %s: error vs float64 %.2g (im2col %.2g)\n",
+                          op ? "bwd_data" : "fwd", s->n, s->cin, s->cout, s->k, s->h, s->w,
+                          want ? "direct" : "other ", ed, ei);
+            if (want) {
+                worst_direct = fmax(worst_direct, ed);
+                worst_im2col = fmax(worst_im2col, ei);
+            }
+            /* Measured on these shapes: direct 1.4e-7 - 1.0e-6 of the largest
+             * output, im2col 1.2e-7 - 5.1e-7 (its GEMM sums K in blocks, and
+             * its data gradient sums k*k partial products in col2im, shorter
+             * chains than the direct kernel's one chain over all of K).  2e-6
+             * is 2x the largest direct error and far below what an indexing
+             * or padding mistake gives (errors of order 1). */
+            if (!(ed <= 2e-6)) fail_msg("error %.3g vs float64 > 2e-6", ed);
+            free(o), free(o2), free(o3), free(oi), free(o64);
+        }
+        free(x), free(w), free(bias), free(dy), free(x64), free(w64), free(b64), free(dy64);
+    }
+    print_message("largest error vs float64 on the direct shapes: direct %.2g, im2col %.2g\n", worst_direct,
+                  worst_im2col);
+}
+
+/* An image's outputs do not depend on the rest of the batch: image i of a
+ * batch of 3 equals the same image scored alone, bit for bit. */
+static void test_batch_position(void **state)
+{
+    (void)state;
+    const int n = 3, c = 16, k = 5, h = 16;
+    tcet_conv_desc d = {.n = n, .cin = c, .cout = c, .k = k, .stride = 1, .pad = k / 2, .groups = 1,
+                        .h = h, .w = h, .ho = h, .wo = h};
+    tcet_conv_desc one = d;
+    one.n = 1;
+    const size_t img = (size_t)c * h * h;
+    float *x = fbuf(n * img, 1), *w = fbuf((size_t)c * c * k * k, 1), *y = fbuf(n * img, 0), *y1 = fbuf(img, 0);
+    for (int op = 0; op < 2; op++) {
+        conv(be, TCET_F32, op, &d, x, w, NULL, x, y);
+        for (int i = 0; i < n; i++) {
+            conv(be, TCET_F32, op, &one, x + i * img, w, NULL, x + i * img, y1);
+            assert_memory_equal(y1, y + i * img, img * sizeof *y);
+        }
+    }
+    free(x), free(w), free(y), free(y1);
+}
+
+/* TCET_CPU_CONV=im2col: no direct kernel runs (the reference path). */
+static void test_im2col_engine(void **state)
+{
+    (void)state;
+    setenv("TCET_CPU_CONV", "im2col", 1);
+    tcet_backend *b = tcet_backend_cpu_create_isa(1, TCET_CPU_ISA_AVX2);
+    unsetenv("TCET_CPU_CONV");
+    assert_non_null(b);
+    tcet_conv_desc d = {.n = 1, .cin = 16, .cout = 16, .k = 3, .stride = 1, .pad = 1, .groups = 1,
+                        .h = 16, .w = 16, .ho = 16, .wo = 16};
+    float *x = fbuf(16 * 256, 1), *w = fbuf(16 * 16 * 9, 1), *y = fbuf(16 * 256, 0), *yr = fbuf(16 * 256, 0);
+    conv(b, TCET_F32, 0, &d, x, w, NULL, x, y);
+    conv(b, TCET_F32, 1, &d, x, w, NULL, x, y);
+    assert_int_equal(tcet_cpu_direct_calls(b), 0);
+    conv(b, TCET_F32, 0, &d, x, w, NULL, x, y);
+    conv(ref, TCET_F32, 0, &d, x, w, NULL, x, yr);
+    assert_memory_equal(y, yr, 16 * 256 * sizeof *y);
+    free(x), free(w), free(y), free(yr);
+    b->destroy(b);
+}
+
+/* Without AVX2 + FMA: the generic path has no direct kernels. */
+static void test_generic_has_none(void **state)
+{
+    (void)state;
+    tcet_backend *b = tcet_backend_cpu_create_isa(1, TCET_CPU_ISA_GENERIC);
+    assert_non_null(b);
+    tcet_conv_desc d = {.n = 1, .cin = 16, .cout = 16, .k = 3, .stride = 1, .pad = 1, .groups = 1,
+                        .h = 16, .w = 16, .ho = 16, .wo = 16};
+    float *x = fbuf(16 * 256, 1), *w = fbuf(16 * 16 * 9, 1), *y = fbuf(16 * 256, 0);
+    conv(b, TCET_F32, 0, &d, x, w, NULL, x, y);
+    assert_int_equal(tcet_cpu_direct_calls(b), 0);
+    free(x), free(w), free(y);
+    b->destroy(b);
+}
+
+int main(void)
+{
+    if (!tcet_cpu_isa_supported(TCET_CPU_ISA_AVX2)) {
+        printf("[ note ] no AVX2 + FMA on this CPU: only the generic path is checked\n");
+        const struct CMUnitTest generic[] = {cmocka_unit_test(test_generic_has_none)};
+        return cmocka_run_group_tests(generic, NULL, NULL);
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_against_float64),
+        cmocka_unit_test(test_batch_position),
+        cmocka_unit_test(test_im2col_engine),
+        cmocka_unit_test(test_generic_has_none),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
