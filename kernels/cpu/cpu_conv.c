@@ -129,7 +129,10 @@ static int direct_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const 
     float *wpk = (float *)sc, *pad = (float *)(sc + pad_at);
     if (op == 0) direct_pack_fwd(w, ci, co, d->k, wpk);
     else direct_pack_bwd(w, d->cin, d->cout, d->k, wpk);
-    direct_run(in, d->n, ci, co, d->h, d->w, d->k, wpk, bias, out, pad, (int *)(sc + off_at));
+    if (d->k == 1) /* the padded-image region holds one 16-position panel (ci x 16 <= ci x h x w) */
+        direct_run_1x1(in, d->n, ci, co, (size_t)d->h * d->w, wpk, bias, out, pad, (int *)(sc + off_at));
+    else
+        direct_run(in, d->n, ci, co, d->h, d->w, d->k, wpk, bias, out, pad, (int *)(sc + off_at));
     ((tcet_cpu_impl *)be->impl)->direct_calls++;
     return 0;
 #else

@@ -6,8 +6,9 @@
  * + OpenBLAS every such GEMM writes the unfolded input, OpenBLAS packs it
  * again (sgemm_itcopy, 12 % of a T-CET(Synflow) candidate) and zeroes C
  * before accumulating into it (sgemm_beta, 7 %), so the kernel proper ran
- * under 40 % of the time.  Here the register tile reads the zero-padded
- * input plane in place and stores its results once:
+ * under 40 % of the time.  Here each image is copied once into a layout the
+ * register tile reads in place (k x k: zero-padded rows, direct_run; 1x1:
+ * panels of 16 positions, direct_run_1x1), and results are stored once:
  *
  *   y[o][q] = sum over (c, kh, kw) in that order of xp[c][oh + kh][ow + kw] * w[o][c][kh][kw]
  *
@@ -24,19 +25,16 @@
 #define CPU_HAVE_DIRECT 1
 
 /* Shapes the direct kernels take: stride 1, pad k/2 with odd k (so ho = h,
- * wo = w), no groups, rows of 8 or a multiple of 16 columns, an even number
- * of output channels (tiles of 6, then 4 or 2), and for 1x1 convs at least
- * as many output as input channels; ho = h and wo = w follow (checked by
- * cpu_check_conv). */
+ * wo = w), no groups, an even number of output channels (tiles of 6, then 4
+ * or 2); k x k convs: rows of 8 or a multiple of 16 columns; 1x1 convs:
+ * planes of a multiple of 16 positions.  ho = h and wo = w follow (checked
+ * by cpu_check_conv). */
 static int direct_shape_ok(int cin, int cout, int k, int stride, int pad, int groups, int h, int w)
 {
-    /* A 1x1 conv that reduces channels does only cout multiply-adds per
-     * input value copied into the padded layout; there the copy cost more
-     * than it saved and OpenBLAS's copy-free GEMM on NCHW measured faster
-     * (e.g. 120->16 at 32x32: 29 against 21 GFLOP/s, tests/perf/bench_ops). */
-    if (k == 1 && cout < cin) return 0;
-    return groups == 1 && stride == 1 && (k & 1) && pad == k / 2 && ((w == 8 && h % 2 == 0) || w % 16 == 0) &&
-           cout % 2 == 0;
+    (void)cin;
+    if (groups != 1 || stride != 1 || !(k & 1) || pad != k / 2 || cout % 2) return 0;
+    if (k == 1) return ((size_t)h * w) % 16 == 0; /* panels of 16 positions (direct_run_1x1) */
+    return (w == 8 && h % 2 == 0) || w % 16 == 0;
 }
 
 /* One tile: NR output channels from wk ([K][NR], packed), 16 positions
@@ -126,6 +124,43 @@ static void direct_run(const float *in, int n, int ci, int co, int h, int w, int
                     else direct_tile_2(xp + off0, xp + off1, off, (int)K, wt, yo, hw, q0, q1, bo);
                 }
             wt += K * (size_t)nr;
+        }
+    }
+}
+
+/* 1x1 convs: no padding, and every position is independent, so the plane
+ * is cut into panels of 16 consecutive positions; each panel is packed as
+ * [channel][16] (two aligned vectors per channel, read once from each
+ * NCHW plane) and then serves every output-channel tile from L1.  (Reading
+ * the planes in place puts a tile's taps 4 KiB apart on a 32x32 plane, all
+ * in one L1 set; a copy of the whole image into the row layout of
+ * direct_run cost more than the arithmetic of a channel-reducing 1x1 conv,
+ * which does only cout multiply-adds per input value.)  off: K offsets. */
+static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, const float *wpk,
+                           const float *bias, float *out, float *panel, int *off)
+{
+    for (int r = 0; r < ci; r++) off[r] = 16 * r;
+    for (int i = 0; i < n; i++) {
+        const float *img = in + (size_t)i * ci * hw;
+        float *y = out + (size_t)i * co * hw;
+        for (size_t q0 = 0; q0 < hw; q0 += 16) {
+            const int ahead = q0 + 64 < hw; /* the line 4 panels on, in every plane */
+            for (int c = 0; c < ci; c++) {
+                const float *src = img + (size_t)c * hw + q0;
+                if (ahead) _mm_prefetch((const char *)(src + 64), _MM_HINT_T0);
+                _mm256_store_ps(panel + 16 * c, _mm256_loadu_ps(src));
+                _mm256_store_ps(panel + 16 * c + 8, _mm256_loadu_ps(src + 8));
+            }
+            const float *wt = wpk;
+            for (int o0 = 0; o0 < co; o0 += direct_nr(co, o0)) {
+                const int nr = direct_nr(co, o0);
+                float *yo = y + (size_t)o0 * hw;
+                const float *bo = bias ? bias + o0 : NULL;
+                if (nr == 6) direct_tile_6(panel, panel + 8, off, ci, wt, yo, hw, q0, q0 + 8, bo);
+                else if (nr == 4) direct_tile_4(panel, panel + 8, off, ci, wt, yo, hw, q0, q0 + 8, bo);
+                else direct_tile_2(panel, panel + 8, off, ci, wt, yo, hw, q0, q0 + 8, bo);
+                wt += (size_t)ci * nr;
+            }
         }
     }
 }

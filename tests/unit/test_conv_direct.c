@@ -83,15 +83,17 @@ typedef struct {
 } shape;
 
 /* ZenNet's stride-1 shapes (7x7 / 5x5 / 3x3 at 32, 16, 8; expanding and
- * reducing 1x1), the tile edge cases (8-wide rows: two rows per tile;
- * output channels that leave 4 or 2 after the tiles of 6; 48-wide rows),
- * and shapes the direct kernels refuse (stride 2, rows of 4, odd output
- * channels, a reducing 1x1). */
+ * reducing 1x1 at 32, 16 and 4), the tile edge cases (8-wide rows: two rows
+ * per tile; output channels that leave 4 or 2 after the tiles of 6; 48-wide
+ * rows), and shapes the direct kernels refuse (stride 2 is not in this
+ * table; rows of 4 for k > 1, odd output channels, a 1x1 plane of 36
+ * positions). */
 static const shape shapes[] = {
     {2, 16, 16, 7, 32, 32, 0, 1, 1},  {2, 24, 24, 5, 16, 16, 0, 1, 1}, {3, 24, 24, 5, 8, 8, 0, 1, 1},
-    {2, 40, 40, 3, 8, 8, 1, 1, 1},    {2, 16, 120, 1, 32, 32, 0, 1, 0}, {2, 224, 24, 1, 16, 16, 0, 0, 1},
-    {2, 3, 88, 3, 32, 32, 0, 1, 0},   {2, 10, 14, 3, 16, 16, 1, 1, 1},  {1, 6, 8, 5, 6, 48, 0, 1, 1},
-    {2, 12, 12, 3, 4, 4, 0, 0, 0},    {2, 8, 9, 3, 16, 16, 0, 0, 1},
+    {2, 40, 40, 3, 8, 8, 1, 1, 1},    {2, 16, 120, 1, 32, 32, 0, 1, 1}, {2, 224, 24, 1, 16, 16, 0, 1, 1},
+    {2, 48, 112, 1, 4, 4, 1, 1, 1},   {2, 3, 88, 3, 32, 32, 0, 1, 0},   {2, 10, 14, 3, 16, 16, 1, 1, 1},
+    {1, 6, 8, 5, 6, 48, 0, 1, 1},     {2, 12, 12, 3, 4, 4, 0, 0, 0},    {2, 8, 9, 3, 16, 16, 0, 0, 1},
+    {2, 8, 10, 1, 6, 6, 0, 0, 0},
 };
 
 static void conv(tcet_backend *b, int dt, int op, const tcet_conv_desc *d, const void *x, const void *w,
