@@ -304,7 +304,9 @@ static int conv_bwd_filter_any(tcet_backend *be, int dt, const tcet_conv_desc *d
                                void *dw, void *dbias)
 {
     tcet_cpu_impl *c = impl_of(be);
-    if (cpu_dnnl_wanted(c, dt, 2, d, dbias != NULL)) {
+    /* the direct weight gradient (measured faster, docs/performance.md) unless oneDNN was asked for */
+    const int direct = dw && c->conv_engine != TCET_CPU_CONV_ONEDNN && c->k->conv_direct_ok(be, dt, 2, d);
+    if (!direct && cpu_dnnl_wanted(c, dt, 2, d, dbias != NULL)) {
         TCET_TRY(cpu_check_conv(d));
         int done = 0;
         TCET_TRY(cpu_dnnl_conv(be, 2, d, x, dy, dw, &done));

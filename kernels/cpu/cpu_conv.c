@@ -104,12 +104,14 @@ static void dw_offsets(const tcet_conv_desc *d, const dw_geom *g, ptrdiff_t *off
 
 /* The direct kernels (cpu_direct.h) take float32 convs of their shapes,
  * unless TCET_CPU_CONV=im2col asks for the im2col path alone.  op 0: the
- * forward (out channels cout), 1: the data gradient (out channels cin). */
+ * forward (out channels cout), 1: the data gradient (out channels cin), 2:
+ * the weight gradient. */
 static int direct_wanted(const tcet_backend *be, int dt, int op, const tcet_conv_desc *d)
 {
 #if CPU_HAVE_DIRECT
     const tcet_cpu_impl *c = be->impl;
     if (dt != TCET_F32 || c->conv_engine == TCET_CPU_CONV_IM2COL) return 0;
+    if (op == 2) return direct_filter_shape_ok(d->cin, d->cout, d->k, d->stride, d->pad, d->groups, d->h, d->w);
     return op == 0 ? direct_shape_ok(d->cin, d->cout, d->k, d->stride, d->pad, d->groups, d->h, d->w)
                    : direct_shape_ok(d->cout, d->cin, d->k, d->stride, d->pad, d->groups, d->h, d->w);
 #else
@@ -160,11 +162,36 @@ int CPU_K(cpu_conv_bwd_data)(tcet_backend *be, int dt, const tcet_conv_desc *d,
     return dt == TCET_F32 ? conv_bwd_data_f32(be, d, w, dy, dx) : conv_bwd_data_f64(be, d, w, dy, dx);
 }
 
+static int direct_filter(tcet_backend *be, const tcet_conv_desc *d, const float *x, const float *dy, float *dw)
+{
+#if CPU_HAVE_DIRECT
+    size_t pad_at, off_at, xb_at;
+    char *sc = cpu_scratch(be, direct_filter_scratch_bytes(d->cin, d->cout, d->k, d->h, d->w, &pad_at, &off_at, &xb_at));
+    if (!sc) return TCET_ERR_NOMEM;
+    direct_filter_run(x, dy, d->n, d->cin, d->cout, d->h, d->w, d->k, dw, (float *)sc, (float *)(sc + pad_at),
+                      (int *)(sc + off_at), (int *)(sc + xb_at));
+    ((tcet_cpu_impl *)be->impl)->direct_calls++;
+    return 0;
+#else
+    (void)be, (void)d, (void)x, (void)dy, (void)dw;
+    return TCET_FAIL(TCET_ERR_BACKEND, "CPU backend: no direct convolution kernels on this path");
+#endif
+}
+
+int CPU_K(cpu_conv_direct_ok)(const tcet_backend *be, int dt, int op, const tcet_conv_desc *d)
+{
+    return direct_wanted(be, dt, op, d);
+}
+
 int CPU_K(cpu_conv_bwd_filter)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                         const void *x, const void *dy, void *dw, void *dbias)
 {
     TCET_TRY(cpu_check_dtype(dt));
     TCET_TRY(cpu_check_conv(d));
+    if (dw && direct_wanted(be, dt, 2, d)) {
+        if (dbias) bias_grad_f32(d, dy, dbias);
+        return direct_filter(be, d, x, dy, dw);
+    }
     return dt == TCET_F32 ? conv_bwd_filter_f32(be, d, x, dy, dw, dbias)
                           : conv_bwd_filter_f64(be, d, x, dy, dw, dbias);
 }

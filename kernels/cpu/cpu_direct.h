@@ -144,10 +144,10 @@ static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, co
         const float *img = in + (size_t)i * ci * hw;
         float *y = out + (size_t)i * co * hw;
         for (size_t q0 = 0; q0 < hw; q0 += 16) {
-            const int ahead = q0 + 64 < hw; /* the line 4 panels on, in every plane */
+            const int ahead = q0 + 128 < hw; /* the line 8 panels on, in every plane */
             for (int c = 0; c < ci; c++) {
                 const float *src = img + (size_t)c * hw + q0;
-                if (ahead) _mm_prefetch((const char *)(src + 64), _MM_HINT_T0);
+                if (ahead) _mm_prefetch((const char *)(src + 128), _MM_HINT_T0);
                 _mm256_store_ps(panel + 16 * c, _mm256_loadu_ps(src));
                 _mm256_store_ps(panel + 16 * c + 8, _mm256_loadu_ps(src + 8));
             }
@@ -163,6 +163,120 @@ static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, co
             }
         }
     }
+}
+
+/* ---- weight gradient --------------------------------------------------------
+ *
+ *   dw[o][t] = sum over images, then over positions p of dy[o][p] * x(t, p)
+ *
+ * for taps t = (c*k + kh)*k + kw, x read as in the forward (k x k: the
+ * padded row layout; 1x1: the NCHW planes in place, tap t = channel t).  A
+ * register tile holds A taps (3, or 2/1 at the end) x 4 output channels; one
+ * step loads A input vectors and 4 dy vectors of 8 consecutive positions and
+ * does 4*A FMAs.  Each lane is one FMA chain over the image's positions
+ * (p = l, l + 8, ...); after the image it is added to its lane accumulator
+ * (accv, [t][o][8]); after the batch the 8 lanes of each weight are summed
+ * in lane order.  Fixed order throughout: bit-reproducible. */
+static int direct_filter_shape_ok(int cin, int cout, int k, int stride, int pad, int groups, int h, int w)
+{
+    (void)cin;
+    /* planes of at least 128 positions: on 8x8 planes a lane's chain has 8
+     * steps and the lane accumulators' update per image cost more than it
+     * saved (5x5 24->24 @8: 59 GFLOP/s against oneDNN's 85) */
+    /* and at most 131,072 weights: the lane accumulators take 32 bytes per
+     * weight (4 MiB then), scratch the memory estimate does not count; wide
+     * layers are GEMM-shaped enough for oneDNN / OpenBLAS anyway */
+    return groups == 1 && stride == 1 && (k & 1) && pad == k / 2 && w % 8 == 0 && cout % 4 == 0 && h * w >= 128 &&
+           (size_t)cin * k * k * cout <= 131072;
+}
+
+#define DWF_DECL(t) __m256 s##t##_0 = _mm256_setzero_ps(), s##t##_1 = s##t##_0, s##t##_2 = s##t##_0, s##t##_3 = s##t##_0;
+#define DWF_STEP(t)                                                                                          \
+    {                                                                                                        \
+        const __m256 xv = _mm256_loadu_ps(xq + toff[t]);                                                     \
+        s##t##_0 = _mm256_fmadd_ps(xv, d0, s##t##_0);                                                        \
+        s##t##_1 = _mm256_fmadd_ps(xv, d1, s##t##_1);                                                        \
+        s##t##_2 = _mm256_fmadd_ps(xv, d2, s##t##_2);                                                        \
+        s##t##_3 = _mm256_fmadd_ps(xv, d3, s##t##_3);                                                        \
+    }
+#define DWF_ACC1(t, o)                                                                                       \
+    _mm256_store_ps(accv + ((size_t)(t) * cout + (o)) * 8,                                                   \
+                    _mm256_add_ps(_mm256_load_ps(accv + ((size_t)(t) * cout + (o)) * 8), s##t##_##o));
+#define DWF_ACC(t) DWF_ACC1(t, 0) DWF_ACC1(t, 1) DWF_ACC1(t, 2) DWF_ACC1(t, 3)
+#define DWF_FOR_3(M) M(0) M(1) M(2)
+#define DWF_FOR_2(M) M(0) M(1)
+#define DWF_FOR_1(M) M(0)
+#define DWF_TILE(A)                                                                                          \
+    static void dwf_tile_##A(const float *restrict x, const int *restrict xb, const int *restrict toff,      \
+                             const float *restrict dy, size_t hw, int np, float *restrict accv, int cout)    \
+    {                                                                                                        \
+        DWF_FOR_##A(DWF_DECL)                                                                                \
+        for (int p = 0; p < np; p++) {                                                                       \
+            const float *xq = x + xb[p], *dq = dy + (size_t)8 * p;                                           \
+            const __m256 d0 = _mm256_loadu_ps(dq), d1 = _mm256_loadu_ps(dq + hw),                            \
+                         d2 = _mm256_loadu_ps(dq + 2 * hw), d3 = _mm256_loadu_ps(dq + 3 * hw);               \
+            DWF_FOR_##A(DWF_STEP)                                                                            \
+        }                                                                                                    \
+        DWF_FOR_##A(DWF_ACC)                                                                                 \
+    }
+DWF_TILE(3)
+DWF_TILE(2)
+DWF_TILE(1)
+
+/* scratch: accv (K * co * 8 floats, 64-byte aligned), the padded image
+ * (k > 1), the tap offsets (K ints) and the position bases (h*w/8 ints). */
+static size_t direct_filter_scratch_bytes(int ci, int co, int k, int h, int w, size_t *pad_at, size_t *off_at,
+                                          size_t *xb_at)
+{
+    const size_t p = (size_t)k / 2, K = (size_t)ci * k * k;
+    *pad_at = cpu_align_up(sizeof(float) * K * co * 8);
+    *off_at = *pad_at + (k > 1 ? cpu_align_up(sizeof(float) * (size_t)ci * (h + 2 * p) * (w + 2 * p)) : 0);
+    *xb_at = *off_at + cpu_align_up(sizeof(int) * K);
+    return *xb_at + cpu_align_up(sizeof(int) * ((size_t)h * w / 8));
+}
+
+static void direct_filter_run(const float *x, const float *dy, int n, int ci, int co, int h, int w, int k,
+                              float *dw, float *accv, float *xp, int *toff, int *xb)
+{
+    const int p = k / 2, wp = w + 2 * p;
+    const size_t rowb = (size_t)ci * wp, hw = (size_t)h * w, K = (size_t)ci * k * k;
+    const int np = (int)(hw / 8);
+    if (k > 1) {
+        for (int c = 0, r = 0; c < ci; c++)
+            for (int kh = 0; kh < k; kh++)
+                for (int kw = 0; kw < k; kw++) toff[r++] = (int)((size_t)kh * rowb + (size_t)c * wp + (size_t)kw);
+        for (int q = 0; q < np; q++) xb[q] = (int)((size_t)(8 * q / w) * rowb + (size_t)(8 * q % w));
+        memset(xp, 0, sizeof(float) * rowb * (size_t)(h + 2 * p));
+    } else {
+        for (int c = 0; c < ci; c++) toff[c] = (int)((size_t)c * hw);
+        for (int q = 0; q < np; q++) xb[q] = 8 * q;
+    }
+    memset(accv, 0, sizeof(float) * K * co * 8);
+    for (int i = 0; i < n; i++) {
+        const float *img = x + (size_t)i * ci * hw, *src = img;
+        if (k > 1) {
+            for (int r = 0; r < h; r++)
+                for (int c = 0; c < ci; c++)
+                    memcpy(xp + (size_t)(r + p) * rowb + (size_t)c * wp + p, img + (size_t)c * hw + (size_t)r * w,
+                           sizeof(float) * (size_t)w);
+            src = xp;
+        }
+        const float *dyi = dy + (size_t)i * co * hw;
+        for (int o0 = 0; o0 < co; o0 += 4) {
+            const float *d = dyi + (size_t)o0 * hw;
+            size_t t0 = 0;
+            for (; t0 + 3 <= K; t0 += 3) dwf_tile_3(src, xb, toff + t0, d, hw, np, accv + (t0 * co + o0) * 8, co);
+            if (K - t0 == 2) dwf_tile_2(src, xb, toff + t0, d, hw, np, accv + (t0 * co + o0) * 8, co);
+            else if (K - t0 == 1) dwf_tile_1(src, xb, toff + t0, d, hw, np, accv + (t0 * co + o0) * 8, co);
+        }
+    }
+    for (size_t t = 0; t < K; t++)
+        for (int o = 0; o < co; o++) {
+            const float *a = accv + (t * co + (size_t)o) * 8;
+            float sum = a[0];
+            for (int l = 1; l < 8; l++) sum += a[l];
+            dw[(size_t)o * K + t] = sum;
+        }
 }
 
 /* Forward weights w[co][ci][k][k] -> per channel tile [K][nr]. */

@@ -115,6 +115,9 @@ typedef struct tcet_cpu_kernels_tag {
                    double *K_host, int64_t *positives_host);
     int (*saliency_stats)(tcet_backend *be, int dt, size_t count, const void *w,
                        const void *g, double *sum, double *std);
+    /* 1 when this path runs op (0 fwd, 1 bwd data, 2 bwd filter) of d in its
+     * direct kernels (cpu_direct.h; never on the generic path) */
+    int (*conv_direct_ok)(const tcet_backend *be, int dt, int op, const tcet_conv_desc *d);
 } tcet_cpu_kernels;
 
 /* The tables: generic (any x86-64 or other CPU), avx2 (AVX2 + FMA + BMI2 +
@@ -133,6 +136,7 @@ int CPU_K(cpu_conv_fwd)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                  const void *x, const void *w, const void *bias, void *y);
 int CPU_K(cpu_conv_bwd_data)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                       const void *w, const void *dy, void *dx);
+int CPU_K(cpu_conv_direct_ok)(const tcet_backend *be, int dt, int op, const tcet_conv_desc *d);
 int CPU_K(cpu_conv_bwd_filter)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                         const void *x, const void *dy, void *dw, void *dbias);
 int CPU_K(cpu_bn_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,

@@ -21,6 +21,7 @@
         .softmax_xent = CPU_K(cpu_softmax_xent),         \
         .gram_codes = gram,                              \
         .saliency_stats = CPU_K(cpu_saliency_stats),     \
+        .conv_direct_ok = CPU_K(cpu_conv_direct_ok),     \
     }
 
 const tcet_cpu_kernels CPU_K(tcet_cpu_kernels) = CPU_TABLE(CPU_K(cpu_gram_codes));

@@ -79,7 +79,7 @@ static double err_vs(const float *a, const double *b, size_t n)
 
 typedef struct {
     int n, cin, cout, k, h, w, bias;
-    int fwd_direct, bwd_direct; /* which ops the default engine must run directly */
+    int fwd_direct, bwd_direct, filt_direct; /* which ops the default engine must run directly */
 } shape;
 
 /* ZenNet's stride-1 shapes (7x7 / 5x5 / 3x3 at 32, 16, 8; expanding and
@@ -89,18 +89,19 @@ typedef struct {
  * table; rows of 4 for k > 1, odd output channels, a 1x1 plane of 36
  * positions). */
 static const shape shapes[] = {
-    {2, 16, 16, 7, 32, 32, 0, 1, 1},  {2, 24, 24, 5, 16, 16, 0, 1, 1}, {3, 24, 24, 5, 8, 8, 0, 1, 1},
-    {2, 40, 40, 3, 8, 8, 1, 1, 1},    {2, 16, 120, 1, 32, 32, 0, 1, 1}, {2, 224, 24, 1, 16, 16, 0, 1, 1},
-    {2, 48, 112, 1, 4, 4, 1, 1, 1},   {2, 3, 88, 3, 32, 32, 0, 1, 0},   {2, 10, 14, 3, 16, 16, 1, 1, 1},
-    {1, 6, 8, 5, 6, 48, 0, 1, 1},     {2, 12, 12, 3, 4, 4, 0, 0, 0},    {2, 8, 9, 3, 16, 16, 0, 0, 1},
-    {2, 8, 10, 1, 6, 6, 0, 0, 0},
+    {2, 16, 16, 7, 32, 32, 0, 1, 1, 1},  {2, 24, 24, 5, 16, 16, 0, 1, 1, 1}, {3, 24, 24, 5, 8, 8, 0, 1, 1, 0},
+    {2, 40, 40, 3, 8, 8, 1, 1, 1, 0},    {2, 16, 120, 1, 32, 32, 0, 1, 1, 1}, {2, 224, 24, 1, 16, 16, 0, 1, 1, 1},
+    {2, 48, 112, 1, 4, 4, 1, 1, 1, 0},   {2, 3, 88, 3, 32, 32, 0, 1, 0, 1},   {2, 10, 14, 3, 16, 16, 1, 1, 1, 0},
+    {1, 6, 8, 5, 6, 48, 0, 1, 1, 1},     {2, 12, 12, 3, 4, 4, 0, 0, 0, 0},    {2, 8, 9, 3, 16, 16, 0, 0, 1, 0},
+    {2, 8, 10, 1, 6, 6, 0, 0, 0, 0},
 };
 
 static void conv(tcet_backend *b, int dt, int op, const tcet_conv_desc *d, const void *x, const void *w,
                  const void *bias, const void *dy, void *out)
 {
     if (op == 0) assert_int_equal(b->conv_fwd(b, dt, d, x, w, bias, out), 0);
-    else assert_int_equal(b->conv_bwd_data(b, dt, d, w, dy, out), 0);
+    else if (op == 1) assert_int_equal(b->conv_bwd_data(b, dt, d, w, dy, out), 0);
+    else assert_int_equal(b->conv_bwd_filter(b, dt, d, x, dy, out, NULL), 0);
 }
 
 static void test_against_float64(void **state)
@@ -118,15 +119,16 @@ static void test_against_float64(void **state)
               *dy = fbuf(ny, 1);
         double *x64 = to_f64(x, nx), *w64 = to_f64(w, nw), *b64 = bias ? to_f64(bias, (size_t)s->cout) : NULL,
                *dy64 = to_f64(dy, ny);
-        for (int op = 0; op < 2; op++) {
-            const size_t n = op == 0 ? ny : nx;
+        for (int op = 0; op < 3; op++) {
+            const size_t n = op == 0 ? ny : op == 1 ? nx : nw;
             float *o = fbuf(n, 0), *o2 = fbuf(n, 0), *o3 = fbuf(n, 0), *oi = fbuf(n, 0);
             double *o64 = malloc(n * sizeof *o64);
             const size_t calls = tcet_cpu_direct_calls(be);
             conv(be, TCET_F32, op, &d, x, w, bias, dy, o);
-            const int want = op == 0 ? s->fwd_direct : s->bwd_direct;
+            const int want = op == 0 ? s->fwd_direct : op == 1 ? s->bwd_direct : s->filt_direct;
+            static const char *opname[] = {"fwd", "bwd_data", "bwd_filt"};
             if (tcet_cpu_direct_calls(be) != calls + (size_t)want)
-                fail_msg("%s n%d %d->%d k%d %dx%d: direct path %s, expected %s", op ? "bwd_data" : "fwd", s->n,
+                fail_msg("%s n%d %d->%d k%d %dx%d: direct path %s, expected %s", opname[op], s->n,
                          s->cin, s->cout, s->k, s->h, s->w, tcet_cpu_direct_calls(be) > calls ? "taken" : "not taken",
                          want ? "taken" : "not taken");
             conv(be, TCET_F32, op, &d, x, w, bias, dy, o2);  /* again */
@@ -137,7 +139,7 @@ static void test_against_float64(void **state)
             conv(ref, TCET_F64, op, &d, x64, w64, b64, dy64, o64);
             const double ed = err_vs(o, o64, n), ei = err_vs(oi, o64, n);
             print_message("%-8s n%d %3d->%-3d k%d %2dx%-2d %s: error vs float64 %.2g (im2col %.2g)\n",
-                          op ? "bwd_data" : "fwd", s->n, s->cin, s->cout, s->k, s->h, s->w,
+                          opname[op], s->n, s->cin, s->cout, s->k, s->h, s->w,
                           want ? "direct" : "other ", ed, ei);
             if (want) {
                 worst_direct = fmax(worst_direct, ed);
