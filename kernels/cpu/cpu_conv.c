@@ -113,7 +113,7 @@ static int direct_wanted(const tcet_backend *be, int dt, int op, const tcet_conv
     if (dt != TCET_F32 || c->conv_engine == TCET_CPU_CONV_IM2COL) return 0;
     if (op == 2) return direct_filter_shape_ok(d->cin, d->cout, d->k, d->stride, d->pad, d->groups, d->h, d->w);
     return op == 0 ? direct_shape_ok(d->cin, d->cout, d->k, d->stride, d->pad, d->groups, d->h, d->w)
-                   : direct_shape_ok(d->cout, d->cin, d->k, d->stride, d->pad, d->groups, d->h, d->w);
+                   : d->stride == 1 && direct_shape_ok(d->cout, d->cin, d->k, 1, d->pad, d->groups, d->h, d->w);
 #else
     (void)be, (void)dt, (void)op, (void)d;
     return 0;
@@ -126,7 +126,7 @@ static int direct_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const 
 #if CPU_HAVE_DIRECT
     const int ci = op == 0 ? d->cin : d->cout, co = op == 0 ? d->cout : d->cin;
     size_t pad_at, off_at;
-    char *sc = cpu_scratch(be, direct_scratch_bytes(ci, co, d->k, d->h, d->w, &pad_at, &off_at));
+    char *sc = cpu_scratch(be, direct_scratch_bytes(ci, co, d->k, d->stride, d->h, d->w, &pad_at, &off_at));
     if (!sc) return TCET_ERR_NOMEM;
     float *wpk = (float *)sc, *pad = (float *)(sc + pad_at);
     if (op == 0) direct_pack_fwd(w, ci, co, d->k, wpk);
@@ -134,7 +134,7 @@ static int direct_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const 
     if (d->k == 1) /* the padded-image region holds one 16-position panel (ci x 16 <= ci x h x w) */
         direct_run_1x1(in, d->n, ci, co, (size_t)d->h * d->w, wpk, bias, out, pad, (int *)(sc + off_at));
     else
-        direct_run(in, d->n, ci, co, d->h, d->w, d->k, wpk, bias, out, pad, (int *)(sc + off_at));
+        direct_run(in, d->n, ci, co, d->h, d->w, d->k, d->stride, wpk, bias, out, pad, (int *)(sc + off_at));
     ((tcet_cpu_impl *)be->impl)->direct_calls++;
     return 0;
 #else

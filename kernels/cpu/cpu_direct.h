@@ -24,15 +24,21 @@
 #include <immintrin.h>
 #define CPU_HAVE_DIRECT 1
 
-/* Shapes the direct kernels take: stride 1, pad k/2 with odd k (so ho = h,
- * wo = w), no groups, an even number of output channels (tiles of 6, then 4
- * or 2); k x k convs: rows of 8 or a multiple of 16 columns; 1x1 convs:
- * planes of a multiple of 16 positions.  ho = h and wo = w follow (checked
- * by cpu_check_conv). */
+/* Shapes the direct kernels take: pad k/2 with odd k, no groups, an even
+ * number of output channels (tiles of 6, then 4 or 2); stride 1 (ho = h, wo
+ * = w): k x k convs with rows of 8 or a multiple of 16 columns, 1x1 convs
+ * with planes of a multiple of 16 positions; stride 2 (the forward only): k
+ * x k convs with output rows of 8 or a multiple of 16.  The output size
+ * follows from these (checked by cpu_check_conv). */
 static int direct_shape_ok(int cin, int cout, int k, int stride, int pad, int groups, int h, int w)
 {
     (void)cin;
-    if (groups != 1 || stride != 1 || !(k & 1) || pad != k / 2 || cout % 2) return 0;
+    if (groups != 1 || !(k & 1) || pad != k / 2 || cout % 2) return 0;
+    if (stride == 2) { /* forward only (the caller checks), k x k */
+        const int ho = (h + 2 * pad - k) / 2 + 1, wo = (w + 2 * pad - k) / 2 + 1;
+        return k > 1 && ((wo == 8 && ho % 2 == 0) || wo % 16 == 0);
+    }
+    if (stride != 1) return 0;
     if (k == 1) return ((size_t)h * w) % 16 == 0; /* panels of 16 positions (direct_run_1x1) */
     return (w == 8 && h % 2 == 0) || w % 16 == 0;
 }
@@ -92,36 +98,48 @@ static int direct_nr(int cout, int o0) { return cout - o0 >= 6 ? 6 : cout - o0; 
  * one contiguous block of k rows of all channels.  (Reading the NCHW planes
  * in place put the taps of a 1x1 conv on a 32x32 plane 4 KiB apart, all in
  * one L1 set: 12 GFLOP/s instead of 40-55.)  off: K tap offsets. */
-static void direct_run(const float *in, int n, int ci, int co, int h, int w, int k, const float *wpk,
+static void direct_run(const float *in, int n, int ci, int co, int h, int w, int k, int st, const float *wpk,
                        const float *bias, float *out, float *xp, int *off)
 {
-    const int p = k / 2, wp = w + 2 * p;
-    const size_t rowb = (size_t)ci * wp, hw = (size_t)h * w, K = (size_t)ci * k * k;
+    /* Stride st (1 or 2): each padded row is stored as st column phases
+     * (column j at phase j % st, index j / st), so that the taps of 8
+     * consecutive outputs are 8 consecutive floats in either case. */
+    const int p = k / 2, wp = w + 2 * p, wph = (wp + st - 1) / st;
+    const int ho = (h + 2 * p - k) / st + 1, wo = (wp - k) / st + 1;
+    const size_t chb = (size_t)st * wph, rowb = (size_t)ci * chb, hw = (size_t)h * w, hwo = (size_t)ho * wo;
+    const size_t K = (size_t)ci * k * k;
     for (int c = 0, r = 0; c < ci; c++)
         for (int kh = 0; kh < k; kh++)
-            for (int kw = 0; kw < k; kw++) off[r++] = (int)((size_t)kh * rowb + (size_t)c * wp + (size_t)kw);
+            for (int kw = 0; kw < k; kw++)
+                off[r++] = (int)((size_t)kh * rowb + (size_t)c * chb + (size_t)(kw % st) * wph + (size_t)(kw / st));
     /* the padding rows and columns stay zero: only the interior is copied */
     memset(xp, 0, sizeof(float) * rowb * (size_t)(h + 2 * p));
     for (int i = 0; i < n; i++) {
         const float *img = in + (size_t)i * ci * hw;
         for (int r = 0; r < h; r++)
-            for (int c = 0; c < ci; c++)
-                memcpy(xp + (size_t)(r + p) * rowb + (size_t)c * wp + p, img + (size_t)c * hw + (size_t)r * w,
-                       sizeof(float) * (size_t)w);
-        float *y = out + (size_t)i * co * hw;
+            for (int c = 0; c < ci; c++) {
+                float *dst = xp + (size_t)(r + p) * rowb + (size_t)c * chb;
+                const float *src = img + (size_t)c * hw + (size_t)r * w;
+                if (st == 1) {
+                    memcpy(dst + p, src, sizeof(float) * (size_t)w);
+                } else {
+                    for (int j = 0; j < w; j++) dst[(size_t)((j + p) % 2) * wph + (size_t)((j + p) / 2)] = src[j];
+                }
+            }
+        float *y = out + (size_t)i * co * hwo;
         const float *wt = wpk;
         for (int o0 = 0; o0 < co; o0 += direct_nr(co, o0)) {
             const int nr = direct_nr(co, o0);
-            float *yo = y + (size_t)o0 * hw;
+            float *yo = y + (size_t)o0 * hwo;
             const float *bo = bias ? bias + o0 : NULL;
-            for (int oh = 0; oh < h; oh += w == 8 ? 2 : 1)
-                for (int ow = 0; ow < w; ow += 16) {
-                    /* two vectors of 8 columns: this row's next 8, or (w == 8) the next row */
-                    const size_t off0 = (size_t)oh * rowb + ow, off1 = w == 8 ? off0 + rowb : off0 + 8;
-                    const size_t q0 = (size_t)oh * w + ow, q1 = q0 + 8;
-                    if (nr == 6) direct_tile_6(xp + off0, xp + off1, off, (int)K, wt, yo, hw, q0, q1, bo);
-                    else if (nr == 4) direct_tile_4(xp + off0, xp + off1, off, (int)K, wt, yo, hw, q0, q1, bo);
-                    else direct_tile_2(xp + off0, xp + off1, off, (int)K, wt, yo, hw, q0, q1, bo);
+            for (int oh = 0; oh < ho; oh += wo == 8 ? 2 : 1)
+                for (int ow = 0; ow < wo; ow += 16) {
+                    /* two vectors of 8 outputs: this row's next 8, or (wo == 8) the next row */
+                    const size_t off0 = (size_t)oh * st * rowb + ow, off1 = wo == 8 ? off0 + st * rowb : off0 + 8;
+                    const size_t q0 = (size_t)oh * wo + ow, q1 = q0 + 8;
+                    if (nr == 6) direct_tile_6(xp + off0, xp + off1, off, (int)K, wt, yo, hwo, q0, q1, bo);
+                    else if (nr == 4) direct_tile_4(xp + off0, xp + off1, off, (int)K, wt, yo, hwo, q0, q1, bo);
+                    else direct_tile_2(xp + off0, xp + off1, off, (int)K, wt, yo, hwo, q0, q1, bo);
                 }
             wt += K * (size_t)nr;
         }
@@ -306,11 +324,11 @@ static void direct_pack_bwd(const float *w, int cin, int cout, int k, float *wpk
 
 /* Scratch: packed weights, one padded image, the tap offsets (each region
  * 64-byte aligned); *pad_at / *off_at: where the last two start. */
-static size_t direct_scratch_bytes(int ci, int co, int k, int h, int w, size_t *pad_at, size_t *off_at)
+static size_t direct_scratch_bytes(int ci, int co, int k, int st, int h, int w, size_t *pad_at, size_t *off_at)
 {
-    const size_t p = (size_t)k / 2, K = (size_t)ci * k * k;
+    const size_t p = (size_t)k / 2, K = (size_t)ci * k * k, wph = ((size_t)w + 2 * p + (size_t)st - 1) / (size_t)st;
     *pad_at = cpu_align_up(sizeof(float) * K * co);
-    *off_at = *pad_at + cpu_align_up(sizeof(float) * (size_t)ci * (h + 2 * p) * (w + 2 * p));
+    *off_at = *pad_at + cpu_align_up(sizeof(float) * (size_t)ci * (h + 2 * p) * (size_t)st * wph);
     return *off_at + cpu_align_up(sizeof(int) * K);
 }
 #else

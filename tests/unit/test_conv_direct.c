@@ -80,20 +80,24 @@ static double err_vs(const float *a, const double *b, size_t n)
 typedef struct {
     int n, cin, cout, k, h, w, bias;
     int fwd_direct, bwd_direct, filt_direct; /* which ops the default engine must run directly */
+    int stride;
 } shape;
 
 /* ZenNet's stride-1 shapes (7x7 / 5x5 / 3x3 at 32, 16, 8; expanding and
  * reducing 1x1 at 32, 16 and 4), the tile edge cases (8-wide rows: two rows
  * per tile; output channels that leave 4 or 2 after the tiles of 6; 48-wide
- * rows), and shapes the direct kernels refuse (stride 2 is not in this
- * table; rows of 4 for k > 1, odd output channels, a 1x1 plane of 36
- * positions). */
+ * rows), stride 2 (the forward; an odd input height), and shapes the direct
+ * kernels refuse (rows of 4 for k > 1, odd output channels, a 1x1 plane of
+ * 36 positions, stride-2 output rows of 4). */
 static const shape shapes[] = {
-    {2, 16, 16, 7, 32, 32, 0, 1, 1, 1},  {2, 24, 24, 5, 16, 16, 0, 1, 1, 1}, {3, 24, 24, 5, 8, 8, 0, 1, 1, 0},
-    {2, 40, 40, 3, 8, 8, 1, 1, 1, 0},    {2, 16, 120, 1, 32, 32, 0, 1, 1, 1}, {2, 224, 24, 1, 16, 16, 0, 1, 1, 1},
-    {2, 48, 112, 1, 4, 4, 1, 1, 1, 0},   {2, 3, 88, 3, 32, 32, 0, 1, 0, 1},   {2, 10, 14, 3, 16, 16, 1, 1, 1, 0},
-    {1, 6, 8, 5, 6, 48, 0, 1, 1, 1},     {2, 12, 12, 3, 4, 4, 0, 0, 0, 0},    {2, 8, 9, 3, 16, 16, 0, 0, 1, 0},
-    {2, 8, 10, 1, 6, 6, 0, 0, 0, 0},
+    {2, 16, 16, 7, 32, 32, 0, 1, 1, 1, 1},  {2, 24, 24, 5, 16, 16, 0, 1, 1, 1, 1}, {3, 24, 24, 5, 8, 8, 0, 1, 1, 0, 1},
+    {2, 40, 40, 3, 8, 8, 1, 1, 1, 0, 1},    {2, 16, 120, 1, 32, 32, 0, 1, 1, 1, 1}, {2, 224, 24, 1, 16, 16, 0, 1, 1, 1, 1},
+    {2, 48, 112, 1, 4, 4, 1, 1, 1, 0, 1},   {2, 3, 88, 3, 32, 32, 0, 1, 0, 1, 1},   {2, 10, 14, 3, 16, 16, 1, 1, 1, 0, 1},
+    {1, 6, 8, 5, 6, 48, 0, 1, 1, 1, 1},     {2, 12, 12, 3, 4, 4, 0, 0, 0, 0, 1},    {2, 8, 9, 3, 16, 16, 0, 0, 1, 0, 1},
+    {2, 8, 10, 1, 6, 6, 0, 0, 0, 0, 1},
+    /* stride 2: the forward only, output rows of 16 or 8 */
+    {2, 16, 16, 7, 32, 32, 0, 1, 0, 0, 2}, {2, 24, 24, 5, 16, 16, 1, 1, 0, 0, 2}, {2, 40, 40, 3, 8, 8, 0, 0, 0, 0, 2},
+    {1, 8, 12, 3, 33, 32, 0, 1, 0, 0, 2},
 };
 
 static void conv(tcet_backend *b, int dt, int op, const tcet_conv_desc *d, const void *x, const void *w,
@@ -110,10 +114,11 @@ static void test_against_float64(void **state)
     double worst_direct = 0, worst_im2col = 0;
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const shape *s = &shapes[si];
-        const int p = s->k / 2;
-        tcet_conv_desc d = {.n = s->n, .cin = s->cin, .cout = s->cout, .k = s->k, .stride = 1, .pad = p,
-                            .groups = 1, .h = s->h, .w = s->w, .ho = s->h, .wo = s->w};
-        const size_t nx = (size_t)s->n * s->cin * s->h * s->w, ny = (size_t)s->n * s->cout * s->h * s->w;
+        const int p = s->k / 2, st = s->stride;
+        const int ho = (s->h + 2 * p - s->k) / st + 1, wo = (s->w + 2 * p - s->k) / st + 1;
+        tcet_conv_desc d = {.n = s->n, .cin = s->cin, .cout = s->cout, .k = s->k, .stride = st, .pad = p,
+                            .groups = 1, .h = s->h, .w = s->w, .ho = ho, .wo = wo};
+        const size_t nx = (size_t)s->n * s->cin * s->h * s->w, ny = (size_t)s->n * s->cout * ho * wo;
         const size_t nw = (size_t)s->cout * s->cin * s->k * s->k;
         float *x = fbuf(nx, 1), *w = fbuf(nw, 1), *bias = s->bias ? fbuf((size_t)s->cout, 1) : NULL,
               *dy = fbuf(ny, 1);
@@ -138,8 +143,8 @@ static void test_against_float64(void **state)
             conv(ref, TCET_F32, op, &d, x, w, bias, dy, oi);
             conv(ref, TCET_F64, op, &d, x64, w64, b64, dy64, o64);
             const double ed = err_vs(o, o64, n), ei = err_vs(oi, o64, n);
-            print_message("%-8s n%d %3d->%-3d k%d %2dx%-2d %s: error vs float64 %.2g (im2col %.2g)\n",
-                          opname[op], s->n, s->cin, s->cout, s->k, s->h, s->w,
+            print_message("%-8s n%d %3d->%-3d k%d s%d %2dx%-2d %s: error vs float64 %.2g (im2col %.2g)\n",
+                          opname[op], s->n, s->cin, s->cout, s->k, st, s->h, s->w,
                           want ? "direct" : "other ", ed, ei);
             if (want) {
                 worst_direct = fmax(worst_direct, ed);
