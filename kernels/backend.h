@@ -114,6 +114,15 @@ struct tcet_backend {
                        double momentum, const void *x, const void *gamma, const void *beta,
                        void *running_mean, void *running_var, int update_running,
                        void *y, void *y_relu, void *save_mean, void *save_invstd);
+    /* Optional fused op (NULL: conv_fwd then bn_relu_fwd): an eval-mode conv
+     * followed by BN with its running statistics and a ReLU, y = conv(x)
+     * (+ bias) and y_relu = relu(bn(y)), bit for bit as the two ops with
+     * train = 0 and no BN output (tcet_net.skip_bn_out).  The ReLU output is
+     * written while y is still in registers, saving the BN pass's read of y
+     * (docs/performance.md).  float32. */
+    int (*conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
+                             const void *bias, double eps, const void *gamma, const void *beta,
+                             const void *running_mean, const void *running_var, void *y, void *y_relu);
     /* Optional fused op (NULL: relu_bwd then bn_bwd): the backward of
      * relu(bn(x)) after a train-mode forward, dy = gradient of the ReLU
      * output; the ReLU mask bn(x) > 0 is recomputed from x, gamma, beta and

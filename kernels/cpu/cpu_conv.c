@@ -2,6 +2,8 @@
  * convs, direct loops for depthwise ones (see cpu_conv_tmpl.h). */
 #include <cblas.h>
 #include <stddef.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -121,7 +123,7 @@ static int direct_wanted(const tcet_backend *be, int dt, int op, const tcet_conv
 }
 
 static int direct_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const float *in, const float *w,
-                       const float *bias, float *out)
+                       const float *bias, float *out, const void *fuse)
 {
 #if CPU_HAVE_DIRECT
     const int ci = op == 0 ? d->cin : d->cout, co = op == 0 ? d->cout : d->cin;
@@ -132,13 +134,13 @@ static int direct_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const 
     if (op == 0) direct_pack_fwd(w, ci, co, d->k, wpk);
     else direct_pack_bwd(w, d->cin, d->cout, d->k, wpk);
     if (d->k == 1) /* the padded-image region holds one 16-position panel (ci x 16 <= ci x h x w) */
-        direct_run_1x1(in, d->n, ci, co, (size_t)d->h * d->w, wpk, bias, out, pad, (int *)(sc + off_at));
+        direct_run_1x1(in, d->n, ci, co, (size_t)d->h * d->w, wpk, bias, out, pad, (int *)(sc + off_at), fuse);
     else
-        direct_run(in, d->n, ci, co, d->h, d->w, d->k, d->stride, wpk, bias, out, pad, (int *)(sc + off_at));
+        direct_run(in, d->n, ci, co, d->h, d->w, d->k, d->stride, wpk, bias, out, pad, (int *)(sc + off_at), fuse);
     ((tcet_cpu_impl *)be->impl)->direct_calls++;
     return 0;
 #else
-    (void)be, (void)op, (void)d, (void)in, (void)w, (void)bias, (void)out;
+    (void)be, (void)op, (void)d, (void)in, (void)w, (void)bias, (void)out, (void)fuse;
     return TCET_FAIL(TCET_ERR_BACKEND, "CPU backend: no direct convolution kernels on this path");
 #endif
 }
@@ -148,7 +150,7 @@ int CPU_K(cpu_conv_fwd)(tcet_backend *be, int dt, const tcet_conv_desc *d,
 {
     TCET_TRY(cpu_check_dtype(dt));
     TCET_TRY(cpu_check_conv(d));
-    if (direct_wanted(be, dt, 0, d)) return direct_conv(be, 0, d, x, w, bias, y);
+    if (direct_wanted(be, dt, 0, d)) return direct_conv(be, 0, d, x, w, bias, y, NULL);
     return dt == TCET_F32 ? conv_fwd_f32(be, d, x, w, bias, y) : conv_fwd_f64(be, d, x, w, bias, y);
 }
 
@@ -158,7 +160,7 @@ int CPU_K(cpu_conv_bwd_data)(tcet_backend *be, int dt, const tcet_conv_desc *d,
     TCET_TRY(cpu_check_dtype(dt));
     TCET_TRY(cpu_check_conv(d));
     if (!dx) return 0;
-    if (direct_wanted(be, dt, 1, d)) return direct_conv(be, 1, d, dy, w, NULL, dx);
+    if (direct_wanted(be, dt, 1, d)) return direct_conv(be, 1, d, dy, w, NULL, dx, NULL);
     return dt == TCET_F32 ? conv_bwd_data_f32(be, d, w, dy, dx) : conv_bwd_data_f64(be, d, w, dy, dx);
 }
 
@@ -175,6 +177,44 @@ static int direct_filter(tcet_backend *be, const tcet_conv_desc *d, const float 
 #else
     (void)be, (void)d, (void)x, (void)dy, (void)dw;
     return TCET_FAIL(TCET_ERR_BACKEND, "CPU backend: no direct convolution kernels on this path");
+#endif
+}
+
+/* The eval-mode conv + BN + ReLU in one pass (see kernels/backend.h,
+ * conv_bn_relu_eval): only for convs the direct forward takes; 1 in *done
+ * when it ran.  alpha and shift are computed as the CPU bn_fwd does in eval
+ * mode (cpu_bn_tmpl.h: invstd = 1 / sqrt(running_var + eps) in float through
+ * double, alpha = invstd * gamma, shift = beta - mean * alpha, each rounded
+ * to float), so y_relu is bit for bit bn_relu_fwd's. */
+int CPU_K(cpu_conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
+                                 const void *bias, double eps, const void *gamma, const void *beta,
+                                 const void *running_mean, const void *running_var, void *y, void *y_relu,
+                                 int *done)
+{
+    *done = 0;
+    TCET_TRY(cpu_check_dtype(dt));
+    TCET_TRY(cpu_check_conv(d));
+    if (!direct_wanted(be, dt, 0, d)) return 0;
+#if CPU_HAVE_DIRECT
+    const float *g = gamma, *b = beta, *rm = running_mean, *rv = running_var;
+    float *ab = malloc(2 * (size_t)d->cout * sizeof *ab);
+    if (!ab) return TCET_FAIL(TCET_ERR_NOMEM, "CPU backend: out of memory (%d BN coefficients)", 2 * d->cout);
+    for (int c = 0; c < d->cout; c++) {
+        const float invstd = (float)1 / (float)sqrt((double)(rv[c] + (float)eps));
+        const float a = invstd * (g ? g[c] : 1.0f);
+        const float ma = rm[c] * a;
+        ab[c] = a;
+        ab[d->cout + c] = (b ? b[c] : 0.0f) - ma;
+    }
+    const direct_ep fuse = {ab, ab + d->cout, y_relu};
+    int rc = direct_conv(be, 0, d, x, w, bias, y, &fuse);
+    free(ab);
+    if (rc == 0) *done = 1;
+    return rc;
+#else
+    (void)x, (void)w, (void)bias, (void)eps, (void)gamma, (void)beta, (void)running_mean, (void)running_var;
+    (void)y, (void)y_relu;
+    return 0;
 #endif
 }
 

@@ -48,6 +48,21 @@ static int direct_shape_ok(int cin, int cout, int k, int stride, int pad, int gr
  * stride hwo); tap r of the chain reads x0[off[r]] and x1[off[r]] (off[r] =
  * c*plane + kh*wp + kw: one flat loop keeps the 2*NR accumulators in
  * registers, also for 1x1 convs where the tap loops would have one turn). */
+/* Fused eval-mode BN + ReLU after the conv (direct_ep): besides y, the tile
+ * stores y_relu = relu(y * alpha + shift) per channel, the operations of the
+ * CPU bn_relu_fwd in eval mode (BN_APPLY: a product and a sum rounded
+ * separately; relu keeps -0 and NaN as v < 0 ? 0 : v does). */
+typedef struct {
+    const float *alpha, *shift; /* this tile's first channel */
+    float *y_relu;              /* likewise (same layout as y) */
+} direct_ep;
+
+static inline __m256 direct_bn_relu(__m256 v, __m256 a, __m256 sh)
+{
+    const __m256 b = _mm256_add_ps(_mm256_mul_ps(v, a), sh);
+    return _mm256_blendv_ps(b, _mm256_setzero_ps(), _mm256_cmp_ps(b, _mm256_setzero_ps(), _CMP_LT_OQ));
+}
+
 #define DIRECT_DECL(j) __m256 c0_##j = _mm256_setzero_ps(), c1_##j = _mm256_setzero_ps();
 #define DIRECT_STEP(j)                                                                                       \
     {                                                                                                        \
@@ -64,6 +79,11 @@ static int direct_shape_ok(int cin, int cout, int k, int stride, int pad, int gr
         }                                                                                                    \
         _mm256_storeu_ps(y + (size_t)(j) * hwo + q0, c0_##j);                                                \
         _mm256_storeu_ps(y + (size_t)(j) * hwo + q1, c1_##j);                                                \
+        if (ep) {                                                                                            \
+            const __m256 a = _mm256_set1_ps(ep->alpha[j]), sh = _mm256_set1_ps(ep->shift[j]);                \
+            _mm256_storeu_ps(ep->y_relu + (size_t)(j) * hwo + q0, direct_bn_relu(c0_##j, a, sh));           \
+            _mm256_storeu_ps(ep->y_relu + (size_t)(j) * hwo + q1, direct_bn_relu(c1_##j, a, sh));           \
+        }                                                                                                    \
     }
 /* Named accumulators, not arrays: GCC kept an array's registers but also
  * stored them to the stack on every turn (half the kernel's time). */
@@ -74,7 +94,7 @@ static int direct_shape_ok(int cin, int cout, int k, int stride, int pad, int gr
     static void direct_tile_##NR(const float *restrict x0, const float *restrict x1,                         \
                                  const int *restrict off, int K, const float *restrict wk,                   \
                                  float *restrict y, size_t hwo, size_t q0, size_t q1,                        \
-                                 const float *restrict bias)                                                 \
+                                 const float *restrict bias, const direct_ep *ep)                            \
     {                                                                                                        \
         DIRECT_FOR_##NR(DIRECT_DECL)                                                                         \
         for (int r = 0; r < K; r++, wk += NR) {                                                              \
@@ -91,6 +111,15 @@ DIRECT_TILE(2)
 /* Output-channel tiles: 6 each, the rest (cout % 6: 0, 2 or 4) last. */
 static int direct_nr(int cout, int o0) { return cout - o0 >= 6 ? 6 : cout - o0; }
 
+/* dst[0..w) = src[0..w): rows of 8-48 floats, where a memcpy call per row
+ * cost more than the copy */
+static inline void direct_copy_row(float *restrict dst, const float *restrict src, int w)
+{
+    int j = 0;
+    for (; j + 8 <= w; j += 8) _mm256_storeu_ps(dst + j, _mm256_loadu_ps(src + j));
+    for (; j < w; j++) dst[j] = src[j];
+}
+
 /* out[n][co][h][w] = conv(in[n][ci][h][w]) with packed weights wpk (see
  * direct_pack_*): the forward on (x, w) or the data gradient on (dy,
  * rotated transposed w).  Each image is first copied, zero-padded, into
@@ -99,7 +128,7 @@ static int direct_nr(int cout, int o0) { return cout - o0 >= 6 ? 6 : cout - o0; 
  * in place put the taps of a 1x1 conv on a 32x32 plane 4 KiB apart, all in
  * one L1 set: 12 GFLOP/s instead of 40-55.)  off: K tap offsets. */
 static void direct_run(const float *in, int n, int ci, int co, int h, int w, int k, int st, const float *wpk,
-                       const float *bias, float *out, float *xp, int *off)
+                       const float *bias, float *out, float *xp, int *off, const direct_ep *fuse)
 {
     /* Stride st (1 or 2): each padded row is stored as st column phases
      * (column j at phase j % st, index j / st), so that the taps of 8
@@ -121,7 +150,7 @@ static void direct_run(const float *in, int n, int ci, int co, int h, int w, int
                 float *dst = xp + (size_t)(r + p) * rowb + (size_t)c * chb;
                 const float *src = img + (size_t)c * hw + (size_t)r * w;
                 if (st == 1) {
-                    memcpy(dst + p, src, sizeof(float) * (size_t)w);
+                    direct_copy_row(dst + p, src, w);
                 } else {
                     for (int j = 0; j < w; j++) dst[(size_t)((j + p) % 2) * wph + (size_t)((j + p) / 2)] = src[j];
                 }
@@ -132,14 +161,19 @@ static void direct_run(const float *in, int n, int ci, int co, int h, int w, int
             const int nr = direct_nr(co, o0);
             float *yo = y + (size_t)o0 * hwo;
             const float *bo = bias ? bias + o0 : NULL;
+            direct_ep e, *ep = NULL;
+            if (fuse) {
+                e = (direct_ep){fuse->alpha + o0, fuse->shift + o0, fuse->y_relu + ((size_t)i * co + o0) * hwo};
+                ep = &e;
+            }
             for (int oh = 0; oh < ho; oh += wo == 8 ? 2 : 1)
                 for (int ow = 0; ow < wo; ow += 16) {
                     /* two vectors of 8 outputs: this row's next 8, or (wo == 8) the next row */
                     const size_t off0 = (size_t)oh * st * rowb + ow, off1 = wo == 8 ? off0 + st * rowb : off0 + 8;
                     const size_t q0 = (size_t)oh * wo + ow, q1 = q0 + 8;
-                    if (nr == 6) direct_tile_6(xp + off0, xp + off1, off, (int)K, wt, yo, hwo, q0, q1, bo);
-                    else if (nr == 4) direct_tile_4(xp + off0, xp + off1, off, (int)K, wt, yo, hwo, q0, q1, bo);
-                    else direct_tile_2(xp + off0, xp + off1, off, (int)K, wt, yo, hwo, q0, q1, bo);
+                    if (nr == 6) direct_tile_6(xp + off0, xp + off1, off, (int)K, wt, yo, hwo, q0, q1, bo, ep);
+                    else if (nr == 4) direct_tile_4(xp + off0, xp + off1, off, (int)K, wt, yo, hwo, q0, q1, bo, ep);
+                    else direct_tile_2(xp + off0, xp + off1, off, (int)K, wt, yo, hwo, q0, q1, bo, ep);
                 }
             wt += K * (size_t)nr;
         }
@@ -155,7 +189,7 @@ static void direct_run(const float *in, int n, int ci, int co, int h, int w, int
  * direct_run cost more than the arithmetic of a channel-reducing 1x1 conv,
  * which does only cout multiply-adds per input value.)  off: K offsets. */
 static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, const float *wpk,
-                           const float *bias, float *out, float *panel, int *off)
+                           const float *bias, float *out, float *panel, int *off, const direct_ep *fuse)
 {
     for (int r = 0; r < ci; r++) off[r] = 16 * r;
     for (int i = 0; i < n; i++) {
@@ -174,9 +208,14 @@ static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, co
                 const int nr = direct_nr(co, o0);
                 float *yo = y + (size_t)o0 * hw;
                 const float *bo = bias ? bias + o0 : NULL;
-                if (nr == 6) direct_tile_6(panel, panel + 8, off, ci, wt, yo, hw, q0, q0 + 8, bo);
-                else if (nr == 4) direct_tile_4(panel, panel + 8, off, ci, wt, yo, hw, q0, q0 + 8, bo);
-                else direct_tile_2(panel, panel + 8, off, ci, wt, yo, hw, q0, q0 + 8, bo);
+                direct_ep e, *ep = NULL;
+                if (fuse) {
+                    e = (direct_ep){fuse->alpha + o0, fuse->shift + o0, fuse->y_relu + ((size_t)i * co + o0) * hw};
+                    ep = &e;
+                }
+                if (nr == 6) direct_tile_6(panel, panel + 8, off, ci, wt, yo, hw, q0, q0 + 8, bo, ep);
+                else if (nr == 4) direct_tile_4(panel, panel + 8, off, ci, wt, yo, hw, q0, q0 + 8, bo, ep);
+                else direct_tile_2(panel, panel + 8, off, ci, wt, yo, hw, q0, q0 + 8, bo, ep);
                 wt += (size_t)ci * nr;
             }
         }
@@ -275,8 +314,8 @@ static void direct_filter_run(const float *x, const float *dy, int n, int ci, in
         if (k > 1) {
             for (int r = 0; r < h; r++)
                 for (int c = 0; c < ci; c++)
-                    memcpy(xp + (size_t)(r + p) * rowb + (size_t)c * wp + p, img + (size_t)c * hw + (size_t)r * w,
-                           sizeof(float) * (size_t)w);
+                    direct_copy_row(xp + (size_t)(r + p) * rowb + (size_t)c * wp + p,
+                                    img + (size_t)c * hw + (size_t)r * w, w);
             src = xp;
         }
         const float *dyi = dy + (size_t)i * co * hw;

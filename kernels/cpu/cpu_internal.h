@@ -118,6 +118,11 @@ typedef struct tcet_cpu_kernels_tag {
     /* 1 when this path runs op (0 fwd, 1 bwd data, 2 bwd filter) of d in its
      * direct kernels (cpu_direct.h; never on the generic path) */
     int (*conv_direct_ok)(const tcet_backend *be, int dt, int op, const tcet_conv_desc *d);
+    /* the fused eval conv + BN + ReLU of the direct kernels; *done = 0 when
+     * this conv does not run there (the caller composes the two ops) */
+    int (*conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
+                             const void *bias, double eps, const void *gamma, const void *beta,
+                             const void *running_mean, const void *running_var, void *y, void *y_relu, int *done);
 } tcet_cpu_kernels;
 
 /* The tables: generic (any x86-64 or other CPU), avx2 (AVX2 + FMA + BMI2 +
@@ -137,6 +142,10 @@ int CPU_K(cpu_conv_fwd)(tcet_backend *be, int dt, const tcet_conv_desc *d,
 int CPU_K(cpu_conv_bwd_data)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                       const void *w, const void *dy, void *dx);
 int CPU_K(cpu_conv_direct_ok)(const tcet_backend *be, int dt, int op, const tcet_conv_desc *d);
+int CPU_K(cpu_conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
+                                 const void *bias, double eps, const void *gamma, const void *beta,
+                                 const void *running_mean, const void *running_var, void *y, void *y_relu,
+                                 int *done);
 int CPU_K(cpu_conv_bwd_filter)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                         const void *x, const void *dy, void *dw, void *dbias);
 int CPU_K(cpu_bn_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,

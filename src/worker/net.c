@@ -640,6 +640,17 @@ int tcet_net_forward(tcet_net *net, int train, int update_running)
             res = inner = NULL;
             break;
         case TCET_OP_CONV:
+            if (!train && net->skip_bn_out && be->conv_bn_relu_eval && i + 2 < net->nops &&
+                net->ops[i + 1].op.kind == TCET_OP_BN && !net->ops[i + 1].op.is_proj &&
+                net->ops[i + 2].op.kind == TCET_OP_RELU && !net->ops[i + 2].op.is_proj) {
+                /* eval mode, BN output not kept: conv, BN and ReLU in one pass (same values) */
+                tcet_net_op *bn = &net->ops[i + 1], *r = &net->ops[i + 2];
+                TCET_TRY(be->conv_bn_relu_eval(be, dt, &o->conv, in, o->w, o->b, BN_EPS, bn->w, bn->b, bn->rm,
+                                               bn->rv, o->y, r->y));
+                i += 2;
+                o = r;
+                break;
+            }
             TCET_TRY(be->conv_fwd(be, dt, &o->conv, in, o->w, o->b, o->y));
             break;
         case TCET_OP_BN:

@@ -208,6 +208,38 @@ static void test_im2col_engine(void **state)
     b->destroy(b);
 }
 
+/* The fused eval-mode conv + BN + ReLU (be->conv_bn_relu_eval) equals
+ * conv_fwd then bn_relu_fwd (train = 0, no BN output) bit for bit, on every
+ * shape of the table (direct or not: then it composes the two ops), with
+ * BN statistics away from 0/1 and some BN outputs exactly 0 or negative. */
+static void test_fused_bn_relu(void **state)
+{
+    (void)state;
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const shape *s = &shapes[si];
+        const int p = s->k / 2, st = s->stride;
+        const int ho = (s->h + 2 * p - s->k) / st + 1, wo = (s->w + 2 * p - s->k) / st + 1;
+        tcet_conv_desc d = {.n = s->n, .cin = s->cin, .cout = s->cout, .k = s->k, .stride = st, .pad = p,
+                            .groups = 1, .h = s->h, .w = s->w, .ho = ho, .wo = wo};
+        const size_t nx = (size_t)s->n * s->cin * s->h * s->w, ny = (size_t)s->n * s->cout * ho * wo;
+        const size_t nw = (size_t)s->cout * s->cin * s->k * s->k, c = (size_t)s->cout;
+        float *x = fbuf(nx, 1), *w = fbuf(nw, 1), *bias = s->bias ? fbuf(c, 1) : NULL;
+        float *g = fbuf(c, 1), *b = fbuf(c, 1), *rm = fbuf(c, 1), *rv = fbuf(c, 1);
+        for (size_t i = 0; i < c; i++) rv[i] = 0.25f + rv[i] * rv[i];
+        rm[0] = 0, g[0] = 0, b[0] = 0; /* channel 0: BN output exactly 0 everywhere */
+        float *y1 = fbuf(ny, 0), *r1 = fbuf(ny, 0), *y2 = fbuf(ny, 0), *r2 = fbuf(ny, 0);
+        const size_t calls = tcet_cpu_direct_calls(be);
+        assert_int_equal(be->conv_bn_relu_eval(be, TCET_F32, &d, x, w, bias, 1e-3, g, b, rm, rv, y1, r1), 0);
+        assert_int_equal(tcet_cpu_direct_calls(be), calls + (size_t)s->fwd_direct);
+        assert_int_equal(be->conv_fwd(be, TCET_F32, &d, x, w, bias, y2), 0);
+        assert_int_equal(be->bn_relu_fwd(be, TCET_F32, 0, s->n, s->cout, ho * wo, 1e-3, 0.1, y2, g, b, rm, rv, 0,
+                                         NULL, r2, NULL, NULL), 0);
+        assert_memory_equal(y1, y2, ny * sizeof *y1);
+        assert_memory_equal(r1, r2, ny * sizeof *r1);
+        free(x), free(w), free(bias), free(g), free(b), free(rm), free(rv), free(y1), free(r1), free(y2), free(r2);
+    }
+}
+
 /* Without AVX2 + FMA: the generic path has no direct kernels. */
 static void test_generic_has_none(void **state)
 {
@@ -234,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_against_float64),
         cmocka_unit_test(test_batch_position),
         cmocka_unit_test(test_im2col_engine),
+        cmocka_unit_test(test_fused_bn_relu),
         cmocka_unit_test(test_generic_has_none),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
