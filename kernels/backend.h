@@ -122,7 +122,15 @@ struct tcet_backend {
      * (docs/performance.md).  float32. */
     int (*conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
                              const void *bias, double eps, const void *gamma, const void *beta,
-                             const void *running_mean, const void *running_var, void *y, void *y_relu);
+                             const void *running_mean, const void *running_var, void *y, void *y_relu,
+                             void *codes, int *codes_done);
+    /* With it (NULL together with conv_bn_relu_eval): codes != NULL asks for
+     * the NASWOT codes of y as well, n rows of ceil(cout*ho*wo / 64) 64-bit
+     * words (bit u of a row = unit u of the image's output > 0, the bits
+     * past the output 0), written while y is in registers; *codes_done = 1
+     * when they were (else the caller uses gram_codes on y).  gram_bits is
+     * gram_codes on such rows. */
+    int (*gram_bits)(tcet_backend *be, int n, size_t d, const void *bits, double *K_host, int64_t *positives_host);
     /* Optional fused op (NULL: relu_bwd then bn_bwd): the backward of
      * relu(bn(x)) after a train-mode forward, dy = gradient of the ReLU
      * output; the ReLU mask bn(x) > 0 is recomputed from x, gamma, beta and

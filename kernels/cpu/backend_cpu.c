@@ -317,14 +317,19 @@ static int conv_bwd_filter_any(tcet_backend *be, int dt, const tcet_conv_desc *d
 
 static int conv_bn_relu_eval_any(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
                                  const void *bias, double eps, const void *gamma, const void *beta,
-                                 const void *running_mean, const void *running_var, void *y, void *y_relu)
+                                 const void *running_mean, const void *running_var, void *y, void *y_relu,
+                                 void *codes, int *codes_done)
 {
     tcet_cpu_impl *c = impl_of(be);
     int done = 0;
+    *codes_done = 0;
     if (!cpu_dnnl_wanted(c, dt, 0, d, bias != NULL))
         TCET_TRY(c->k->conv_bn_relu_eval(be, dt, d, x, w, bias, eps, gamma, beta, running_mean, running_var, y,
-                                         y_relu, &done));
-    if (done) return 0;
+                                         y_relu, codes, &done));
+    if (done) {
+        *codes_done = codes != NULL;
+        return 0;
+    }
     TCET_TRY(conv_fwd_any(be, dt, d, x, w, bias, y));
     return c->k->bn_relu_fwd(be, dt, 0, d->n, d->cout, d->ho * d->wo, eps, 0.0, y, gamma, beta,
                              (void *)running_mean, (void *)running_var, 0, NULL, y_relu, NULL, NULL);
@@ -389,6 +394,7 @@ tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa)
     be->relu_bwd = k->relu_bwd;
     be->bn_relu_fwd = k->bn_relu_fwd;
     be->conv_bn_relu_eval = conv_bn_relu_eval_any;
+    be->gram_bits = k->gram_bits;
     be->bn_relu_bwd = k->bn_relu_bwd;
     be->add = k->add;
     be->gap_fwd = k->gap_fwd;

@@ -123,7 +123,7 @@ static int direct_wanted(const tcet_backend *be, int dt, int op, const tcet_conv
 }
 
 static int direct_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const float *in, const float *w,
-                       const float *bias, float *out, const void *fuse)
+                       const float *bias, float *out, const direct_fuse *fuse)
 {
 #if CPU_HAVE_DIRECT
     const int ci = op == 0 ? d->cin : d->cout, co = op == 0 ? d->cout : d->cin;
@@ -189,7 +189,7 @@ static int direct_filter(tcet_backend *be, const tcet_conv_desc *d, const float 
 int CPU_K(cpu_conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
                                  const void *bias, double eps, const void *gamma, const void *beta,
                                  const void *running_mean, const void *running_var, void *y, void *y_relu,
-                                 int *done)
+                                 void *codes, int *done)
 {
     *done = 0;
     TCET_TRY(cpu_check_dtype(dt));
@@ -206,14 +206,17 @@ int CPU_K(cpu_conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc 
         ab[c] = a;
         ab[d->cout + c] = (b ? b[c] : 0.0f) - ma;
     }
-    const direct_ep fuse = {ab, ab + d->cout, y_relu};
+    /* code rows: whole 64-bit words per image, the bits past the output zero */
+    const size_t units = (size_t)d->cout * d->ho * d->wo, row = (units + 63) / 64 * 8;
+    if (codes) memset(codes, 0, row * (size_t)d->n);
+    const direct_fuse fuse = {ab, ab + d->cout, y_relu, codes, row};
     int rc = direct_conv(be, 0, d, x, w, bias, y, &fuse);
     free(ab);
     if (rc == 0) *done = 1;
     return rc;
 #else
     (void)x, (void)w, (void)bias, (void)eps, (void)gamma, (void)beta, (void)running_mean, (void)running_var;
-    (void)y, (void)y_relu;
+    (void)y, (void)y_relu, (void)codes;
     return 0;
 #endif
 }

@@ -20,6 +20,17 @@
  * gradient of the same conv is the same computation on dy with the weights
  * transposed (input and output channels swapped) and rotated by 180 degrees.
  * Single-threaded per call and fixed order: bit-reproducible. */
+/* A fused eval-mode BN + ReLU epilogue for a whole conv op (cpu_conv.c,
+ * conv_bn_relu_eval): alpha, shift and y_relu at channel 0, the NASWOT codes
+ * (NULL: none) of image 0 and the bytes from one image's code row to the
+ * next. */
+typedef struct {
+    const float *alpha, *shift;
+    float *y_relu;
+    unsigned char *codes;
+    size_t code_row;
+} direct_fuse;
+
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define CPU_HAVE_DIRECT 1
@@ -55,7 +66,21 @@ static int direct_shape_ok(int cin, int cout, int k, int stride, int pad, int gr
 typedef struct {
     const float *alpha, *shift; /* this tile's first channel */
     float *y_relu;              /* likewise (same layout as y) */
+    unsigned char *codes;       /* NULL, or the image's NASWOT code row (bit u = unit u of
+                                 * the image's output > 0, the layout of gram_pack in
+                                 * cpu_proxy.c), at this tile's first channel */
 } direct_ep;
+
+/* The 16 code bits of a tile row: units u0 .. u0 + 15 (u0 a multiple of 16:
+ * planes of 16k positions, tiles of 16 aligned positions), y > 0 as in
+ * gram_pack (false for NaN), least significant bit first. */
+static inline void direct_store_codes(unsigned char *codes, size_t u0, __m256 v0, __m256 v1)
+{
+    const __m256 z = _mm256_setzero_ps();
+    const uint16_t m = (uint16_t)((unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v0, z, _CMP_GT_OQ)) |
+                                  ((unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v1, z, _CMP_GT_OQ)) << 8));
+    memcpy(codes + u0 / 8, &m, sizeof m);
+}
 
 static inline __m256 direct_bn_relu(__m256 v, __m256 a, __m256 sh)
 {
@@ -83,6 +108,7 @@ static inline __m256 direct_bn_relu(__m256 v, __m256 a, __m256 sh)
             const __m256 a = _mm256_set1_ps(ep->alpha[j]), sh = _mm256_set1_ps(ep->shift[j]);                \
             _mm256_storeu_ps(ep->y_relu + (size_t)(j) * hwo + q0, direct_bn_relu(c0_##j, a, sh));           \
             _mm256_storeu_ps(ep->y_relu + (size_t)(j) * hwo + q1, direct_bn_relu(c1_##j, a, sh));           \
+            if (ep->codes) direct_store_codes(ep->codes, (size_t)(j) * hwo + q0, c0_##j, c1_##j);           \
         }                                                                                                    \
     }
 /* Named accumulators, not arrays: GCC kept an array's registers but also
@@ -128,7 +154,7 @@ static inline void direct_copy_row(float *restrict dst, const float *restrict sr
  * in place put the taps of a 1x1 conv on a 32x32 plane 4 KiB apart, all in
  * one L1 set: 12 GFLOP/s instead of 40-55.)  off: K tap offsets. */
 static void direct_run(const float *in, int n, int ci, int co, int h, int w, int k, int st, const float *wpk,
-                       const float *bias, float *out, float *xp, int *off, const direct_ep *fuse)
+                       const float *bias, float *out, float *xp, int *off, const direct_fuse *fuse)
 {
     /* Stride st (1 or 2): each padded row is stored as st column phases
      * (column j at phase j % st, index j / st), so that the taps of 8
@@ -163,7 +189,8 @@ static void direct_run(const float *in, int n, int ci, int co, int h, int w, int
             const float *bo = bias ? bias + o0 : NULL;
             direct_ep e, *ep = NULL;
             if (fuse) {
-                e = (direct_ep){fuse->alpha + o0, fuse->shift + o0, fuse->y_relu + ((size_t)i * co + o0) * hwo};
+                e = (direct_ep){fuse->alpha + o0, fuse->shift + o0, fuse->y_relu + ((size_t)i * co + o0) * hwo,
+                                fuse->codes ? fuse->codes + (size_t)i * fuse->code_row + (size_t)o0 * hwo / 8 : NULL};
                 ep = &e;
             }
             for (int oh = 0; oh < ho; oh += wo == 8 ? 2 : 1)
@@ -189,7 +216,7 @@ static void direct_run(const float *in, int n, int ci, int co, int h, int w, int
  * direct_run cost more than the arithmetic of a channel-reducing 1x1 conv,
  * which does only cout multiply-adds per input value.)  off: K offsets. */
 static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, const float *wpk,
-                           const float *bias, float *out, float *panel, int *off, const direct_ep *fuse)
+                           const float *bias, float *out, float *panel, int *off, const direct_fuse *fuse)
 {
     for (int r = 0; r < ci; r++) off[r] = 16 * r;
     for (int i = 0; i < n; i++) {
@@ -210,7 +237,8 @@ static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, co
                 const float *bo = bias ? bias + o0 : NULL;
                 direct_ep e, *ep = NULL;
                 if (fuse) {
-                    e = (direct_ep){fuse->alpha + o0, fuse->shift + o0, fuse->y_relu + ((size_t)i * co + o0) * hw};
+                    e = (direct_ep){fuse->alpha + o0, fuse->shift + o0, fuse->y_relu + ((size_t)i * co + o0) * hw,
+                                    fuse->codes ? fuse->codes + (size_t)i * fuse->code_row + (size_t)o0 * hw / 8 : NULL};
                     ep = &e;
                 }
                 if (nr == 6) direct_tile_6(panel, panel + 8, off, ci, wt, yo, hw, q0, q0 + 8, bo, ep);

@@ -122,7 +122,9 @@ typedef struct tcet_cpu_kernels_tag {
      * this conv does not run there (the caller composes the two ops) */
     int (*conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
                              const void *bias, double eps, const void *gamma, const void *beta,
-                             const void *running_mean, const void *running_var, void *y, void *y_relu, int *done);
+                             const void *running_mean, const void *running_var, void *y, void *y_relu,
+                             void *codes, int *done);
+    int (*gram_bits)(tcet_backend *be, int n, size_t d, const void *bits, double *K_host, int64_t *positives_host);
 } tcet_cpu_kernels;
 
 /* The tables: generic (any x86-64 or other CPU), avx2 (AVX2 + FMA + BMI2 +
@@ -145,7 +147,9 @@ int CPU_K(cpu_conv_direct_ok)(const tcet_backend *be, int dt, int op, const tcet
 int CPU_K(cpu_conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
                                  const void *bias, double eps, const void *gamma, const void *beta,
                                  const void *running_mean, const void *running_var, void *y, void *y_relu,
-                                 int *done);
+                                 void *codes, int *done);
+int CPU_K(cpu_gram_bits)(tcet_backend *be, int n, size_t d, const void *bits, double *K_host,
+                         int64_t *positives_host);
 int CPU_K(cpu_conv_bwd_filter)(tcet_backend *be, int dt, const tcet_conv_desc *d,
                         const void *x, const void *dy, void *dw, void *dbias);
 int CPU_K(cpu_bn_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,

@@ -23,6 +23,7 @@
         .saliency_stats = CPU_K(cpu_saliency_stats),     \
         .conv_direct_ok = CPU_K(cpu_conv_direct_ok),     \
         .conv_bn_relu_eval = CPU_K(cpu_conv_bn_relu_eval), \
+        .gram_bits = CPU_K(cpu_gram_bits),               \
     }
 
 const tcet_cpu_kernels CPU_K(tcet_cpu_kernels) = CPU_TABLE(CPU_K(cpu_gram_codes));

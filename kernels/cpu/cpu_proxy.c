@@ -235,24 +235,21 @@ gram_ham_vpopcnt(const uint64_t *restrict a, const uint64_t *restrict b, size_t 
 }
 #endif
 
-static int gram_run(tcet_backend *be, int n, size_t d, const float *x, double *K_host, int64_t *positives_host,
-                    gram_pack_fn pack, gram_ham_fn ham)
+/* Scratch bytes of gram_from_bits: the all-zero row and the n x n counts. */
+static size_t gram_work_bytes(int n, size_t d)
 {
-    if (n < 1 || d < 1)
-        return TCET_FAIL(TCET_ERR_USAGE, "CPU backend: invalid NASWOT shape %d x %zu", n, d);
+    return cpu_align_up(sizeof(uint64_t) * ((d + 63) / 64)) + sizeof(uint64_t) * (size_t)n * (size_t)n;
+}
+
+/* K from packed codes (n rows of nw words; the bits past d are 0 in every
+ * row), and the popcount of each row; work: gram_work_bytes. */
+static void gram_from_bits(int n, size_t d, const uint64_t *bits, double *K_host, int64_t *positives_host,
+                           gram_ham_fn ham, char *work)
+{
     const size_t nn = (size_t)n * n, nw = (d + 63) / 64;
-    const size_t bits_b = cpu_align_up(sizeof(uint64_t) * (size_t)n * nw);
-    const size_t zero_b = cpu_align_up(sizeof(uint64_t) * nw);
-    char *sc = cpu_scratch(be, bits_b + zero_b + sizeof(uint64_t) * nn);
-    if (!sc) return TCET_ERR_NOMEM;
-    uint64_t *bits = (uint64_t *)(void *)sc, *zero = (uint64_t *)(void *)(sc + bits_b);
-    uint64_t *H = (uint64_t *)(void *)(sc + bits_b + zero_b);
+    uint64_t *zero = (uint64_t *)(void *)work, *H = (uint64_t *)(void *)(work + cpu_align_up(sizeof(uint64_t) * nw));
     memset(zero, 0, sizeof(uint64_t) * nw);
-    for (int i = 0; i < n; i++) {
-        uint64_t *bi = bits + (size_t)i * nw;
-        pack(x + (size_t)i * d, d, bi);
-        positives_host[i] = (int64_t)ham(bi, zero, nw); /* popcount(c_i) */
-    }
+    for (int i = 0; i < n; i++) positives_host[i] = (int64_t)ham(bits + (size_t)i * nw, zero, nw); /* popcount(c_i) */
     memset(H, 0, sizeof(uint64_t) * nn);
     for (size_t w0 = 0; w0 < nw; w0 += GRAM_CHUNK_WORDS) {
         const size_t cw = nw - w0 < GRAM_CHUNK_WORDS ? nw - w0 : GRAM_CHUNK_WORDS;
@@ -270,6 +267,43 @@ static int gram_run(tcet_backend *be, int n, size_t d, const float *x, double *K
             K_host[(size_t)j * n + i] = k;
         }
     }
+}
+
+static int gram_run(tcet_backend *be, int n, size_t d, const float *x, double *K_host, int64_t *positives_host,
+                    gram_pack_fn pack, gram_ham_fn ham)
+{
+    if (n < 1 || d < 1)
+        return TCET_FAIL(TCET_ERR_USAGE, "CPU backend: invalid NASWOT shape %d x %zu", n, d);
+    const size_t nw = (d + 63) / 64, bits_b = cpu_align_up(sizeof(uint64_t) * (size_t)n * nw);
+    char *sc = cpu_scratch(be, bits_b + gram_work_bytes(n, d));
+    if (!sc) return TCET_ERR_NOMEM;
+    uint64_t *bits = (uint64_t *)(void *)sc;
+    for (int i = 0; i < n; i++) pack(x + (size_t)i * d, d, bits + (size_t)i * nw);
+    gram_from_bits(n, d, bits, K_host, positives_host, ham, sc + bits_b);
+    return 0;
+}
+
+/* The Hamming kernel of this path (as cpu_gram_codes picks it). */
+static gram_ham_fn gram_ham_of_path(void)
+{
+#if GRAM_X86 && defined(__AVX2__)
+    return gram_ham_avx2;
+#elif GRAM_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("popcnt") ? gram_ham_popcnt : gram_ham_c;
+#else
+    return gram_ham_c;
+#endif
+}
+
+int CPU_K(cpu_gram_bits)(tcet_backend *be, int n, size_t d, const void *bits, double *K_host,
+                         int64_t *positives_host)
+{
+    if (n < 1 || d < 1)
+        return TCET_FAIL(TCET_ERR_USAGE, "CPU backend: invalid NASWOT shape %d x %zu", n, d);
+    char *work = cpu_scratch(be, gram_work_bytes(n, d));
+    if (!work) return TCET_ERR_NOMEM;
+    gram_from_bits(n, d, bits, K_host, positives_host, gram_ham_of_path(), work);
     return 0;
 }
 

@@ -305,6 +305,7 @@ void tcet_net_free(tcet_net *net)
     free(net->dag_written);
     free(net->dag_host);
     if (net->codes32 && net->be) net->be->release(net->be, net->codes32);
+    if (net->codes_mem && net->be) net->be->release(net->be, net->codes_mem);
     memset(net, 0, sizeof *net);
 }
 
@@ -618,6 +619,28 @@ int tcet_net_forward(tcet_net *net, int train, int update_running)
     const void *in = net->x;
     if (train) TCET_TRY(refuse_f16(net, "train-mode forward"));
     if (net->dag) return tcet_net_dag_forward(net, train, update_running);
+    for (int i = 0; i < net->nops; i++) net->ops[i].codes_ok = 0;
+    if (!train && net->want_codes && be->conv_bn_relu_eval) {
+        /* code rows of every conv output: whole 64-bit words per image */
+        size_t need = 0;
+        for (int i = 0; i < net->nops; i++)
+            if (net->ops[i].op.kind == TCET_OP_CONV)
+                need += (size_t)n * ((net->ops[i].out_count / (size_t)n + 63) / 64) * 8;
+        if (need > net->codes_cap) {
+            if (net->codes_mem) be->release(be, net->codes_mem);
+            net->codes_cap = 0;
+            if (!(net->codes_mem = be->alloc(be, need)))
+                return tcet_trace(TCET_ERR_NOMEM, __FILE__, __LINE__, "allocating the NASWOT code rows");
+            net->codes_cap = need;
+        }
+        size_t off = 0;
+        for (int i = 0; i < net->nops; i++) {
+            net->ops[i].codes = NULL;
+            if (net->ops[i].op.kind != TCET_OP_CONV) continue;
+            net->ops[i].codes = (char *)net->codes_mem + off;
+            off += (size_t)n * ((net->ops[i].out_count / (size_t)n + 63) / 64) * 8;
+        }
+    }
     /* residual wrapper: the remembered input, and the inner output once a
      * projection has started (the projection reads `res`, not `in`) */
     const void *res = NULL, *inner = NULL;
@@ -646,7 +669,8 @@ int tcet_net_forward(tcet_net *net, int train, int update_running)
                 /* eval mode, BN output not kept: conv, BN and ReLU in one pass (same values) */
                 tcet_net_op *bn = &net->ops[i + 1], *r = &net->ops[i + 2];
                 TCET_TRY(be->conv_bn_relu_eval(be, dt, &o->conv, in, o->w, o->b, BN_EPS, bn->w, bn->b, bn->rm,
-                                               bn->rv, o->y, r->y));
+                                               bn->rv, o->y, r->y, net->want_codes ? o->codes : NULL,
+                                               &o->codes_ok));
                 i += 2;
                 o = r;
                 break;

@@ -39,6 +39,8 @@ typedef struct {
     void *gw, *gb;         /* gradients of w, b (written by tcet_net_backward) */
     void *save_mean, *save_invstd; /* BN train-mode statistics (for backward) */
     void *y;               /* op output (every op output is kept) */
+    void *codes;           /* CONV with tcet_net.want_codes: its NASWOT code rows (backend memory) */
+    int codes_ok;          /* 1: the last forward wrote them (be->conv_bn_relu_eval) */
 } tcet_net_op;
 
 typedef struct {
@@ -56,6 +58,11 @@ typedef struct {
     void *dlogits;         /* [batch, classes], read by tcet_net_backward */
     int32_t *labels;       /* [batch] int32 (device) for softmax_xent */
     int last_train;        /* mode of the last forward (-1: none yet) */
+    int want_codes;        /* 1: eval-mode forwards also write the NASWOT codes of every conv
+                            * output where the backend fuses them (be->conv_bn_relu_eval;
+                            * tcet_net_op.codes_ok, docs/performance.md).  Default 0. */
+    void *codes_mem;       /* their memory (grow-only) */
+    size_t codes_cap;
     int skip_bn_out;       /* 1: where a BN and its ReLU run fused (be->bn_relu_fwd), the
                             * BN's own output is not written, only the ReLU's (docs/performance.md:
                             * T-CET never reads it; the baseline NASWOT does).  Default 0. */

@@ -35,7 +35,12 @@ static int naswot_layers(tcet_proxy_ctx *ctx, double *a)
                          ctx->n_naswot, n);
     double t = tcet_prof_begin();
     TCET_TRY(tcet_net_set_input(net, ctx->x_naswot));
-    TCET_TRY(tcet_forward(net, 0));
+    /* the codes of the conv outputs written by the forward where the backend
+     * fuses them (bit for bit the ones gram_codes packs from y) */
+    net->want_codes = 1;
+    int frc = tcet_forward(net, 0);
+    net->want_codes = 0;
+    TCET_TRY(frc);
     tcet_prof_end(TCET_PH_NASWOT_FWD, t);
     double *K = xmalloc((size_t)n * (size_t)n * sizeof(double));
     int64_t *pos = xmalloc((size_t)n * sizeof(int64_t));
@@ -44,7 +49,8 @@ static int naswot_layers(tcet_proxy_ctx *ctx, double *a)
         tcet_net_op *o = tcet_net_layer(net, l);
         size_t d = o->out_count / (size_t)n;
         t = tcet_prof_begin();
-        rc = tcet_net_gram_codes(net, o->y, n, d, K, pos);
+        if (o->codes_ok && net->be->gram_bits) rc = net->be->gram_bits(net->be, n, d, o->codes, K, pos);
+        else rc = tcet_net_gram_codes(net, o->y, n, d, K, pos);
         tcet_prof_end(TCET_PH_GRAM, t);
         float v = 0.0f;
         t = tcet_prof_begin();

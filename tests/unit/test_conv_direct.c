@@ -229,8 +229,28 @@ static void test_fused_bn_relu(void **state)
         rm[0] = 0, g[0] = 0, b[0] = 0; /* channel 0: BN output exactly 0 everywhere */
         float *y1 = fbuf(ny, 0), *r1 = fbuf(ny, 0), *y2 = fbuf(ny, 0), *r2 = fbuf(ny, 0);
         const size_t calls = tcet_cpu_direct_calls(be);
-        assert_int_equal(be->conv_bn_relu_eval(be, TCET_F32, &d, x, w, bias, 1e-3, g, b, rm, rv, y1, r1), 0);
+        const size_t units = c * ho * wo, nwords = (units + 63) / 64;
+        uint64_t *codes = calloc((size_t)s->n * nwords + 1, sizeof *codes), *packed = calloc((size_t)s->n * nwords + 1, 8);
+        int cdone = -1;
+        assert_int_equal(be->conv_bn_relu_eval(be, TCET_F32, &d, x, w, bias, 1e-3, g, b, rm, rv, y1, r1, codes,
+                                               &cdone), 0);
         assert_int_equal(tcet_cpu_direct_calls(be), calls + (size_t)s->fwd_direct);
+        assert_int_equal(cdone, s->fwd_direct);
+        if (cdone) { /* the codes: bit u of image i = y[i][u] > 0, rows of whole words */
+            for (int i = 0; i < s->n; i++)
+                for (size_t u = 0; u < units; u++)
+                    if (y1[(size_t)i * units + u] > 0.0f) packed[(size_t)i * nwords + u / 64] |= (uint64_t)1 << (u % 64);
+            assert_memory_equal(codes, packed, (size_t)s->n * nwords * sizeof *codes);
+            /* and gram_bits on them = gram_codes on y */
+            double *K1 = malloc((size_t)s->n * s->n * sizeof *K1), *K2 = malloc((size_t)s->n * s->n * sizeof *K2);
+            int64_t p1[4], p2[4];
+            assert_int_equal(be->gram_bits(be, s->n, units, codes, K1, p1), 0);
+            assert_int_equal(be->gram_codes(be, s->n, units, y1, K2, p2), 0);
+            assert_memory_equal(K1, K2, (size_t)s->n * s->n * sizeof *K1);
+            assert_memory_equal(p1, p2, (size_t)s->n * sizeof *p1);
+            free(K1), free(K2);
+        }
+        free(codes), free(packed);
         assert_int_equal(be->conv_fwd(be, TCET_F32, &d, x, w, bias, y2), 0);
         assert_int_equal(be->bn_relu_fwd(be, TCET_F32, 0, s->n, s->cout, ho * wo, 1e-3, 0.1, y2, g, b, rm, rv, 0,
                                          NULL, r2, NULL, NULL), 0);
