@@ -128,8 +128,10 @@ struct tcet_backend {
      * the NASWOT codes of y as well, n rows of ceil(cout*ho*wo / 64) 64-bit
      * words (bit u of a row = unit u of the image's output > 0, the bits
      * past the output 0), written while y is in registers; *codes_done = 1
-     * when they were (else the caller uses gram_codes on y).  gram_bits is
-     * gram_codes on such rows. */
+     * when they were, and then y itself was not written (the codes and
+     * y_relu are all an eval-mode NASWOT forward needs of it); else y is
+     * written and the caller uses gram_codes on it.  gram_bits is gram_codes
+     * on such rows. */
     int (*gram_bits)(tcet_backend *be, int n, size_t d, const void *bits, double *K_host, int64_t *positives_host);
     /* Optional fused op (NULL: relu_bwd then bn_bwd): the backward of
      * relu(bn(x)) after a train-mode forward, dy = gradient of the ReLU

@@ -102,8 +102,10 @@ static inline __m256 direct_bn_relu(__m256 v, __m256 a, __m256 sh)
             c0_##j = _mm256_add_ps(c0_##j, bj);                                                              \
             c1_##j = _mm256_add_ps(c1_##j, bj);                                                              \
         }                                                                                                    \
-        _mm256_storeu_ps(y + (size_t)(j) * hwo + q0, c0_##j);                                                \
-        _mm256_storeu_ps(y + (size_t)(j) * hwo + q1, c1_##j);                                                \
+        if (!ep || !ep->codes) { /* with codes, y itself is not kept (conv_bn_relu_eval) */                \
+            _mm256_storeu_ps(y + (size_t)(j) * hwo + q0, c0_##j);                                            \
+            _mm256_storeu_ps(y + (size_t)(j) * hwo + q1, c1_##j);                                            \
+        }                                                                                                    \
         if (ep) {                                                                                            \
             const __m256 a = _mm256_set1_ps(ep->alpha[j]), sh = _mm256_set1_ps(ep->shift[j]);                \
             _mm256_storeu_ps(ep->y_relu + (size_t)(j) * hwo + q0, direct_bn_relu(c0_##j, a, sh));           \

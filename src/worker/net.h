@@ -38,7 +38,7 @@ typedef struct {
     void *rm, *rv;         /* BN running mean / var */
     void *gw, *gb;         /* gradients of w, b (written by tcet_net_backward) */
     void *save_mean, *save_invstd; /* BN train-mode statistics (for backward) */
-    void *y;               /* op output (every op output is kept) */
+    void *y;               /* op output (every op output is kept, except with want_codes) */
     void *codes;           /* CONV with tcet_net.want_codes: its NASWOT code rows (backend memory) */
     int codes_ok;          /* 1: the last forward wrote them (be->conv_bn_relu_eval) */
 } tcet_net_op;
@@ -60,7 +60,8 @@ typedef struct {
     int last_train;        /* mode of the last forward (-1: none yet) */
     int want_codes;        /* 1: eval-mode forwards also write the NASWOT codes of every conv
                             * output where the backend fuses them (be->conv_bn_relu_eval;
-                            * tcet_net_op.codes_ok, docs/performance.md).  Default 0. */
+                            * tcet_net_op.codes_ok, docs/performance.md); such a conv's own
+                            * output y is then not written.  Default 0. */
     void *codes_mem;       /* their memory (grow-only) */
     size_t codes_cap;
     int skip_bn_out;       /* 1: where a BN and its ReLU run fused (be->bn_relu_fwd), the

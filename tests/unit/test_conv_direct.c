@@ -236,6 +236,20 @@ static void test_fused_bn_relu(void **state)
                                                &cdone), 0);
         assert_int_equal(tcet_cpu_direct_calls(be), calls + (size_t)s->fwd_direct);
         assert_int_equal(cdone, s->fwd_direct);
+        /* with the codes, y is not written: the reference y2 (computed below) stands in */
+        if (cdone) {
+            assert_int_equal(be->conv_fwd(be, TCET_F32, &d, x, w, bias, y1), 0);
+            assert_int_equal(be->conv_bn_relu_eval(be, TCET_F32, &d, x, w, bias, 1e-3, g, b, rm, rv, y1, r1, NULL,
+                                                   &cdone), 0);
+            float *y3 = fbuf(ny, 0), *r3 = fbuf(ny, 0);
+            memset(y3, 0x7f, ny * sizeof *y3);
+            assert_int_equal(be->conv_bn_relu_eval(be, TCET_F32, &d, x, w, bias, 1e-3, g, b, rm, rv, y3, r3, codes,
+                                                   &cdone), 0);
+            for (size_t i = 0; i < ny; i++) assert_true(((unsigned char *)y3)[4 * i] == 0x7f); /* untouched */
+            assert_memory_equal(r3, r1, ny * sizeof *r1);
+            free(y3), free(r3);
+            cdone = 1;
+        }
         if (cdone) { /* the codes: bit u of image i = y[i][u] > 0, rows of whole words */
             for (int i = 0; i < s->n; i++)
                 for (size_t u = 0; u < units; u++)
