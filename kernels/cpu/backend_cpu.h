@@ -54,17 +54,17 @@ int tcet_cpu_isa_of(const tcet_backend *be);
 void tcet_cpu_isa_describe(char *buf, size_t size);
 /* Which engine runs each convolution (docs/performance.md):
  * AUTO (default) = the direct float32 kernels (cpu_direct.h; avx2 and avx512
- * paths) for the forward and data gradient of stride-1 "same" convs (1x1
- * ones when they do not reduce channels), oneDNN (when tcet is built with
- * it) for the weight gradients of the k x k convs (k >= 3, >= 16 input
- * channels) and of the stride-1 1x1 convs on planes of 8x8 or more, im2col
- * + OpenBLAS for the rest; ONEDNN = oneDNN also for the forward and data
- * gradient of those k x k convs, the direct kernels where oneDNN does not
- * apply; IM2COL = im2col + OpenBLAS alone, the reference path, which
- * reproduces the official code's per-layer values closest (the golden tests
- * that compare single layers or gradient entries run on it).  The
- * environment variable TCET_CPU_CONV (auto, onednn, im2col) sets it for new
- * backends. */
+ * paths) where their shapes allow (forward and data gradient of stride-1
+ * "same" convs, stride-2 forwards, weight gradients of stride-1 convs on
+ * planes of >= 128 positions), oneDNN (when tcet is built with it) for the
+ * other weight gradients of k x k convs (k >= 3, >= 16 input channels) and of
+ * stride-1 1x1 convs on planes of 8x8 or more, im2col + OpenBLAS for the
+ * rest; ONEDNN = oneDNN for the forward, data and weight gradients of those
+ * k x k convs, the direct kernels where oneDNN does not apply; IM2COL =
+ * im2col + OpenBLAS alone, the reference path, which reproduces the official
+ * code's per-layer values closest (the golden tests that compare single
+ * layers or gradient entries run on it).  The environment variable
+ * TCET_CPU_CONV (auto, onednn, im2col) sets it for new backends. */
 typedef enum { TCET_CPU_CONV_AUTO = 0, TCET_CPU_CONV_IM2COL = 1, TCET_CPU_CONV_ONEDNN = 2 } tcet_cpu_conv_engine;
 void tcet_cpu_set_conv_engine(tcet_backend *be, int engine);
 /* 1 when this backend runs some convolutions in oneDNN; how many it ran */

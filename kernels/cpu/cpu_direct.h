@@ -1,25 +1,28 @@
-/* Direct float32 convolutions for AVX2 + FMA: stride 1, "same" padding,
- * one group; included by cpu_conv.c on the avx2 and avx512 paths only.
+/* Direct float32 convolutions for AVX2 + FMA; included by cpu_conv.c on the
+ * avx2 and avx512 paths only (docs/performance.md, "Direct convolutions").
  *
- * Why (docs/performance.md, "Direct convolutions"): ZenNet's convolutions
- * have 16-24 output channels (k x k) or a K of 16-24 (1x1).  Through im2col
- * + OpenBLAS every such GEMM writes the unfolded input, OpenBLAS packs it
- * again (sgemm_itcopy, 12 % of a T-CET(Synflow) candidate) and zeroes C
- * before accumulating into it (sgemm_beta, 7 %), so the kernel proper ran
- * under 40 % of the time.  Here each image is copied once into a layout the
- * register tile reads in place (k x k: zero-padded rows, direct_run; 1x1:
- * panels of 16 positions, direct_run_1x1), and results are stored once:
+ * Why: ZenNet's convolutions have 16-24 output channels (k x k) or a K of
+ * 16-24 (1x1).  Through im2col + OpenBLAS every such GEMM writes the
+ * unfolded input, OpenBLAS packs it again (sgemm_itcopy, 12 % of a
+ * T-CET(Synflow) candidate) and zeroes C before accumulating into it
+ * (sgemm_beta, 7 %), so the kernel proper ran under 40 % of the time.  Here
+ * each image is copied once into a layout the register tile reads in place
+ * (k x k: zero-padded rows, direct_run; 1x1: panels of 16 positions,
+ * direct_run_1x1), and results are stored once:
  *
- *   y[o][q] = sum over (c, kh, kw) in that order of xp[c][oh + kh][ow + kw] * w[o][c][kh][kw]
+ *   y[o][q] = sum over (c, kh, kw) in that order of xp[c][oh*s + kh][ow*s + kw] * w[o][c][kh][kw]
  *
  * for a tile of NR output channels (6, or 4/2 at the end) by 16 positions
  * (two vectors of 8 consecutive columns of one row; two rows when wo == 8).
- * Each output is one FMA chain over k = (c*k + kh)*k + kw in increasing
+ * Each output is one FMA chain over t = (c*k + kh)*k + kw in increasing
  * order, the order of the im2col GEMM's K dimension, so the results differ
  * from the im2col path only where OpenBLAS splits K into blocks.  The data
- * gradient of the same conv is the same computation on dy with the weights
- * transposed (input and output channels swapped) and rotated by 180 degrees.
- * Single-threaded per call and fixed order: bit-reproducible. */
+ * gradient of a stride-1 conv is the same computation on dy with the
+ * weights transposed (input and output channels swapped) and rotated by 180
+ * degrees; the weight gradient has kernels of its own (dwf_*).  The
+ * eval-mode forward may also apply BN + ReLU and write the NASWOT codes in
+ * the tile's store (direct_fuse).  Single-threaded per call and fixed
+ * order: bit-reproducible. */
 /* A fused eval-mode BN + ReLU epilogue for a whole conv op (cpu_conv.c,
  * conv_bn_relu_eval): alpha, shift and y_relu at channel 0, the NASWOT codes
  * (NULL: none) of image 0 and the bytes from one image's code row to the
