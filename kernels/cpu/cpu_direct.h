@@ -281,13 +281,17 @@ static int direct_filter_shape_ok(int cin, int cout, int k, int stride, int pad,
 }
 
 #define DWF_DECL(t) __m256 s##t##_0 = _mm256_setzero_ps(), s##t##_1 = s##t##_0, s##t##_2 = s##t##_0, s##t##_3 = s##t##_0;
-#define DWF_STEP(t)                                                                                          \
+#define DWF_LOADX(t) const __m256 x##t = _mm256_loadu_ps(xq + toff[t]);
+/* one dy vector at a time against the A input vectors held in registers:
+ * 4*A accumulators + A inputs + 1 (A = 3: all 16 registers, no reloads; a
+ * tap-major order held 4 dy vectors and reloaded one of them per tap) */
+#define DWF_FMA_3(o) s0_##o = _mm256_fmadd_ps(x0, d, s0_##o); s1_##o = _mm256_fmadd_ps(x1, d, s1_##o); s2_##o = _mm256_fmadd_ps(x2, d, s2_##o);
+#define DWF_FMA_2(o) s0_##o = _mm256_fmadd_ps(x0, d, s0_##o); s1_##o = _mm256_fmadd_ps(x1, d, s1_##o);
+#define DWF_FMA_1(o) s0_##o = _mm256_fmadd_ps(x0, d, s0_##o);
+#define DWF_OUT(A, o)                                                                                        \
     {                                                                                                        \
-        const __m256 xv = _mm256_loadu_ps(xq + toff[t]);                                                     \
-        s##t##_0 = _mm256_fmadd_ps(xv, d0, s##t##_0);                                                        \
-        s##t##_1 = _mm256_fmadd_ps(xv, d1, s##t##_1);                                                        \
-        s##t##_2 = _mm256_fmadd_ps(xv, d2, s##t##_2);                                                        \
-        s##t##_3 = _mm256_fmadd_ps(xv, d3, s##t##_3);                                                        \
+        const __m256 d = _mm256_loadu_ps(dq + (size_t)(o) * hw);                                             \
+        DWF_FMA_##A(o)                                                                                       \
     }
 #define DWF_ACC1(t, o)                                                                                       \
     _mm256_store_ps(accv + ((size_t)(t) * cout + (o)) * 8,                                                   \
@@ -303,9 +307,8 @@ static int direct_filter_shape_ok(int cin, int cout, int k, int stride, int pad,
         DWF_FOR_##A(DWF_DECL)                                                                                \
         for (int p = 0; p < np; p++) {                                                                       \
             const float *xq = x + xb[p], *dq = dy + (size_t)8 * p;                                           \
-            const __m256 d0 = _mm256_loadu_ps(dq), d1 = _mm256_loadu_ps(dq + hw),                            \
-                         d2 = _mm256_loadu_ps(dq + 2 * hw), d3 = _mm256_loadu_ps(dq + 3 * hw);               \
-            DWF_FOR_##A(DWF_STEP)                                                                            \
+            DWF_FOR_##A(DWF_LOADX)                                                                           \
+            DWF_OUT(A, 0) DWF_OUT(A, 1) DWF_OUT(A, 2) DWF_OUT(A, 3)                                          \
         }                                                                                                    \
         DWF_FOR_##A(DWF_ACC)                                                                                 \
     }
