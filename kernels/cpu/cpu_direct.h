@@ -137,6 +137,25 @@ static inline __m256 direct_bn_relu(__m256 v, __m256 a, __m256 sh)
 DIRECT_TILE(6)
 DIRECT_TILE(4)
 DIRECT_TILE(2)
+
+/* The tile of nr (6, 4 or 2) output channels from o0 of image i, with the
+ * fused epilogue's pointers for it when fuse is set. */
+static void direct_tile(int nr, const float *x0, const float *x1, const int *off, int K, const float *wt, float *y,
+                        size_t hwo, size_t q0, size_t q1, const float *bias, const direct_fuse *fuse, int i, int co,
+                        int o0)
+{
+    direct_ep e, *ep = NULL;
+    if (fuse) {
+        e = (direct_ep){fuse->alpha + o0, fuse->shift + o0, fuse->y_relu + ((size_t)i * co + o0) * hwo,
+                        fuse->codes ? fuse->codes + (size_t)i * fuse->code_row + (size_t)o0 * hwo / 8 : NULL};
+        ep = &e;
+    }
+    float *yo = y + (size_t)o0 * hwo;
+    const float *bo = bias ? bias + o0 : NULL;
+    if (nr == 6) direct_tile_6(x0, x1, off, K, wt, yo, hwo, q0, q1, bo, ep);
+    else if (nr == 4) direct_tile_4(x0, x1, off, K, wt, yo, hwo, q0, q1, bo, ep);
+    else direct_tile_2(x0, x1, off, K, wt, yo, hwo, q0, q1, bo, ep);
+}
 #undef DIRECT_TILE
 
 /* Output-channel tiles: 6 each, the rest (cout % 6: 0, 2 or 4) last. */
@@ -190,22 +209,12 @@ static void direct_run(const float *in, int n, int ci, int co, int h, int w, int
         const float *wt = wpk;
         for (int o0 = 0; o0 < co; o0 += direct_nr(co, o0)) {
             const int nr = direct_nr(co, o0);
-            float *yo = y + (size_t)o0 * hwo;
-            const float *bo = bias ? bias + o0 : NULL;
-            direct_ep e, *ep = NULL;
-            if (fuse) {
-                e = (direct_ep){fuse->alpha + o0, fuse->shift + o0, fuse->y_relu + ((size_t)i * co + o0) * hwo,
-                                fuse->codes ? fuse->codes + (size_t)i * fuse->code_row + (size_t)o0 * hwo / 8 : NULL};
-                ep = &e;
-            }
             for (int oh = 0; oh < ho; oh += wo == 8 ? 2 : 1)
                 for (int ow = 0; ow < wo; ow += 16) {
                     /* two vectors of 8 outputs: this row's next 8, or (wo == 8) the next row */
                     const size_t off0 = (size_t)oh * st * rowb + ow, off1 = wo == 8 ? off0 + st * rowb : off0 + 8;
-                    const size_t q0 = (size_t)oh * wo + ow, q1 = q0 + 8;
-                    if (nr == 6) direct_tile_6(xp + off0, xp + off1, off, (int)K, wt, yo, hwo, q0, q1, bo, ep);
-                    else if (nr == 4) direct_tile_4(xp + off0, xp + off1, off, (int)K, wt, yo, hwo, q0, q1, bo, ep);
-                    else direct_tile_2(xp + off0, xp + off1, off, (int)K, wt, yo, hwo, q0, q1, bo, ep);
+                    const size_t q0 = (size_t)oh * wo + ow;
+                    direct_tile(nr, xp + off0, xp + off1, off, (int)K, wt, y, hwo, q0, q0 + 8, bias, fuse, i, co, o0);
                 }
             wt += K * (size_t)nr;
         }
@@ -238,17 +247,7 @@ static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, co
             const float *wt = wpk;
             for (int o0 = 0; o0 < co; o0 += direct_nr(co, o0)) {
                 const int nr = direct_nr(co, o0);
-                float *yo = y + (size_t)o0 * hw;
-                const float *bo = bias ? bias + o0 : NULL;
-                direct_ep e, *ep = NULL;
-                if (fuse) {
-                    e = (direct_ep){fuse->alpha + o0, fuse->shift + o0, fuse->y_relu + ((size_t)i * co + o0) * hw,
-                                    fuse->codes ? fuse->codes + (size_t)i * fuse->code_row + (size_t)o0 * hw / 8 : NULL};
-                    ep = &e;
-                }
-                if (nr == 6) direct_tile_6(panel, panel + 8, off, ci, wt, yo, hw, q0, q0 + 8, bo, ep);
-                else if (nr == 4) direct_tile_4(panel, panel + 8, off, ci, wt, yo, hw, q0, q0 + 8, bo, ep);
-                else direct_tile_2(panel, panel + 8, off, ci, wt, yo, hw, q0, q0 + 8, bo, ep);
+                direct_tile(nr, panel, panel + 8, off, ci, wt, y, hw, q0, q0 + 8, bias, fuse, i, co, o0);
                 wt += (size_t)ci * nr;
             }
         }

@@ -100,6 +100,18 @@ static const shape shapes[] = {
     {1, 8, 12, 3, 33, 32, 0, 1, 0, 0, 2},
 };
 
+/* The descriptor of a table shape; sizes of x, y and w. */
+static tcet_conv_desc shape_desc(const shape *s, size_t *nx, size_t *ny, size_t *nw)
+{
+    const int p = s->k / 2, st = s->stride;
+    const int ho = (s->h + 2 * p - s->k) / st + 1, wo = (s->w + 2 * p - s->k) / st + 1;
+    *nx = (size_t)s->n * s->cin * s->h * s->w;
+    *ny = (size_t)s->n * s->cout * ho * wo;
+    *nw = (size_t)s->cout * s->cin * s->k * s->k;
+    return (tcet_conv_desc){.n = s->n, .cin = s->cin, .cout = s->cout, .k = s->k, .stride = st, .pad = p,
+                            .groups = 1, .h = s->h, .w = s->w, .ho = ho, .wo = wo};
+}
+
 static void conv(tcet_backend *b, int dt, int op, const tcet_conv_desc *d, const void *x, const void *w,
                  const void *bias, const void *dy, void *out)
 {
@@ -114,12 +126,9 @@ static void test_against_float64(void **state)
     double worst_direct = 0, worst_im2col = 0;
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const shape *s = &shapes[si];
-        const int p = s->k / 2, st = s->stride;
-        const int ho = (s->h + 2 * p - s->k) / st + 1, wo = (s->w + 2 * p - s->k) / st + 1;
-        tcet_conv_desc d = {.n = s->n, .cin = s->cin, .cout = s->cout, .k = s->k, .stride = st, .pad = p,
-                            .groups = 1, .h = s->h, .w = s->w, .ho = ho, .wo = wo};
-        const size_t nx = (size_t)s->n * s->cin * s->h * s->w, ny = (size_t)s->n * s->cout * ho * wo;
-        const size_t nw = (size_t)s->cout * s->cin * s->k * s->k;
+        size_t nx, ny, nw;
+        tcet_conv_desc d = shape_desc(s, &nx, &ny, &nw);
+        const int st = d.stride;
         float *x = fbuf(nx, 1), *w = fbuf(nw, 1), *bias = s->bias ? fbuf((size_t)s->cout, 1) : NULL,
               *dy = fbuf(ny, 1);
         double *x64 = to_f64(x, nx), *w64 = to_f64(w, nw), *b64 = bias ? to_f64(bias, (size_t)s->cout) : NULL,
@@ -217,12 +226,10 @@ static void test_fused_bn_relu(void **state)
     (void)state;
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const shape *s = &shapes[si];
-        const int p = s->k / 2, st = s->stride;
-        const int ho = (s->h + 2 * p - s->k) / st + 1, wo = (s->w + 2 * p - s->k) / st + 1;
-        tcet_conv_desc d = {.n = s->n, .cin = s->cin, .cout = s->cout, .k = s->k, .stride = st, .pad = p,
-                            .groups = 1, .h = s->h, .w = s->w, .ho = ho, .wo = wo};
-        const size_t nx = (size_t)s->n * s->cin * s->h * s->w, ny = (size_t)s->n * s->cout * ho * wo;
-        const size_t nw = (size_t)s->cout * s->cin * s->k * s->k, c = (size_t)s->cout;
+        size_t nx, ny, nw;
+        tcet_conv_desc d = shape_desc(s, &nx, &ny, &nw);
+        const int ho = d.ho, wo = d.wo;
+        const size_t c = (size_t)s->cout;
         float *x = fbuf(nx, 1), *w = fbuf(nw, 1), *bias = s->bias ? fbuf(c, 1) : NULL;
         float *g = fbuf(c, 1), *b = fbuf(c, 1), *rm = fbuf(c, 1), *rv = fbuf(c, 1);
         for (size_t i = 0; i < c; i++) rv[i] = 0.25f + rv[i] * rv[i];
