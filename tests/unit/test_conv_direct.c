@@ -1,6 +1,6 @@
 /* The direct float32 convolution kernels (kernels/cpu/cpu_direct.h), which
- * the default engine uses for the forward and data gradient of stride-1
- * "same" convs on the avx2 / avx512 paths:
+ * the default engine uses on the avx2 / avx512 paths for the convs their
+ * shapes allow (forward, data and weight gradients):
  *  - against the float64 convolution of the same inputs (the reference
  *    path's im2col in double), with the float32 im2col path's own error
  *    beside it: the direct result must be as accurate as im2col's;
@@ -8,9 +8,13 @@
  *    whatever its position in the batch (an image's outputs never depend on
  *    the other images: TE-NAS and ZiCo rely on that);
  *  - which shapes take the direct path, and that TCET_CPU_CONV=im2col
- *    turns it off.
- * Where the CPU has no AVX2 + FMA, only the last point runs: the generic
- * path never takes the direct kernels. */
+ *    turns it off;
+ *  - the fused eval conv + BN + ReLU and its NASWOT codes against the
+ *    separate ops and gram_codes;
+ *  - the avx512 paths bit for bit against the avx2 path, where the CPU has
+ *    them.
+ * Where the CPU has no AVX2 + FMA, only one check runs: the generic path
+ * never takes the direct kernels. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -281,6 +285,49 @@ static void test_fused_bn_relu(void **state)
     }
 }
 
+/* The avx512 paths compile the same AVX2 intrinsics with other flags: every
+ * op of every table shape, and the fused op with its codes, bit for bit the
+ * avx2 path's (a path this CPU lacks is skipped with a note). */
+static void test_other_paths(void **state)
+{
+    (void)state;
+    for (int isa = TCET_CPU_ISA_AVX512; isa < TCET_CPU_ISA_COUNT; isa++) {
+        if (!tcet_cpu_isa_supported(isa)) {
+            print_message("[ skip ] %s: this CPU does not support it\n", tcet_cpu_isa_name(isa));
+            continue;
+        }
+        tcet_backend *b = tcet_backend_cpu_create_isa(1, isa);
+        assert_non_null(b);
+        for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+            size_t nx, ny, nw;
+            const tcet_conv_desc d = shape_desc(&shapes[si], &nx, &ny, &nw);
+            const size_t c = (size_t)d.cout, nwords = (size_t)d.n * ((c * d.ho * d.wo + 63) / 64);
+            float *x = fbuf(nx, 1), *w = fbuf(nw, 1), *dy = fbuf(ny, 1), *g = fbuf(c, 1), *bt = fbuf(c, 1);
+            float *rm = fbuf(c, 1), *rv = fbuf(c, 1);
+            for (size_t i = 0; i < c; i++) rv[i] = 0.5f + rv[i] * rv[i];
+            for (int op = 0; op < 3; op++) {
+                const size_t n = op == 0 ? ny : op == 1 ? nx : nw;
+                float *o1 = fbuf(n, 0), *o2 = fbuf(n, 0);
+                conv(be, TCET_F32, op, &d, x, w, NULL, dy, o1);
+                conv(b, TCET_F32, op, &d, x, w, NULL, dy, o2);
+                assert_memory_equal(o1, o2, n * sizeof *o1);
+                free(o1), free(o2);
+            }
+            float *y1 = fbuf(ny, 0), *r1 = fbuf(ny, 0), *y2 = fbuf(ny, 0), *r2 = fbuf(ny, 0);
+            uint64_t *c1 = calloc(nwords + 1, 8), *c2 = calloc(nwords + 1, 8);
+            int k1 = -1, k2 = -1;
+            assert_int_equal(be->conv_bn_relu_eval(be, TCET_F32, &d, x, w, NULL, 1e-3, g, bt, rm, rv, y1, r1, c1, &k1), 0);
+            assert_int_equal(b->conv_bn_relu_eval(b, TCET_F32, &d, x, w, NULL, 1e-3, g, bt, rm, rv, y2, r2, c2, &k2), 0);
+            assert_int_equal(k1, k2);
+            assert_memory_equal(r1, r2, ny * sizeof *r1);
+            if (k1) assert_memory_equal(c1, c2, nwords * sizeof *c1);
+            free(x), free(w), free(dy), free(g), free(bt), free(rm), free(rv), free(y1), free(r1), free(y2), free(r2);
+            free(c1), free(c2);
+        }
+        b->destroy(b);
+    }
+}
+
 /* Without AVX2 + FMA: the generic path has no direct kernels. */
 static void test_generic_has_none(void **state)
 {
@@ -308,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_batch_position),
         cmocka_unit_test(test_im2col_engine),
         cmocka_unit_test(test_fused_bn_relu),
+        cmocka_unit_test(test_other_paths),
         cmocka_unit_test(test_generic_has_none),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
