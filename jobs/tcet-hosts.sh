@@ -35,12 +35,7 @@ shift 2
 [ -r "$HOSTFILE" ] || { echo "tcet-hosts: error: cannot read the host list $HOSTFILE" >&2; exit 2; }
 mapfile -t HOSTS < <(sed -e 's/#.*//' -e 's/[[:space:]].*//' "$HOSTFILE" | grep -v '^$')
 [ "${#HOSTS[@]}" -ge 1 ] || { echo "tcet-hosts: error: $HOSTFILE names no host" >&2; exit 2; }
-if [ -z "${TCET_GPUS_PER_HOST:-}" ]; then
-    TCET_GPUS_PER_HOST=0
-    if command -v nvidia-smi >/dev/null 2>&1; then
-        TCET_GPUS_PER_HOST=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
-    fi
-fi
+[ -n "${TCET_GPUS_PER_HOST:-}" ] || TCET_GPUS_PER_HOST=$(tcet_local_gpus)
 G=${TCET_WORKERS_PER_HOST:-$TCET_GPUS_PER_HOST}
 case $G in
     ''|*[!0-9]*|0) echo "tcet-hosts: error: no GPUs here to count: set TCET_GPUS_PER_HOST (or" \

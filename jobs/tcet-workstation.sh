@@ -28,12 +28,7 @@ fi
 . "$(dirname "$0")/lib/tcet-mpirun.sh" || exit 2
 RUN_DIR=$1
 shift
-if [ -z "${TCET_GPUS:-}" ]; then
-    TCET_GPUS=0
-    if command -v nvidia-smi >/dev/null 2>&1; then
-        TCET_GPUS=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
-    fi
-fi
+[ -n "${TCET_GPUS:-}" ] || TCET_GPUS=$(tcet_local_gpus)
 if [ -z "${TCET_WORKERS:-}" ]; then
     if [ "$TCET_GPUS" -gt 0 ]; then
         TCET_WORKERS=$TCET_GPUS

@@ -33,6 +33,53 @@ typedef struct {
 } tcet_conv_desc;
 
 typedef struct tcet_backend tcet_backend;
+/* The ops' signatures, one type each: the backend table below and the CPU
+ * backend's per-instruction-set kernel tables (kernels/cpu/cpu_internal.h)
+ * hold pointers of these types.  What each op computes is said at its slot
+ * in struct tcet_backend. */
+typedef int tcet_op_conv_fwd_fn(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x,
+                                const void *w, const void *bias, void *y);
+typedef int tcet_op_conv_bwd_data_fn(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *w,
+                                     const void *dy, void *dx);
+typedef int tcet_op_conv_bwd_filter_fn(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x,
+                                       const void *dy, void *dw, void *dbias);
+typedef int tcet_op_bn_fwd_fn(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
+                              double momentum, const void *x, const void *gamma, const void *beta,
+                              void *running_mean, void *running_var, int update_running, void *y,
+                              void *save_mean, void *save_invstd);
+typedef int tcet_op_bn_bwd_fn(tcet_backend *be, int dt, int n, int c, int hw, const void *x, const void *dy,
+                              const void *gamma, const void *save_mean, const void *save_invstd, void *dx,
+                              void *dgamma, void *dbeta);
+typedef int tcet_op_relu_fwd_fn(tcet_backend *be, int dt, size_t count, const void *x, void *y);
+typedef int tcet_op_relu_bwd_fn(tcet_backend *be, int dt, size_t count, const void *y, const void *dy,
+                                void *dx);
+typedef int tcet_op_add_fn(tcet_backend *be, int dt, size_t count, const void *a, const void *b, void *y);
+typedef int tcet_op_gap_fwd_fn(tcet_backend *be, int dt, int n, int c, int hw, const void *x, void *y);
+typedef int tcet_op_gap_bwd_fn(tcet_backend *be, int dt, int n, int c, int hw, const void *dy, void *dx);
+typedef int tcet_op_linear_fwd_fn(tcet_backend *be, int dt, int n, int in, int out, const void *x,
+                                  const void *w, const void *b, void *y);
+typedef int tcet_op_linear_bwd_fn(tcet_backend *be, int dt, int n, int in, int out, const void *x,
+                                  const void *w, const void *dy, void *dx, void *dw, void *db);
+typedef int tcet_op_softmax_xent_fn(tcet_backend *be, int n, int classes, const float *logits,
+                                    const int32_t *labels, double *loss, float *dlogits);
+typedef int tcet_op_gram_codes_fn(tcet_backend *be, int n, size_t d, const float *x, double *K_host,
+                                  int64_t *positives_host);
+typedef int tcet_op_saliency_stats_fn(tcet_backend *be, int dt, size_t count, const void *w, const void *g,
+                                      double *sum, double *std);
+typedef int tcet_op_bn_relu_fwd_fn(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
+                                   double momentum, const void *x, const void *gamma, const void *beta,
+                                   void *running_mean, void *running_var, int update_running, void *y,
+                                   void *y_relu, void *save_mean, void *save_invstd);
+typedef int tcet_op_conv_bn_relu_eval_fn(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x,
+                                         const void *w, const void *bias, double eps, const void *gamma,
+                                         const void *beta, const void *running_mean, const void *running_var,
+                                         void *y, void *y_relu, void *codes, int *codes_done);
+typedef int tcet_op_gram_bits_fn(tcet_backend *be, int n, size_t d, const void *bits, double *K_host,
+                                 int64_t *positives_host);
+typedef int tcet_op_bn_relu_bwd_fn(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
+                                   const void *dy, const void *gamma, const void *beta, const void *save_mean,
+                                   const void *save_invstd, void *dx, void *dgamma, void *dbeta);
+
 struct tcet_backend {
     const char *name;         /* "cpu" or "cuda" */
     char device[128];         /* human description, e.g. "CPU (OpenBLAS, 1 thread)" */
@@ -49,14 +96,11 @@ struct tcet_backend {
     void (*destroy)(tcet_backend *be);
 
     /* convolution (groups 1 or depthwise/grouped), padding d->pad, optional bias */
-    int (*conv_fwd)(tcet_backend *be, int dt, const tcet_conv_desc *d,
-                    const void *x, const void *w, const void *bias, void *y);
+    tcet_op_conv_fwd_fn *conv_fwd;
     /* dx = conv_transpose(dy, w) (overwrites dx) */
-    int (*conv_bwd_data)(tcet_backend *be, int dt, const tcet_conv_desc *d,
-                         const void *w, const void *dy, void *dx);
+    tcet_op_conv_bwd_data_fn *conv_bwd_data;
     /* dw = ∂/∂w (overwrites dw); dbias (nullable) = Σ dy over n, h, w */
-    int (*conv_bwd_filter)(tcet_backend *be, int dt, const tcet_conv_desc *d,
-                           const void *x, const void *dy, void *dw, void *dbias);
+    tcet_op_conv_bwd_filter_fn *conv_bwd_filter;
 
     /* batch norm over (n, hw) per channel.
      * train = 1: normalise with the batch mean and biased variance; write
@@ -64,66 +108,50 @@ struct tcet_backend {
      *   update_running, running = (1 - momentum) running + momentum batch with the
      *   unbiased batch variance (PyTorch semantics).
      * train = 0: normalise with running_mean / running_var. */
-    int (*bn_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
-                  double momentum, const void *x, const void *gamma, const void *beta,
-                  void *running_mean, void *running_var, int update_running,
-                  void *y, void *save_mean, void *save_invstd);
+    tcet_op_bn_fwd_fn *bn_fwd;
     /* training-mode backward through the batch statistics; dgamma/dbeta overwrite */
-    int (*bn_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
-                  const void *dy, const void *gamma, const void *save_mean,
-                  const void *save_invstd, void *dx, void *dgamma, void *dbeta);
+    tcet_op_bn_bwd_fn *bn_bwd;
 
-    int (*relu_fwd)(tcet_backend *be, int dt, size_t count, const void *x, void *y);
+    tcet_op_relu_fwd_fn *relu_fwd;
     /* dx = dy where y > 0, else 0 (y = the ReLU output) */
-    int (*relu_bwd)(tcet_backend *be, int dt, size_t count, const void *y, const void *dy, void *dx);
+    tcet_op_relu_bwd_fn *relu_bwd;
     /* y = a + b (residual sum) */
-    int (*add)(tcet_backend *be, int dt, size_t count, const void *a, const void *b, void *y);
+    tcet_op_add_fn *add;
 
     /* global average pooling [n,c,hw] -> [n,c] and its backward */
-    int (*gap_fwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x, void *y);
-    int (*gap_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *dy, void *dx);
+    tcet_op_gap_fwd_fn *gap_fwd;
+    tcet_op_gap_bwd_fn *gap_bwd;
 
     /* y[n,out] = x[n,in] w[out,in]^T + b (b nullable) */
-    int (*linear_fwd)(tcet_backend *be, int dt, int n, int in, int out,
-                      const void *x, const void *w, const void *b, void *y);
+    tcet_op_linear_fwd_fn *linear_fwd;
     /* dx (nullable), dw, db (nullable); all overwrite */
-    int (*linear_bwd)(tcet_backend *be, int dt, int n, int in, int out, const void *x,
-                      const void *w, const void *dy, void *dx, void *dw, void *db);
+    tcet_op_linear_bwd_fn *linear_bwd;
 
     /* mean softmax cross-entropy of float32 logits [n,classes] against int32
      * labels (device memory); loss returned to the host, dlogits = ∂loss/∂logits. */
-    int (*softmax_xent)(tcet_backend *be, int n, int classes, const float *logits,
-                        const int32_t *labels, double *loss, float *dlogits);
+    tcet_op_softmax_xent_fn *softmax_xent;
 
     /* NASWOT Gram of the sign codes of x[n, d] (float32, code = x > 0):
      * K_ij = #units where codes of samples i and j agree = d - Hamming.
      * K (n*n, row-major) and positives (n: ones per sample) land on the host. */
-    int (*gram_codes)(tcet_backend *be, int n, size_t d, const float *x,
-                      double *K_host, int64_t *positives_host);
+    tcet_op_gram_codes_fn *gram_codes;
 
     /* Saliency statistics of v = |w ⊙ g| over count elements, accumulated in
      * double: sum and unbiased standard deviation (NaN when count == 1). */
-    int (*saliency_stats)(tcet_backend *be, int dt, size_t count, const void *w,
-                          const void *g, double *sum, double *std);
+    tcet_op_saliency_stats_fn *saliency_stats;
 
     /* Optional fused op (NULL: the network runs bn_fwd then relu_fwd; the
      * results are identical either way): bn_fwd writing y and, in the same
      * pass, y_relu = relu(y).  Saves a pass over the activations of every
      * BN + ReLU pair (docs/performance.md).  y may be NULL: then only y_relu is written. */
-    int (*bn_relu_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
-                       double momentum, const void *x, const void *gamma, const void *beta,
-                       void *running_mean, void *running_var, int update_running,
-                       void *y, void *y_relu, void *save_mean, void *save_invstd);
+    tcet_op_bn_relu_fwd_fn *bn_relu_fwd;
     /* Optional fused op (NULL: conv_fwd then bn_relu_fwd): an eval-mode conv
      * followed by BN with its running statistics and a ReLU, y = conv(x)
      * (+ bias) and y_relu = relu(bn(y)), bit for bit as the two ops with
      * train = 0 and no BN output (tcet_net.skip_bn_out).  The ReLU output is
      * written while y is still in registers, saving the BN pass's read of y
      * (docs/performance.md).  float32. */
-    int (*conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
-                             const void *bias, double eps, const void *gamma, const void *beta,
-                             const void *running_mean, const void *running_var, void *y, void *y_relu,
-                             void *codes, int *codes_done);
+    tcet_op_conv_bn_relu_eval_fn *conv_bn_relu_eval;
     /* With it (NULL together with conv_bn_relu_eval): codes != NULL asks for
      * the NASWOT codes of y as well, n rows of ceil(cout*ho*wo / 64) 64-bit
      * words (bit u of a row = unit u of the image's output > 0, the bits
@@ -132,15 +160,13 @@ struct tcet_backend {
      * y_relu are all an eval-mode NASWOT forward needs of it); else y is
      * written and the caller uses gram_codes on it.  gram_bits is gram_codes
      * on such rows. */
-    int (*gram_bits)(tcet_backend *be, int n, size_t d, const void *bits, double *K_host, int64_t *positives_host);
+    tcet_op_gram_bits_fn *gram_bits;
     /* Optional fused op (NULL: relu_bwd then bn_bwd): the backward of
      * relu(bn(x)) after a train-mode forward, dy = gradient of the ReLU
      * output; the ReLU mask bn(x) > 0 is recomputed from x, gamma, beta and
      * the saved statistics (bit for bit as that backend's bn_fwd computed
      * it), so neither y_relu nor a masked copy of dy is read or written. */
-    int (*bn_relu_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
-                       const void *dy, const void *gamma, const void *beta, const void *save_mean,
-                       const void *save_invstd, void *dx, void *dgamma, void *dbeta);
+    tcet_op_bn_relu_bwd_fn *bn_relu_bwd;
     /* Optional (NULL: any thread may use the backend as it is): make be
      * usable from the calling thread; a GPU backend selects its device there
      * (the CUDA runtime's current device is per host thread).  Called through

@@ -9,6 +9,15 @@
 # then ignored except TCET_RESUME_ARGS).  Ctrl-C (INT), TERM and USR1 are
 # forwarded to tcet, which writes its checkpoint and exits 75; rerunning the
 # same command continues.
+# The number of GPUs nvidia-smi lists on this machine (0 without it).
+tcet_local_gpus() {
+    if command -v nvidia-smi >/dev/null 2>&1; then
+        nvidia-smi -L 2>/dev/null | grep -c '^GPU '
+    else
+        echo 0
+    fi
+}
+
 tcet_mpirun_main() {
     local np=$1 run_dir=$2 script=$3 mpirun_args=$4
     shift 4

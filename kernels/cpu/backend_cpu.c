@@ -274,30 +274,34 @@ size_t tcet_cpu_direct_calls(const tcet_backend *be) { return impl_of(be)->direc
 /* ---- convolutions: oneDNN for the shapes where it wins, else the path's
  * im2col kernels ---------------------------------------------------------- */
 
+/* oneDNN first where it is wanted for this op (0 fwd, 1 bwd data, 2 bwd
+ * filter; a, b, w as cpu_dnnl_conv takes them): *done = 1 when it ran the
+ * op, else the caller runs the path's own kernel. */
+static int dnnl_first(tcet_backend *be, int wanted, int op, const tcet_conv_desc *d, const void *a, const void *b,
+                      const void *w, int *done)
+{
+    *done = 0;
+    if (!wanted) return 0;
+    TCET_TRY(cpu_check_conv(d));
+    return cpu_dnnl_conv(be, op, d, a, b, w, done);
+}
+
 static int conv_fwd_any(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
                         const void *bias, void *y)
 {
     tcet_cpu_impl *c = impl_of(be);
-    if (cpu_dnnl_wanted(c, dt, 0, d, bias != NULL)) {
-        TCET_TRY(cpu_check_conv(d));
-        int done = 0;
-        TCET_TRY(cpu_dnnl_conv(be, 0, d, x, y, w, &done));
-        if (done) return 0;
-    }
-    return c->k->conv_fwd(be, dt, d, x, w, bias, y);
+    int done;
+    TCET_TRY(dnnl_first(be, cpu_dnnl_wanted(c, dt, 0, d, bias != NULL), 0, d, x, y, w, &done));
+    return done ? 0 : c->k->conv_fwd(be, dt, d, x, w, bias, y);
 }
 
 static int conv_bwd_data_any(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *w, const void *dy,
                              void *dx)
 {
     tcet_cpu_impl *c = impl_of(be);
-    if (dx && cpu_dnnl_wanted(c, dt, 1, d, 0)) {
-        TCET_TRY(cpu_check_conv(d));
-        int done = 0;
-        TCET_TRY(cpu_dnnl_conv(be, 1, d, dy, dx, w, &done));
-        if (done) return 0;
-    }
-    return c->k->conv_bwd_data(be, dt, d, w, dy, dx);
+    int done;
+    TCET_TRY(dnnl_first(be, dx && cpu_dnnl_wanted(c, dt, 1, d, 0), 1, d, dy, dx, w, &done));
+    return done ? 0 : c->k->conv_bwd_data(be, dt, d, w, dy, dx);
 }
 
 static int conv_bwd_filter_any(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *dy,
@@ -306,13 +310,9 @@ static int conv_bwd_filter_any(tcet_backend *be, int dt, const tcet_conv_desc *d
     tcet_cpu_impl *c = impl_of(be);
     /* the direct weight gradient (measured faster, docs/performance.md) unless oneDNN was asked for */
     const int direct = dw && c->conv_engine != TCET_CPU_CONV_ONEDNN && c->k->conv_direct_ok(be, dt, 2, d);
-    if (!direct && cpu_dnnl_wanted(c, dt, 2, d, dbias != NULL)) {
-        TCET_TRY(cpu_check_conv(d));
-        int done = 0;
-        TCET_TRY(cpu_dnnl_conv(be, 2, d, x, dy, dw, &done));
-        if (done) return 0;
-    }
-    return c->k->conv_bwd_filter(be, dt, d, x, dy, dw, dbias);
+    int done;
+    TCET_TRY(dnnl_first(be, !direct && cpu_dnnl_wanted(c, dt, 2, d, dbias != NULL), 2, d, x, dy, dw, &done));
+    return done ? 0 : c->k->conv_bwd_filter(be, dt, d, x, dy, dw, dbias);
 }
 
 static int conv_bn_relu_eval_any(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,

@@ -80,51 +80,30 @@ int cpu_dnnl_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const void 
 #define CPU_K(name) CPU_K_CAT(name, TCET_CPU_VARIANT)
 
 typedef struct tcet_cpu_kernels_tag {
-    int (*conv_fwd)(tcet_backend *be, int dt, const tcet_conv_desc *d,
-                 const void *x, const void *w, const void *bias, void *y);
-    int (*conv_bwd_data)(tcet_backend *be, int dt, const tcet_conv_desc *d,
-                      const void *w, const void *dy, void *dx);
-    int (*conv_bwd_filter)(tcet_backend *be, int dt, const tcet_conv_desc *d,
-                        const void *x, const void *dy, void *dw, void *dbias);
-    int (*bn_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
-               double momentum, const void *x, const void *gamma, const void *beta,
-               void *running_mean, void *running_var, int update_running,
-               void *y, void *save_mean, void *save_invstd);
-    int (*bn_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
-               const void *dy, const void *gamma, const void *save_mean,
-               const void *save_invstd, void *dx, void *dgamma, void *dbeta);
-    int (*bn_relu_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
-                    double momentum, const void *x, const void *gamma, const void *beta,
-                    void *running_mean, void *running_var, int update_running,
-                    void *y, void *y_relu, void *save_mean, void *save_invstd);
-    int (*bn_relu_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
-                    const void *dy, const void *gamma, const void *beta, const void *save_mean,
-                    const void *save_invstd, void *dx, void *dgamma, void *dbeta);
-    int (*relu_fwd)(tcet_backend *be, int dt, size_t count, const void *x, void *y);
-    int (*relu_bwd)(tcet_backend *be, int dt, size_t count, const void *y, const void *dy, void *dx);
-    int (*add)(tcet_backend *be, int dt, size_t count, const void *a, const void *b, void *y);
-    int (*gap_fwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x, void *y);
-    int (*gap_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *dy, void *dx);
-    int (*linear_fwd)(tcet_backend *be, int dt, int n, int in, int out,
-                   const void *x, const void *w, const void *b, void *y);
-    int (*linear_bwd)(tcet_backend *be, int dt, int n, int in, int out, const void *x,
-                   const void *w, const void *dy, void *dx, void *dw, void *db);
-    int (*softmax_xent)(tcet_backend *be, int n, int classes, const float *logits,
-                     const int32_t *labels, double *loss, float *dlogits);
-    int (*gram_codes)(tcet_backend *be, int n, size_t d, const float *x,
-                   double *K_host, int64_t *positives_host);
-    int (*saliency_stats)(tcet_backend *be, int dt, size_t count, const void *w,
-                       const void *g, double *sum, double *std);
+    tcet_op_conv_fwd_fn *conv_fwd;
+    tcet_op_conv_bwd_data_fn *conv_bwd_data;
+    tcet_op_conv_bwd_filter_fn *conv_bwd_filter;
+    tcet_op_bn_fwd_fn *bn_fwd;
+    tcet_op_bn_bwd_fn *bn_bwd;
+    tcet_op_bn_relu_fwd_fn *bn_relu_fwd;
+    tcet_op_bn_relu_bwd_fn *bn_relu_bwd;
+    tcet_op_relu_fwd_fn *relu_fwd;
+    tcet_op_relu_bwd_fn *relu_bwd;
+    tcet_op_add_fn *add;
+    tcet_op_gap_fwd_fn *gap_fwd;
+    tcet_op_gap_bwd_fn *gap_bwd;
+    tcet_op_linear_fwd_fn *linear_fwd;
+    tcet_op_linear_bwd_fn *linear_bwd;
+    tcet_op_softmax_xent_fn *softmax_xent;
+    tcet_op_gram_codes_fn *gram_codes;
+    tcet_op_saliency_stats_fn *saliency_stats;
     /* 1 when this path runs op (0 fwd, 1 bwd data, 2 bwd filter) of d in its
      * direct kernels (cpu_direct.h; never on the generic path) */
     int (*conv_direct_ok)(const tcet_backend *be, int dt, int op, const tcet_conv_desc *d);
     /* the fused eval conv + BN + ReLU of the direct kernels; *done = 0 when
      * this conv does not run there (the caller composes the two ops) */
-    int (*conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
-                             const void *bias, double eps, const void *gamma, const void *beta,
-                             const void *running_mean, const void *running_var, void *y, void *y_relu,
-                             void *codes, int *done);
-    int (*gram_bits)(tcet_backend *be, int n, size_t d, const void *bits, double *K_host, int64_t *positives_host);
+    tcet_op_conv_bn_relu_eval_fn *conv_bn_relu_eval;
+    tcet_op_gram_bits_fn *gram_bits;
 } tcet_cpu_kernels;
 
 /* The tables: generic (any x86-64 or other CPU), avx2 (AVX2 + FMA + BMI2 +
@@ -139,52 +118,29 @@ extern const tcet_cpu_kernels tcet_cpu_kernels_avx512_vp;
 
 /* ops of the variant being compiled (kernels/cpu/cpu_conv.c, cpu_bn.c,
  * cpu_ops.c, cpu_proxy.c) */
-int CPU_K(cpu_conv_fwd)(tcet_backend *be, int dt, const tcet_conv_desc *d,
-                 const void *x, const void *w, const void *bias, void *y);
-int CPU_K(cpu_conv_bwd_data)(tcet_backend *be, int dt, const tcet_conv_desc *d,
-                      const void *w, const void *dy, void *dx);
+tcet_op_conv_fwd_fn CPU_K(cpu_conv_fwd);
+tcet_op_conv_bwd_data_fn CPU_K(cpu_conv_bwd_data);
 int CPU_K(cpu_conv_direct_ok)(const tcet_backend *be, int dt, int op, const tcet_conv_desc *d);
-int CPU_K(cpu_conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
-                                 const void *bias, double eps, const void *gamma, const void *beta,
-                                 const void *running_mean, const void *running_var, void *y, void *y_relu,
-                                 void *codes, int *done);
-int CPU_K(cpu_gram_bits)(tcet_backend *be, int n, size_t d, const void *bits, double *K_host,
-                         int64_t *positives_host);
-int CPU_K(cpu_conv_bwd_filter)(tcet_backend *be, int dt, const tcet_conv_desc *d,
-                        const void *x, const void *dy, void *dw, void *dbias);
-int CPU_K(cpu_bn_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
-               double momentum, const void *x, const void *gamma, const void *beta,
-               void *running_mean, void *running_var, int update_running,
-               void *y, void *save_mean, void *save_invstd);
-int CPU_K(cpu_bn_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
-               const void *dy, const void *gamma, const void *save_mean,
-               const void *save_invstd, void *dx, void *dgamma, void *dbeta);
-int CPU_K(cpu_bn_relu_fwd)(tcet_backend *be, int dt, int train, int n, int c, int hw, double eps,
-                    double momentum, const void *x, const void *gamma, const void *beta,
-                    void *running_mean, void *running_var, int update_running,
-                    void *y, void *y_relu, void *save_mean, void *save_invstd);
-int CPU_K(cpu_bn_relu_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
-                    const void *dy, const void *gamma, const void *beta, const void *save_mean,
-                    const void *save_invstd, void *dx, void *dgamma, void *dbeta);
-int CPU_K(cpu_relu_fwd)(tcet_backend *be, int dt, size_t count, const void *x, void *y);
-int CPU_K(cpu_relu_bwd)(tcet_backend *be, int dt, size_t count, const void *y, const void *dy, void *dx);
-int CPU_K(cpu_add)(tcet_backend *be, int dt, size_t count, const void *a, const void *b, void *y);
-int CPU_K(cpu_gap_fwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *x, void *y);
-int CPU_K(cpu_gap_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const void *dy, void *dx);
-int CPU_K(cpu_linear_fwd)(tcet_backend *be, int dt, int n, int in, int out,
-                   const void *x, const void *w, const void *b, void *y);
-int CPU_K(cpu_linear_bwd)(tcet_backend *be, int dt, int n, int in, int out, const void *x,
-                   const void *w, const void *dy, void *dx, void *dw, void *db);
-int CPU_K(cpu_softmax_xent)(tcet_backend *be, int n, int classes, const float *logits,
-                     const int32_t *labels, double *loss, float *dlogits);
-int CPU_K(cpu_gram_codes)(tcet_backend *be, int n, size_t d, const float *x,
-                   double *K_host, int64_t *positives_host);
-int CPU_K(cpu_saliency_stats)(tcet_backend *be, int dt, size_t count, const void *w,
-                       const void *g, double *sum, double *std);
+tcet_op_conv_bn_relu_eval_fn CPU_K(cpu_conv_bn_relu_eval);
+tcet_op_gram_bits_fn CPU_K(cpu_gram_bits);
+tcet_op_conv_bwd_filter_fn CPU_K(cpu_conv_bwd_filter);
+tcet_op_bn_fwd_fn CPU_K(cpu_bn_fwd);
+tcet_op_bn_bwd_fn CPU_K(cpu_bn_bwd);
+tcet_op_bn_relu_fwd_fn CPU_K(cpu_bn_relu_fwd);
+tcet_op_bn_relu_bwd_fn CPU_K(cpu_bn_relu_bwd);
+tcet_op_relu_fwd_fn CPU_K(cpu_relu_fwd);
+tcet_op_relu_bwd_fn CPU_K(cpu_relu_bwd);
+tcet_op_add_fn CPU_K(cpu_add);
+tcet_op_gap_fwd_fn CPU_K(cpu_gap_fwd);
+tcet_op_gap_bwd_fn CPU_K(cpu_gap_bwd);
+tcet_op_linear_fwd_fn CPU_K(cpu_linear_fwd);
+tcet_op_linear_bwd_fn CPU_K(cpu_linear_bwd);
+tcet_op_softmax_xent_fn CPU_K(cpu_softmax_xent);
+tcet_op_gram_codes_fn CPU_K(cpu_gram_codes);
+tcet_op_saliency_stats_fn CPU_K(cpu_saliency_stats);
 #if TCET_CPU_VARIANT_AVX512
 /* the avx512 variant's Gram with the VPOPCNTDQ popcount */
-int cpu_gram_codes_avx512_vp(tcet_backend *be, int n, size_t d, const float *x,
-                             double *K_host, int64_t *positives_host);
+tcet_op_gram_codes_fn cpu_gram_codes_avx512_vp;
 #endif
 
 #endif

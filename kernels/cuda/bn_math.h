@@ -135,13 +135,6 @@ template <typename T> struct tcet_bnm;
 #define BNM_DIV BNM_FDIV
 #define BNM_D2T BNM_D2F
 #include "kernels/cuda/bn_math_tmpl.h"
-#undef BNM_T
-#undef BNM_S
-#undef BNM_MUL
-#undef BNM_ADD
-#undef BNM_SUB
-#undef BNM_DIV
-#undef BNM_D2T
 
 #define BNM_T double
 #define BNM_S(name) tcet_##name##_f64
@@ -151,12 +144,5 @@ template <typename T> struct tcet_bnm;
 #define BNM_DIV BNM_DDIV
 #define BNM_D2T(a) (a)
 #include "kernels/cuda/bn_math_tmpl.h"
-#undef BNM_T
-#undef BNM_S
-#undef BNM_MUL
-#undef BNM_ADD
-#undef BNM_SUB
-#undef BNM_DIV
-#undef BNM_D2T
 
 #endif

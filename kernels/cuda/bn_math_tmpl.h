@@ -1,7 +1,8 @@
 /* Per-type part of kernels/cuda/bn_math.h (included there twice: float and
  * double; include bn_math.h, not this file).  BNM_T is the storage type T,
  * BNM_S(name) the suffixed name, BNM_MUL/ADD/SUB/DIV the rounded operations in
- * T and BNM_D2T the rounding double -> T.  Each function names the line of
+ * T and BNM_D2T the rounding double -> T; the file undefines them at its end
+ * (the next instantiation defines its own).  Each function names the line of
  * kernels/cpu/cpu_bn_tmpl.h it reproduces. */
 
 /* ---- per element ---------------------------------------------------------- */
@@ -122,3 +123,11 @@ template <> struct tcet_bnm<BNM_T> {
     }
 };
 #endif
+
+#undef BNM_T
+#undef BNM_S
+#undef BNM_MUL
+#undef BNM_ADD
+#undef BNM_SUB
+#undef BNM_DIV
+#undef BNM_D2T

@@ -820,6 +820,34 @@ static int res_end_bwd(tcet_net *net, int e, const void *dy, void *bufs[2], int 
     return 0;
 }
 
+int tcet_net_op_backward(tcet_net *net, tcet_net_op *o, const void *x, const void *dy, void *dx, int need_dx)
+{
+    tcet_backend *be = net->be;
+    int dt = net->dtype, n = net->batch;
+    const tcet_op *p = &o->op;
+    int hw = p->hin * p->hin;
+    switch (p->kind) {
+    case TCET_OP_CONV:
+        TCET_TRY(be->conv_bwd_filter(be, dt, &o->conv, x, dy, o->gw, o->gb));
+        if (need_dx) TCET_TRY(be->conv_bwd_data(be, dt, &o->conv, o->w, dy, dx));
+        return 0;
+    case TCET_OP_BN:
+        TCET_TRY(be->bn_bwd(be, dt, n, p->cin, hw, x, dy, o->w, o->save_mean, o->save_invstd, dx, o->gw, o->gb));
+        return 0;
+    case TCET_OP_RELU:
+        if (need_dx) TCET_TRY(be->relu_bwd(be, dt, o->out_count, o->y, dy, dx));
+        return 0;
+    case TCET_OP_GAP:
+        if (need_dx) TCET_TRY(be->gap_bwd(be, dt, n, p->cin, hw, dy, dx));
+        return 0;
+    case TCET_OP_LINEAR:
+        TCET_TRY(be->linear_bwd(be, dt, n, p->cin, p->cout, x, o->w, dy, need_dx ? dx : NULL, o->gw, o->gb));
+        return 0;
+    default:
+        return TCET_FAIL(TCET_ERR_USAGE, "op kind %d not supported by the executor", p->kind);
+    }
+}
+
 int tcet_net_backward(tcet_net *net, int skip_input_grad)
 {
     tcet_backend *be = net->be;
@@ -841,7 +869,6 @@ int tcet_net_backward(tcet_net *net, int skip_input_grad)
         const void *x = i ? net->ops[i - 1].y : net->x;
         int need_dx = !(i == 0 && skip_input_grad);
         void *dx = bufs[nb];
-        int hw = p->hin * p->hin;
         if (p->kind == TCET_OP_RES_END) {
             /* both branches get dy; the inner one continues below the projection */
             int first_proj = i;
@@ -856,37 +883,16 @@ int tcet_net_backward(tcet_net *net, int skip_input_grad)
             nb ^= 1;
             continue;
         }
-        switch (p->kind) {
-        case TCET_OP_CONV:
-            TCET_TRY(be->conv_bwd_filter(be, dt, &o->conv, x, dy, o->gw, o->gb));
-            if (need_dx) TCET_TRY(be->conv_bwd_data(be, dt, &o->conv, o->w, dy, dx));
-            break;
-        case TCET_OP_BN:
-            TCET_TRY(be->bn_bwd(be, dt, n, p->cin, hw, x, dy, o->w, o->save_mean, o->save_invstd,
-                                dx, o->gw, o->gb));
-            break;
-        case TCET_OP_RELU:
-            if (be->bn_relu_bwd && i >= 1 && net->ops[i - 1].op.kind == TCET_OP_BN && !p->is_proj &&
-                !net->ops[i - 1].op.is_proj) {
-                /* ReLU and the BN before it in one pass (the mask is recomputed from the BN input) */
-                tcet_net_op *bn = &net->ops[i - 1];
-                const void *bx = i >= 2 ? net->ops[i - 2].y : net->x;
-                TCET_TRY(be->bn_relu_bwd(be, dt, n, bn->op.cin, bn->op.hin * bn->op.hin, bx, dy, bn->w, bn->b,
-                                         bn->save_mean, bn->save_invstd, dx, bn->gw, bn->gb));
-                i--;
-                break;
-            }
-            TCET_TRY(be->relu_bwd(be, dt, o->out_count, o->y, dy, dx));
-            break;
-        case TCET_OP_GAP:
-            TCET_TRY(be->gap_bwd(be, dt, n, p->cin, hw, dy, dx));
-            break;
-        case TCET_OP_LINEAR:
-            TCET_TRY(be->linear_bwd(be, dt, n, p->cin, p->cout, x, o->w, dy, need_dx ? dx : NULL,
-                                    o->gw, o->gb));
-            break;
-        default:
-            return TCET_FAIL(TCET_ERR_USAGE, "op kind %d not supported by the executor", p->kind);
+        if (p->kind == TCET_OP_RELU && be->bn_relu_bwd && i >= 1 && net->ops[i - 1].op.kind == TCET_OP_BN &&
+            !p->is_proj && !net->ops[i - 1].op.is_proj) {
+            /* ReLU and the BN before it in one pass (the mask is recomputed from the BN input) */
+            tcet_net_op *bn = &net->ops[i - 1];
+            const void *bx = i >= 2 ? net->ops[i - 2].y : net->x;
+            TCET_TRY(be->bn_relu_bwd(be, dt, n, bn->op.cin, bn->op.hin * bn->op.hin, bx, dy, bn->w, bn->b,
+                                     bn->save_mean, bn->save_invstd, dx, bn->gw, bn->gb));
+            i--;
+        } else {
+            TCET_TRY(tcet_net_op_backward(net, o, x, dy, dx, need_dx));
         }
         dy = dx;
         nb ^= 1;

@@ -188,6 +188,11 @@ int tcet_net_download_f64(tcet_net *net, const void *dev, size_t count, const do
 int tcet_net_dag_shapes(tcet_net *net, const tcet_plan *plan);
 int tcet_net_dag_forward(tcet_net *net, int train, int update_running);
 int tcet_net_dag_backward(tcet_net *net, int skip_input_grad);
+/* The backward of one conv, BN, ReLU, GAP or linear op o of either executor:
+ * parameter gradients from its input x and output gradient dy, and its input
+ * gradient into dx when need_dx (BN always writes dx: it must not be the
+ * network input's op).  Any other kind is refused (TCET_ERR_USAGE). */
+int tcet_net_op_backward(tcet_net *net, tcet_net_op *o, const void *x, const void *dy, void *dx, int need_dx);
 /* The input tensor of op i (its first source; the network input for -1 or
  * for the first op of a chain plan). */
 const void *tcet_net_op_input(const tcet_net *net, int i);

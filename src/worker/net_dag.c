@@ -300,32 +300,8 @@ static int bwd_visit(tcet_net *net, int i, void *varg)
     int need_dx = s >= 0; /* the network input's gradient is never needed */
     void *dx = need_dx ? dx_target(net, s, &acc) : NULL;
     const void *x = p->nsrc ? src_y(net, s) : NULL;
-    int hw = p->hin * p->hin;
     size_t in_count = o->in_count;
     switch (p->kind) {
-    case TCET_OP_CONV:
-        TCET_TRY(be->conv_bwd_filter(be, dt, &o->conv, x, dy, o->gw, o->gb));
-        if (need_dx) TCET_TRY(be->conv_bwd_data(be, dt, &o->conv, o->w, dy, dx));
-        break;
-    case TCET_OP_BN:
-        if (need_dx) {
-            TCET_TRY(be->bn_bwd(be, dt, n, p->cin, hw, x, dy, o->w, o->save_mean, o->save_invstd, dx, o->gw, o->gb));
-        } else {
-            return TCET_FAIL(TCET_ERR_USAGE, "plan op %d: BN on the network input", i);
-        }
-        break;
-    case TCET_OP_RELU:
-        if (need_dx) TCET_TRY(be->relu_bwd(be, dt, o->out_count, o->y, dy, dx));
-        break;
-    case TCET_OP_GAP:
-        if (need_dx) TCET_TRY(be->gap_bwd(be, dt, n, p->cin, hw, dy, dx));
-        break;
-    case TCET_OP_LINEAR:
-        TCET_TRY(be->linear_bwd(be, dt, n, p->cin, p->cout, x, o->w, dy, dx, o->gw, o->gb));
-        break;
-    case TCET_OP_AVGPOOL:
-        if (need_dx) TCET_TRY(pool_host(net, p, (size_t)n * (size_t)p->cin, dy, dx, 1));
-        break;
     case TCET_OP_ZERO:
         return 0;
     case TCET_OP_SUM:
@@ -340,8 +316,14 @@ static int bwd_visit(tcet_net *net, int i, void *varg)
             net->dag_written[sk] = 1;
         }
         return 0;
-    default:
-        return TCET_FAIL(TCET_ERR_USAGE, "op kind %d not supported by the graph executor", p->kind);
+    case TCET_OP_AVGPOOL:
+        if (need_dx) TCET_TRY(pool_host(net, p, (size_t)n * (size_t)p->cin, dy, dx, 1));
+        break;
+    case TCET_OP_BN:
+        if (!need_dx) return TCET_FAIL(TCET_ERR_USAGE, "plan op %d: BN on the network input", i);
+        /* fall through */
+    default: /* conv, BN, ReLU, GAP, linear: as in a chain */
+        TCET_TRY(tcet_net_op_backward(net, o, x, dy, dx, need_dx));
     }
     if (need_dx) TCET_TRY(dx_done(net, s, acc, in_count));
     return 0;

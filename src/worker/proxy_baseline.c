@@ -39,6 +39,14 @@ void *baseline_scratch(const tcet_proxy_ctx *ctx, int slot, size_t bytes)
     return s->buf[slot];
 }
 
+int baseline_start(tcet_proxy_ctx *ctx, tcet_rng *r, const float **x)
+{
+    ctx->nlayers = 0;
+    baseline_rng(ctx, r);
+    TCET_TRY(baseline_gaussian_init(ctx, ctx->net, r));
+    return baseline_randn_images(ctx, ctx->golden ? &ctx->golden->rand_input1 : NULL, 0, ctx->net->batch, r, x);
+}
+
 int baseline_randn_images(const tcet_proxy_ctx *ctx, const tcet_golden_tensor *t, int slot, int n,
                           tcet_rng *r, const float **out)
 {

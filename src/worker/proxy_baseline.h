@@ -25,6 +25,13 @@ int baseline_gaussian_init(const tcet_proxy_ctx *ctx, tcet_net *net, tcet_rng *r
 int baseline_randn_images(const tcet_proxy_ctx *ctx, const tcet_golden_tensor *t, int slot, int n,
                           tcet_rng *r, const float **out);
 
+/* The start every image-free ZenNAS baseline shares: the candidate's AUX
+ * generator in *r, the Gaussian re-initialisation of ctx->net, then the first
+ * random batch [n,3,R,R] (golden /aux/rand_input1, else drawn into scratch
+ * slot 0) in *x.  Draw order: weights, then this batch (then whatever the
+ * proxy draws next from *r). */
+int baseline_start(tcet_proxy_ctx *ctx, tcet_rng *r, const float **x);
+
 /* Slot 0..TCET_SCRATCH_SLOTS-1 of the scorer's grow-only host scratch
  * (ctx->scratch), at least `bytes` long; valid until the slot is reused. */
 void *baseline_scratch(const tcet_proxy_ctx *ctx, int slot, size_t bytes);

@@ -33,12 +33,9 @@ int proxy_gradnorm(tcet_proxy_ctx *ctx, double *score)
 {
     tcet_net *net = ctx->net;
     int n = net->batch, classes = ctx->cfg->num_classes;
-    ctx->nlayers = 0;
     tcet_rng r;
-    baseline_rng(ctx, &r);
-    TCET_TRY(baseline_gaussian_init(ctx, net, &r));
     const float *x;
-    TCET_TRY(baseline_randn_images(ctx, ctx->golden ? &ctx->golden->rand_input1 : NULL, 0, n, &r, &x));
+    TCET_TRY(baseline_start(ctx, &r, &x));
     int32_t *y = baseline_scratch(ctx, 1, (size_t)n * sizeof *y);
     const tcet_golden_tensor *gl = ctx->golden ? &ctx->golden->gradnorm_labels : NULL;
     if (gl && gl->count > 0) {

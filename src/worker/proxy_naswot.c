@@ -16,12 +16,9 @@ int proxy_naswot(tcet_proxy_ctx *ctx, double *score)
 {
     tcet_net *net = ctx->net;
     int n = net->batch;
-    ctx->nlayers = 0;
     tcet_rng r;
-    baseline_rng(ctx, &r);
-    TCET_TRY(baseline_gaussian_init(ctx, net, &r));
     const float *x;
-    TCET_TRY(baseline_randn_images(ctx, ctx->golden ? &ctx->golden->rand_input1 : NULL, 0, n, &r, &x));
+    TCET_TRY(baseline_start(ctx, &r, &x));
     TCET_TRY(tcet_net_set_input(net, x));
     TCET_TRY(tcet_net_forward(net, 1, 1));
 

@@ -16,13 +16,9 @@ int proxy_zen(tcet_proxy_ctx *ctx, double *score)
     ctx->nlayers = 0;
     if (net->feature_op < 0) return TCET_FAIL(TCET_ERR_USAGE, "zen: the network has no feature map");
     tcet_rng r;
-    baseline_rng(ctx, &r);
-    TCET_TRY(baseline_gaussian_init(ctx, net, &r));
-
     const float *x1, *x2;
-    const tcet_golden_tensor *g1 = ctx->golden ? &ctx->golden->rand_input1 : NULL;
+    TCET_TRY(baseline_start(ctx, &r, &x1));
     const tcet_golden_tensor *g2 = ctx->golden ? &ctx->golden->rand_input2 : NULL;
-    TCET_TRY(baseline_randn_images(ctx, g1, 0, n, &r, &x1));
     TCET_TRY(baseline_randn_images(ctx, g2, 1, n, &r, &x2));
     size_t count = baseline_image_count(ctx, n);
     /* mixup_input = input + gamma * input2, in float32 as torch does */
