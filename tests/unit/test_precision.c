@@ -5,14 +5,25 @@
  *
  * Tolerances: the largest relative |f32 - f64| / |f64| over the seven golden
  * cases, measured with `tcet score --golden CASE --proxy P --backend cpu
- * [--precision float64] --json` (docs/validation.md#numerical-conditioning-on-nas-bench-201),
- * times about 4, rounded up to a power of ten or a half of one:
- *   T-CET(SNIP) / T-CET(Synflow) / layer-wise NASWOT  3.1e-5 (adv_synflow_const,
- *                    the cancellation case; 0 elsewhere)        -> 1e-4 (flip case), else 1e-6
- *   SNIP 1.2e-7 -> 1e-6     GradNorm 1.1e-6 -> 5e-6     Zen 1.4e-7 -> 1e-6
- *   ZiCo 2.4e-3 (k7: its float32 statistics of two samples)  -> 1e-2
- *   NASWOT, Synflow: 0 (the Synflow network is float64 either way; the
- *   NASWOT codes agree exactly on these nets)               -> 1e-9 */
+ * [--precision float64] --json` under TCET_CPU_CONV=im2col (this test's
+ * engine, tests/CMakeLists.txt) with each OpenBLAS kernel set that
+ * OPENBLAS_CORETYPE selects (Prescott, Haswell, SkylakeX, Zen: the float32
+ * GEMM summation orders a user's CPU may get), times about 4, rounded up to a
+ * power of ten or a half of one.  Two regimes:
+ *  - no ReLU unit flips between float32 and float64 (the NASWOT codes, and
+ *    so the NASWOT totals, agree exactly):
+ *      T-CET(SNIP) / T-CET(Synflow) / layer-wise NASWOT  0 -> 1e-6
+ *      SNIP 2.4e-7 -> 1e-6   GradNorm 1.1e-6 -> 5e-6   Zen 1.4e-7 -> 1e-6
+ *      ZiCo 3.5e-3 (k7: its float32 statistics of two samples) -> 1e-2
+ *      NASWOT 0, Synflow 2.3e-16 (its network is float64 either way) -> 1e-9
+ *  - a unit within rounding of 0 flips: always in adv_synflow_const (the
+ *    cancellation case), and in idw on OpenBLAS's Prescott kernels, where
+ *    one forward code flips (NASWOT 3.0e-8) and reroutes GradNorm's backward
+ *    (3.85e-5):
+ *      T-CET(SNIP) / T-CET(Synflow) / layer-wise NASWOT  4.2e-5 -> 1e-4
+ *      SNIP, GradNorm 3.85e-5 -> 5e-4   NASWOT 3.0e-8 -> 5e-7
+ *    A case is in the second regime when it is adv_synflow_const or its
+ *    float32 and float64 NASWOT totals differ on this machine. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,22 +61,27 @@ static void test_f64_agrees_with_f32(void **state)
         int proxy;
         double tol, tol_flip;
     } P[] = {
+        {TCET_PROXY_NASWOT, 1e-9, 5e-7}, /* first: it tells the regime */
         {TCET_PROXY_TCET_SNIP, 1e-6, 1e-4},        {TCET_PROXY_TCET_SYNFLOW, 1e-6, 1e-4},
-        {TCET_PROXY_NASWOT_LAYERWISE, 1e-6, 1e-4}, {TCET_PROXY_SNIP, 1e-6, 1e-6},
-        {TCET_PROXY_GRADNORM, 5e-6, 5e-6},         {TCET_PROXY_ZEN, 1e-6, 1e-6},
-        {TCET_PROXY_ZICO, 1e-2, 1e-2},             {TCET_PROXY_NASWOT, 1e-9, 1e-9},
-        {TCET_PROXY_SYNFLOW, 1e-9, 1e-9},
+        {TCET_PROXY_NASWOT_LAYERWISE, 1e-6, 1e-4}, {TCET_PROXY_SNIP, 1e-6, 5e-4},
+        {TCET_PROXY_GRADNORM, 5e-6, 5e-4},         {TCET_PROXY_ZEN, 1e-6, 1e-6},
+        {TCET_PROXY_ZICO, 1e-2, 1e-2},             {TCET_PROXY_SYNFLOW, 1e-9, 1e-9},
     };
     assert_true(ncases >= 7);
-    int differ = 0;
+    int differ = 0, flip_cases = 0;
     for (int c = 0; c < ncases; c++) {
         tcet_golden *g = golden_open_case(cases[c]);
-        const int flips = golden_is_flip_case(g);
+        int flips = golden_is_flip_case(g);
         for (size_t k = 0; k < sizeof P / sizeof P[0]; k++) {
             tcet_score_result r32, r64;
             tcet_scorer *s32, *s64;
             golden_score_dtype(be, g, P[k].proxy, TCET_F32, &r32, &s32);
             golden_score_dtype(be, g, P[k].proxy, TCET_F64, &r64, &s64);
+            if (P[k].proxy == TCET_PROXY_NASWOT && r32.r.raw != r64.r.raw && !flips) {
+                flips = 1;
+                fprintf(stderr, "note: %s: the float32 NASWOT codes differ from float64 on this machine's GEMM "
+                        "kernels (a unit within rounding of 0): flip tolerances\n", g->case_name);
+            }
             assert_int_equal(r32.r.status, r64.r.status);
             const double d = rel(r32.r.raw, r64.r.raw), tol = flips ? P[k].tol_flip : P[k].tol;
             if (!(d <= tol))
@@ -77,8 +93,11 @@ static void test_f64_agrees_with_f32(void **state)
             tcet_scorer_destroy(s32);
             tcet_scorer_destroy(s64);
         }
+        flip_cases += flips;
         tcet_golden_close(g);
     }
+    /* a flip is the exception: the others keep the tight tolerances */
+    assert_true(flip_cases <= 2);
     /* the float64 path really runs in double: SNIP, GradNorm, Zen and ZiCo
      * totals are not bit-identical to float32 on every case */
     assert_true(differ >= 4 * ncases);
