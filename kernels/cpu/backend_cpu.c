@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/error.h"
 #include "kernels/cpu/cpu_internal.h"
@@ -182,6 +183,43 @@ static int cpu_has_vpopcntdq(void)
 #else
     return 0;
 #endif
+}
+
+/* OpenBLAS cores below Haswell (no AVX2 GEMM kernels), as
+ * openblas_get_corename names them. */
+static int blas_core_pre_avx2(const char *core)
+{
+    static const char *const old[] = {"katmai", "coppermine", "northwood", "prescott", "banias", "core2", "penryn",
+                                      "dunnington", "nehalem", "atom", "nano", "sandybridge", "opteron",
+                                      "opteron_sse3", "barcelona", "bobcat", "bulldozer", "piledriver",
+                                      "steamroller", "unknown"};
+    for (size_t i = 0; i < sizeof old / sizeof old[0]; i++)
+        if (core && !strcasecmp(core, old[i])) return 1;
+    return 0;
+}
+
+const char *tcet_cpu_blas_core_choose(const char *user_coretype, const char *blas_config, const char *blas_core,
+                                      int has_avx2, int has_avx512)
+{
+    if (user_coretype && *user_coretype) return NULL;
+    if (!blas_config || !strstr(blas_config, "DYNAMIC_ARCH")) return NULL;
+    if (!blas_core_pre_avx2(blas_core) || !has_avx2) return NULL;
+    return has_avx512 ? "SkylakeX" : "Haswell";
+}
+
+const char *tcet_cpu_blas_core_want(void)
+{
+    return tcet_cpu_blas_core_choose(getenv("OPENBLAS_CORETYPE"), openblas_get_config(), openblas_get_corename(),
+                                     cpu_has_avx2(), cpu_has_avx512());
+}
+
+void tcet_cpu_blas_core_describe(char *buf, size_t size)
+{
+    const char *core = openblas_get_corename(), *picked = getenv("TCET_BLAS_PICKED");
+    if (picked && *picked)
+        snprintf(buf, size, "%s (forced by tcet: OpenBLAS picked %s for this CPU)", core ? core : "?", picked);
+    else
+        snprintf(buf, size, "%s", core ? core : "?");
 }
 
 int tcet_cpu_isa_supported(int isa)

@@ -73,6 +73,25 @@ size_t tcet_cpu_dnnl_calls(const tcet_backend *be);
 /* How many convolutions this backend ran in the direct kernels. */
 size_t tcet_cpu_direct_calls(const tcet_backend *be);
 
+/* OpenBLAS's GEMM kernels.  Its DYNAMIC_ARCH builds pick them from the CPU's
+ * family and model when the library loads, and a CPU newer than the library
+ * (Debian 12's 0.3.21 on Emerald Rapids, family 6 model 207) falls back to
+ * "Prescott", SSE3 kernels several times slower than the AVX2/AVX-512 ones the
+ * CPU runs (docs/performance.md#openblas-kernels).  tcet_cpu_blas_core_want:
+ * the core to force instead (OPENBLAS_CORETYPE, which OpenBLAS reads only at
+ * load time: the caller runs the program again with it set), "SkylakeX" or
+ * "Haswell", or NULL when OpenBLAS's choice stands: a core of the CPU's
+ * class, no DYNAMIC_ARCH build, or OPENBLAS_CORETYPE already set (the user's
+ * choice, or the second run). */
+const char *tcet_cpu_blas_core_want(void);
+/* The decision itself, from its inputs (OPENBLAS_CORETYPE, openblas_get_config,
+ * openblas_get_corename, the CPU's AVX2 and AVX-512), for the unit test. */
+const char *tcet_cpu_blas_core_choose(const char *user_coretype, const char *blas_config, const char *blas_core,
+                                      int has_avx2, int has_avx512);
+/* The core OpenBLAS runs, and which it had picked when tcet forced it:
+ * "SkylakeX (forced by tcet: OpenBLAS picked Prescott for this CPU)". */
+void tcet_cpu_blas_core_describe(char *buf, size_t size);
+
 /* The CPU's model name (cpuid brand string; "unknown" elsewhere). */
 void tcet_cpu_model(char *buf, size_t size);
 

@@ -299,7 +299,9 @@ static void print_text(const tcet_backend *be, const tcet_score_config *cfg, int
     tcet_cpu_model(model, sizeof model);
     printf("backend  %s\n", be->device);
     printf("dataset  synthetic (N(0,1) images, uniform random labels)\n");
-    printf("cpu      %s; kernels: %s\n", model, bench_isa(be) ? bench_isa(be) : "GPU");
+    char blas[128];
+    tcet_cpu_blas_core_describe(blas, sizeof blas);
+    printf("cpu      %s; kernels: %s; OpenBLAS kernels: %s\n", model, bench_isa(be) ? bench_isa(be) : "GPU", blas);
     printf("setup    batch %d, resolution %d, %d classes, %d thread%s, %d candidates per row "
            "(median / min / max), synthetic data\n",
            cfg->batch_size, cfg->resolution, cfg->num_classes, threads, threads == 1 ? "" : "s", repeat);
@@ -342,6 +344,9 @@ static void print_json(const tcet_backend *be, const tcet_score_config *cfg, int
     json_str(&j, "cpu_model", model);
     if (bench_isa(be)) json_str(&j, "isa", bench_isa(be));
     else json_null(&j, "isa");
+    char blas[128];
+    tcet_cpu_blas_core_describe(blas, sizeof blas);
+    json_str(&j, "blas_core", blas);
     json_int(&j, "batch_size", cfg->batch_size);
     json_int(&j, "resolution", cfg->resolution);
     json_int(&j, "num_classes", cfg->num_classes);

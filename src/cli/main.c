@@ -1,6 +1,9 @@
 /* tcet: training-free neural architecture search with T-CET. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "common/error.h"
@@ -39,8 +42,32 @@ static void usage(FILE *f)
                "75 interrupted (checkpoint written; resume the run)\n");
 }
 
+/* OpenBLAS chose its GEMM kernels when it loaded, before main.  When that
+ * choice is below the CPU (tcet_cpu_blas_core_want: a CPU newer than the
+ * library gets its SSE3 fallback), run this same binary again with
+ * OPENBLAS_CORETYPE set: it is read only at load time.  This happens before
+ * MPI_Init and before any thread starts, so the process (same pid, same
+ * arguments and environment) is what mpirun or srun launched;
+ * TCET_BLAS_PICKED tells --version and bench what OpenBLAS had picked.  A
+ * user's own OPENBLAS_CORETYPE is left alone. */
+static void blas_core_fix(char **argv)
+{
+    const char *want = tcet_cpu_blas_core_want();
+    if (!want) return;
+    char picked[64];
+    tcet_cpu_blas_core_describe(picked, sizeof picked);
+    if (setenv("TCET_BLAS_PICKED", picked, 1) || setenv("OPENBLAS_CORETYPE", want, 1)) return;
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "tcet: warning: cannot run again with OPENBLAS_CORETYPE=%s (execv /proc/self/exe: %s); "
+                    "OpenBLAS keeps its %s kernels (set OPENBLAS_CORETYPE=%s yourself)\n",
+            want, strerror(errno), picked, want);
+    unsetenv("TCET_BLAS_PICKED");
+    unsetenv("OPENBLAS_CORETYPE");
+}
+
 int main(int argc, char **argv)
 {
+    blas_core_fix(argv);
     if (argc < 2) {
         usage(stderr);
         return TCET_ERR_USAGE;
@@ -54,6 +81,9 @@ int main(int argc, char **argv)
         tcet_cpu_isa_describe(paths, sizeof paths);
         int isa = TCET_CPU_ISA_GENERIC, rc = tcet_cpu_isa_select(&isa);
         printf("cpu: %s; CPU kernels: %s (built: %s)\n", model, rc ? "refused" : tcet_cpu_isa_name(isa), paths);
+        char blas[128];
+        tcet_cpu_blas_core_describe(blas, sizeof blas);
+        printf("OpenBLAS kernels: %s\n", blas);
         if (rc) tcet_error_print();
         return rc;
     }

@@ -32,7 +32,7 @@ B=16
 
 # flatten to "key value" lines (one JSON field per line in the pretty output)
 sed -nE 's/^ *"([a-z_0-9]+)": *"?(.*[^",])"?,?$/\1 \2/p' "$TMP/b.json" >"$TMP/kv"
-for k in backend device cpu_model isa batch_size resolution num_classes threads repeat warmup sgemm_gflops \
+for k in backend device cpu_model isa blas_core batch_size resolution num_classes threads repeat warmup sgemm_gflops \
     sgemm_gflops_before sgemm_gflops_after; do
     grep -q "^$k " "$TMP/kv" || fail "top-level field $k missing"
 done
@@ -93,6 +93,16 @@ fi
 TCET_CPU_ISA=nosuch "$BIN" bench --structures init --repeat 1 >/dev/null 2>"$TMP/err"
 rc=$?
 [ $rc = 2 ] || fail "TCET_CPU_ISA=nosuch exited $rc, expected 2"
+
+# OpenBLAS's kernels: bench names the ones --version names; a user's
+# OPENBLAS_CORETYPE is left as it is (docs/performance.md#openblas-kernels)
+want_blas=$("$BIN" --version | sed -nE 's/^OpenBLAS kernels: (.*)$/\1/p')
+[ -n "$want_blas" ] || fail "tcet --version names no OpenBLAS kernels"
+grep -qF "blas_core $want_blas" "$TMP/kv" || fail "bench blas_core is not '$want_blas' (tcet --version)"
+if [ "$want_isa" != generic ]; then
+    got=$(OPENBLAS_CORETYPE=Haswell "$BIN" --version | sed -nE 's/^OpenBLAS kernels: (.*)$/\1/p')
+    [ "$got" = Haswell ] || fail "OPENBLAS_CORETYPE=Haswell: --version says '$got'"
+fi
 
 # text mode: the table and the phase table
 "$BIN" bench --structures init --proxies tcet-snip --batch-size 8 --repeat 1 --warmup 0 --no-sgemm \

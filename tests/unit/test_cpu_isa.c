@@ -9,7 +9,7 @@
  * convolutions (tcet built with oneDNN, avx2 / avx512 paths) are checked
  * apart: against im2col to rounding, bit for bit run to run and between two
  * backends (lanes), and the shapes that go to oneDNN.  Also: TCET_CPU_ISA
- * selection and refusal. */
+ * selection and refusal, and the choice of OpenBLAS kernels. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -607,6 +607,29 @@ static void test_select(void **state)
     if (!npaths_run()) print_message("[ note ] only the generic path runs on this CPU\n");
 }
 
+/* OpenBLAS's kernel choice: tcet forces AVX2/AVX-512 GEMM kernels only when a
+ * DYNAMIC_ARCH OpenBLAS fell back to a pre-AVX2 core on a CPU that has AVX2,
+ * and never over the user's OPENBLAS_CORETYPE. */
+static void test_blas_core_choice(void **state)
+{
+    (void)state;
+    const char *dyn = "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Prescott MAX_THREADS=64";
+    assert_string_equal(tcet_cpu_blas_core_choose(NULL, dyn, "Prescott", 1, 1), "SkylakeX");
+    assert_string_equal(tcet_cpu_blas_core_choose("", dyn, "prescott", 1, 0), "Haswell");
+    assert_string_equal(tcet_cpu_blas_core_choose(NULL, dyn, "Sandybridge", 1, 0), "Haswell");
+    assert_null(tcet_cpu_blas_core_choose("Prescott", dyn, "Prescott", 1, 1)); /* the user's choice */
+    assert_null(tcet_cpu_blas_core_choose(NULL, dyn, "Prescott", 0, 0));       /* a CPU without AVX2 */
+    assert_null(tcet_cpu_blas_core_choose(NULL, "OpenBLAS 0.3.21 NO_AFFINITY Haswell", "Prescott", 1, 1));
+    assert_null(tcet_cpu_blas_core_choose(NULL, dyn, "Zen", 1, 0));
+    assert_null(tcet_cpu_blas_core_choose(NULL, dyn, "SkylakeX", 1, 1));
+    assert_null(tcet_cpu_blas_core_choose(NULL, dyn, "Haswell", 1, 1));
+    assert_null(tcet_cpu_blas_core_choose(NULL, dyn, NULL, 1, 1));
+    /* this test process keeps OpenBLAS's own pick (only the tcet executable runs itself again) */
+    char now[128];
+    tcet_cpu_blas_core_describe(now, sizeof now);
+    print_message("[ note ] OpenBLAS kernels here: %s\n", now);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_relu_add),        cmocka_unit_test(test_gap),
         cmocka_unit_test(test_linear),          cmocka_unit_test(test_softmax_xent),
         cmocka_unit_test(test_saliency_stats),  cmocka_unit_test(test_gram_codes),
+        cmocka_unit_test(test_blas_core_choice),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
