@@ -23,12 +23,9 @@
 #                     --checkpoint-every, a longer --evolution-max-iter)
 #   TCET_MPIRUN_ARGS  extra mpirun arguments (e.g. "--mca btl_tcp_if_include eth0")
 set -u
-if [ $# -lt 2 ] || [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
-    sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
-    exit 2
-fi
 # shellcheck source-path=SCRIPTDIR source=lib/tcet-mpirun.sh
 . "$(dirname "$0")/lib/tcet-mpirun.sh" || exit 2
+tcet_usage "$0" 24 2 "$@"
 HOSTFILE=$1
 RUN_DIR=$2
 shift 2

@@ -20,12 +20,9 @@
 #                     --checkpoint-every, a longer --evolution-max-iter)
 #   TCET_MPIRUN_ARGS  extra mpirun arguments (e.g. "--allow-run-as-root")
 set -u
-if [ $# -lt 1 ] || [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
-    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
-    exit 2
-fi
 # shellcheck source-path=SCRIPTDIR source=lib/tcet-mpirun.sh
 . "$(dirname "$0")/lib/tcet-mpirun.sh" || exit 2
+tcet_usage "$0" 21 1 "$@"
 RUN_DIR=$1
 shift
 [ -n "${TCET_GPUS:-}" ] || TCET_GPUS=$(tcet_local_gpus)

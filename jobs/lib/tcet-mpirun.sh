@@ -10,6 +10,18 @@
 # forwarded to tcet, which writes its checkpoint and exits 75; rerunning the
 # same command continues.
 # The number of GPUs nvidia-smi lists on this machine (0 without it).
+# tcet_usage SCRIPT LAST_LINE MIN_ARGS ARGS...: with fewer than MIN_ARGS
+# arguments or -h/--help, print SCRIPT's header comment (lines 2..LAST_LINE)
+# and exit 2.
+tcet_usage() {
+    local script=$1 last=$2 min=$3
+    shift 3
+    if [ $# -lt "$min" ] || [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
+        sed -n "2,${last}p" "$script" | sed 's/^# \{0,1\}//'
+        exit 2
+    fi
+}
+
 tcet_local_gpus() {
     if command -v nvidia-smi >/dev/null 2>&1; then
         nvidia-smi -L 2>/dev/null | grep -c '^GPU '
