@@ -36,6 +36,21 @@ done
 # the all-none cell: NASWOT of a constant network is -inf, reported as -9999 (nonfinite)
 grep -q '^6,.*,naswot,-9999,-inf,nonfinite,' "$TMP/a.csv" || { grep '^6,' "$TMP/a.csv"; fail "all-none naswot"; }
 
+# the all-none cell and every proxy: the values docs/nb201.md defines (no proxy fails)
+"$BIN" score '(1, 1, 1, 1, 1, 1)' --proxy naswot,zen,snip,synflow,tcet-snip,tcet-synflow,zico,gradnorm-zc,gradnorm,naswot-layerwise,te-nas \
+    $OPTS --dataset synthetic --csv >"$TMP/none.csv" 2>"$TMP/err" || { cat "$TMP/err"; fail "all-none cell: exit $?"; }
+python3 - "$TMP/none.csv" <<'P' || { cat "$TMP/none.csv"; fail "all-none cell values"; }
+import csv, math, sys
+r = {row['proxy']: row for row in csv.DictReader(open(sys.argv[1]))}
+assert len(r) == 11, r.keys()
+for p in ('naswot', 'zen'):
+    assert r[p]['score'] == '-9999' and r[p]['raw_score'] == '-inf' and r[p]['status'] == 'nonfinite', r[p]
+for p in ('snip', 'synflow', 'tcet-snip', 'tcet-synflow', 'zico', 'gradnorm-zc', 'te-nas'):
+    assert r[p]['status'] == 'ok' and float(r[p]['score']) == 0.0, r[p]
+for p in ('gradnorm', 'naswot-layerwise'):
+    assert r[p]['status'] == 'ok' and math.isfinite(float(r[p]['score'])) and float(r[p]['score']) > 0, r[p]
+P
+
 # --- JSON lines from stdin, same scores
 grep -v '^#' "$TMP/archs.txt" | "$BIN" score - --proxy params,flops,naswot $OPTS --json >"$TMP/a.jsonl" 2>/dev/null || fail "stdin batch"
 [ "$(grep -c '"proxy":' "$TMP/a.jsonl")" = 21 ] || fail "21 JSON lines expected"
