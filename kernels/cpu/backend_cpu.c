@@ -308,6 +308,7 @@ int tcet_cpu_uses_dnnl(const tcet_backend *be)
 size_t tcet_cpu_dnnl_calls(const tcet_backend *be) { return impl_of(be)->dnnl_calls; }
 
 size_t tcet_cpu_direct_calls(const tcet_backend *be) { return impl_of(be)->direct_calls; }
+size_t tcet_cpu_direct_stream_calls(const tcet_backend *be) { return impl_of(be)->direct_stream_calls; }
 
 /* ---- convolutions: oneDNN for the shapes where it wins, else the path's
  * im2col kernels ---------------------------------------------------------- */

@@ -72,6 +72,9 @@ int tcet_cpu_uses_dnnl(const tcet_backend *be);
 size_t tcet_cpu_dnnl_calls(const tcet_backend *be);
 /* How many convolutions this backend ran in the direct kernels. */
 size_t tcet_cpu_direct_calls(const tcet_backend *be);
+/* How many of them streamed their outputs past the caches (outputs of 8 MiB
+ * or more, docs/performance.md#streaming-stores). */
+size_t tcet_cpu_direct_stream_calls(const tcet_backend *be);
 
 /* OpenBLAS's GEMM kernels.  Its DYNAMIC_ARCH builds pick them from the CPU's
  * family and model when the library loads, and a CPU newer than the library

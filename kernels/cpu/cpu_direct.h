@@ -91,6 +91,12 @@ static inline __m256 direct_bn_relu(__m256 v, __m256 a, __m256 sh)
     return _mm256_blendv_ps(b, _mm256_setzero_ps(), _mm256_cmp_ps(b, _mm256_setzero_ps(), _CMP_LT_OQ));
 }
 
+/* Stores of the outputs: streaming when nt (direct_stream). */
+#define DIRECT_ST(p, v)                                                                                      \
+    do {                                                                                                     \
+        if (nt) _mm256_stream_ps(p, v);                                                                      \
+        else _mm256_storeu_ps(p, v);                                                                         \
+    } while (0)
 #define DIRECT_DECL(j) __m256 c0_##j = _mm256_setzero_ps(), c1_##j = _mm256_setzero_ps();
 #define DIRECT_STEP(j)                                                                                       \
     {                                                                                                        \
@@ -106,13 +112,13 @@ static inline __m256 direct_bn_relu(__m256 v, __m256 a, __m256 sh)
             c1_##j = _mm256_add_ps(c1_##j, bj);                                                              \
         }                                                                                                    \
         if (!ep || !ep->codes) { /* with codes, y itself is not kept (conv_bn_relu_eval) */                \
-            _mm256_storeu_ps(y + (size_t)(j) * hwo + q0, c0_##j);                                            \
-            _mm256_storeu_ps(y + (size_t)(j) * hwo + q1, c1_##j);                                            \
+            DIRECT_ST(y + (size_t)(j) * hwo + q0, c0_##j);                                                   \
+            DIRECT_ST(y + (size_t)(j) * hwo + q1, c1_##j);                                                   \
         }                                                                                                    \
         if (ep) {                                                                                            \
             const __m256 a = _mm256_set1_ps(ep->alpha[j]), sh = _mm256_set1_ps(ep->shift[j]);                \
-            _mm256_storeu_ps(ep->y_relu + (size_t)(j) * hwo + q0, direct_bn_relu(c0_##j, a, sh));           \
-            _mm256_storeu_ps(ep->y_relu + (size_t)(j) * hwo + q1, direct_bn_relu(c1_##j, a, sh));           \
+            DIRECT_ST(ep->y_relu + (size_t)(j) * hwo + q0, direct_bn_relu(c0_##j, a, sh));                  \
+            DIRECT_ST(ep->y_relu + (size_t)(j) * hwo + q1, direct_bn_relu(c1_##j, a, sh));                  \
             if (ep->codes) direct_store_codes(ep->codes, (size_t)(j) * hwo + q0, c0_##j, c1_##j);           \
         }                                                                                                    \
     }
@@ -125,7 +131,7 @@ static inline __m256 direct_bn_relu(__m256 v, __m256 a, __m256 sh)
     static void direct_tile_##NR(const float *restrict x0, const float *restrict x1,                         \
                                  const int *restrict off, int K, const float *restrict wk,                   \
                                  float *restrict y, size_t hwo, size_t q0, size_t q1,                        \
-                                 const float *restrict bias, const direct_ep *ep)                            \
+                                 const float *restrict bias, const direct_ep *ep, int nt)                    \
     {                                                                                                        \
         DIRECT_FOR_##NR(DIRECT_DECL)                                                                         \
         for (int r = 0; r < K; r++, wk += NR) {                                                              \
@@ -142,7 +148,7 @@ DIRECT_TILE(2)
  * fused epilogue's pointers for it when fuse is set. */
 static void direct_tile(int nr, const float *x0, const float *x1, const int *off, int K, const float *wt, float *y,
                         size_t hwo, size_t q0, size_t q1, const float *bias, const direct_fuse *fuse, int i, int co,
-                        int o0)
+                        int o0, int nt)
 {
     direct_ep e, *ep = NULL;
     if (fuse) {
@@ -152,11 +158,30 @@ static void direct_tile(int nr, const float *x0, const float *x1, const int *off
     }
     float *yo = y + (size_t)o0 * hwo;
     const float *bo = bias ? bias + o0 : NULL;
-    if (nr == 6) direct_tile_6(x0, x1, off, K, wt, yo, hwo, q0, q1, bo, ep);
-    else if (nr == 4) direct_tile_4(x0, x1, off, K, wt, yo, hwo, q0, q1, bo, ep);
-    else direct_tile_2(x0, x1, off, K, wt, yo, hwo, q0, q1, bo, ep);
+    if (nr == 6) direct_tile_6(x0, x1, off, K, wt, yo, hwo, q0, q1, bo, ep, nt);
+    else if (nr == 4) direct_tile_4(x0, x1, off, K, wt, yo, hwo, q0, q1, bo, ep, nt);
+    else direct_tile_2(x0, x1, off, K, wt, yo, hwo, q0, q1, bo, ep, nt);
 }
 #undef DIRECT_TILE
+
+/* Streaming (non-temporal) stores for the outputs of one direct conv: an
+ * output tensor larger than this goes straight to memory.  It would not
+ * stay in the caches anyway, and the ordinary stores first read every line
+ * they write (read for ownership) and, with a tile's rows one plane apart
+ * (4 KiB at 32x32), contend for one L1 set.  Measured on ZenNet-1M's
+ * expanding 1x1 convs (docs/performance.md#streaming-stores): 16->120 @32
+ * 26 -> 60 GFLOP/s; below about this size the next op finds the output in
+ * L2/L3 and ordinary stores win. */
+#define DIRECT_STREAM_MIN_BYTES ((size_t)8 << 20)
+
+/* 1 when the outputs (y, and y_relu when fused) of bytes bytes, planes of
+ * hwo positions, are streamed: large enough and every vector store 32-byte
+ * aligned. */
+static int direct_stream(const float *y, const direct_fuse *fuse, size_t hwo, size_t bytes)
+{
+    if (bytes < DIRECT_STREAM_MIN_BYTES || hwo % 8) return 0;
+    return (uintptr_t)y % 32 == 0 && (!fuse || (uintptr_t)fuse->y_relu % 32 == 0);
+}
 
 /* Output-channel tiles: 6 each, the rest (cout % 6: 0, 2 or 4) last. */
 static int direct_nr(int cout, int o0) { return cout - o0 >= 6 ? 6 : cout - o0; }
@@ -178,7 +203,7 @@ static inline void direct_copy_row(float *restrict dst, const float *restrict sr
  * in place put the taps of a 1x1 conv on a 32x32 plane 4 KiB apart, all in
  * one L1 set: 12 GFLOP/s instead of 40-55.)  off: K tap offsets. */
 static void direct_run(const float *in, int n, int ci, int co, int h, int w, int k, int st, const float *wpk,
-                       const float *bias, float *out, float *xp, int *off, const direct_fuse *fuse)
+                       const float *bias, float *out, float *xp, int *off, const direct_fuse *fuse, int nt)
 {
     /* Stride st (1 or 2): each padded row is stored as st column phases
      * (column j at phase j % st, index j / st), so that the taps of 8
@@ -214,11 +239,12 @@ static void direct_run(const float *in, int n, int ci, int co, int h, int w, int
                     /* two vectors of 8 outputs: this row's next 8, or (wo == 8) the next row */
                     const size_t off0 = (size_t)oh * st * rowb + ow, off1 = wo == 8 ? off0 + st * rowb : off0 + 8;
                     const size_t q0 = (size_t)oh * wo + ow;
-                    direct_tile(nr, xp + off0, xp + off1, off, (int)K, wt, y, hwo, q0, q0 + 8, bias, fuse, i, co, o0);
+                    direct_tile(nr, xp + off0, xp + off1, off, (int)K, wt, y, hwo, q0, q0 + 8, bias, fuse, i, co, o0, nt);
                 }
             wt += K * (size_t)nr;
         }
     }
+    if (nt) _mm_sfence(); /* the streamed lines are visible before the next op reads them */
 }
 
 /* 1x1 convs: no padding, and every position is independent, so the plane
@@ -230,7 +256,7 @@ static void direct_run(const float *in, int n, int ci, int co, int h, int w, int
  * direct_run cost more than the arithmetic of a channel-reducing 1x1 conv,
  * which does only cout multiply-adds per input value.)  off: K offsets. */
 static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, const float *wpk,
-                           const float *bias, float *out, float *panel, int *off, const direct_fuse *fuse)
+                           const float *bias, float *out, float *panel, int *off, const direct_fuse *fuse, int nt)
 {
     for (int r = 0; r < ci; r++) off[r] = 16 * r;
     for (int i = 0; i < n; i++) {
@@ -247,11 +273,12 @@ static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, co
             const float *wt = wpk;
             for (int o0 = 0; o0 < co; o0 += direct_nr(co, o0)) {
                 const int nr = direct_nr(co, o0);
-                direct_tile(nr, panel, panel + 8, off, ci, wt, y, hw, q0, q0 + 8, bias, fuse, i, co, o0);
+                direct_tile(nr, panel, panel + 8, off, ci, wt, y, hw, q0, q0 + 8, bias, fuse, i, co, o0, nt);
                 wt += (size_t)ci * nr;
             }
         }
     }
+    if (nt) _mm_sfence();
 }
 
 /* ---- weight gradient --------------------------------------------------------

@@ -33,6 +33,7 @@ typedef struct {
     cpu_dnnl_state *dnnl;   /* oneDNN engine, stream and primitives (NULL: not used) */
     size_t dnnl_calls;      /* convolutions run in oneDNN so far */
     size_t direct_calls;    /* convolutions run in the direct kernels (cpu_direct.h) so far */
+    size_t direct_stream_calls; /* those of them that streamed their outputs (direct_stream) */
     /* GEMM convolution tiling (see conv_tiling in cpu_conv.c) */
     size_t conv_tile_n, conv_col_max, conv_col_band;
 } tcet_cpu_impl;

@@ -11,6 +11,8 @@
  *    turns it off;
  *  - the fused eval conv + BN + ReLU and its NASWOT codes against the
  *    separate ops and gram_codes;
+ *  - outputs of 8 MiB or more, which the kernels stream past the caches:
+ *    bit for bit the ordinary stores' results (each image alone);
  *  - the avx512 paths bit for bit against the avx2 path, where the CPU has
  *    them.
  * Where the CPU has no AVX2 + FMA, only one check runs: the generic path
@@ -200,6 +202,58 @@ static void test_batch_position(void **state)
     free(x), free(w), free(y), free(y1);
 }
 
+static float *abuf(size_t n, int random) /* 64-byte aligned, as the networks' arenas */
+{
+    float *p = aligned_alloc(64, (n * sizeof *p + 63) / 64 * 64);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++) p[i] = random ? urand() : 0.0f;
+    return p;
+}
+
+/* Outputs of >= 8 MiB are written with streaming stores (forward, data
+ * gradient and the fused eval op; 1x1 and k x k): the same bits as the
+ * ordinary stores, which the same op on each image alone (0.5 MiB) uses. */
+static void test_streaming_stores(void **state)
+{
+    (void)state;
+    const int n = 16, h = 32;
+    const struct {
+        int cin, cout, k, op;
+    } cases[] = {{16, 128, 1, 0}, {16, 128, 3, 0}, {128, 16, 1, 1}, {128, 16, 3, 1}, {16, 128, 1, 2}};
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const int cin = cases[ci].cin, cout = cases[ci].cout, k = cases[ci].k, op = cases[ci].op;
+        tcet_conv_desc d = {.n = n, .cin = cin, .cout = cout, .k = k, .stride = 1, .pad = k / 2, .groups = 1,
+                            .h = h, .w = h, .ho = h, .wo = h};
+        tcet_conv_desc one = d;
+        one.n = 1;
+        const size_t xi = (size_t)cin * h * h, yi = (size_t)cout * h * h, oi = op == 1 ? xi : yi;
+        float *x = abuf(n * xi, 1), *w = abuf((size_t)cout * cin * k * k, 1), *dy = abuf(n * yi, 1);
+        float *out = abuf(n * oi, 0), *r = abuf(n * oi, 0), *o1 = abuf(oi, 0), *r1 = abuf(oi, 0);
+        float *g = abuf((size_t)cout, 1), *b = abuf((size_t)cout, 1), *rm = abuf((size_t)cout, 1);
+        float *rv = abuf((size_t)cout, 1);
+        for (int c = 0; c < cout; c++) rv[c] = 0.25f + rv[c] * rv[c];
+        assert_true(n * oi * sizeof(float) >= ((size_t)8 << 20) && oi * sizeof(float) < ((size_t)8 << 20));
+        const size_t streamed = tcet_cpu_direct_stream_calls(be), calls = tcet_cpu_direct_calls(be);
+        int done = 0;
+        if (op == 2) /* the fused eval op: y and y_relu streamed */
+            assert_int_equal(be->conv_bn_relu_eval(be, TCET_F32, &d, x, w, NULL, 1e-3, g, b, rm, rv, out, r, NULL,
+                                                   &done), 0);
+        else conv(be, TCET_F32, op, &d, x, w, NULL, dy, out);
+        assert_int_equal(tcet_cpu_direct_calls(be), calls + 1);
+        assert_int_equal(tcet_cpu_direct_stream_calls(be), streamed + 1);
+        for (int i = 0; i < n; i++) {
+            if (op == 2)
+                assert_int_equal(be->conv_bn_relu_eval(be, TCET_F32, &one, x + i * xi, w, NULL, 1e-3, g, b, rm, rv,
+                                                       o1, r1, NULL, &done), 0);
+            else conv(be, TCET_F32, op, &one, x + i * xi, w, NULL, dy + i * yi, o1);
+            assert_memory_equal(o1, out + i * oi, oi * sizeof *o1);
+            if (op == 2) assert_memory_equal(r1, r + i * oi, oi * sizeof *r1);
+        }
+        assert_int_equal(tcet_cpu_direct_stream_calls(be), streamed + 1); /* single images: ordinary stores */
+        free(x), free(w), free(dy), free(out), free(r), free(o1), free(r1), free(g), free(b), free(rm), free(rv);
+    }
+}
+
 /* TCET_CPU_CONV=im2col: no direct kernel runs (the reference path). */
 static void test_im2col_engine(void **state)
 {
@@ -353,6 +407,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_against_float64),
         cmocka_unit_test(test_batch_position),
+        cmocka_unit_test(test_streaming_stores),
         cmocka_unit_test(test_im2col_engine),
         cmocka_unit_test(test_fused_bn_relu),
         cmocka_unit_test(test_other_paths),
