@@ -135,7 +135,7 @@ static int direct_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const 
     else direct_pack_bwd(w, d->cin, d->cout, d->k, wpk);
     const size_t hwo = op == 0 ? (size_t)d->ho * d->wo : (size_t)d->h * d->w;
     const int nt = direct_stream(out, fuse, hwo, sizeof(float) * (size_t)d->n * co * hwo);
-    if (d->k == 1) /* the padded-image region holds one 16-position panel (ci x 16 <= ci x h x w) */
+    if (d->k == 1) /* the padded-image region holds a block of panels (ci x min(512, h x w) <= ci x h x w) */
         direct_run_1x1(in, d->n, ci, co, (size_t)d->h * d->w, wpk, bias, out, pad, (int *)(sc + off_at), fuse, nt);
     else
         direct_run(in, d->n, ci, co, d->h, d->w, d->k, d->stride, wpk, bias, out, pad, (int *)(sc + off_at), fuse,
