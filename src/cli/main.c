@@ -46,8 +46,9 @@ static void usage(FILE *f)
  * choice is below the CPU (tcet_cpu_blas_core_want: a CPU newer than the
  * library gets its SSE3 fallback), run this same binary again with
  * OPENBLAS_CORETYPE set: it is read only at load time.  This happens before
- * MPI_Init and before any thread starts, so the process (same pid, same
- * arguments and environment) is what mpirun or srun launched;
+ * MPI_Init and before tcet starts threads of its own (OpenBLAS's pool
+ * threads end with the exec), so the process (same pid, same arguments and
+ * environment) is what mpirun or srun launched;
  * TCET_BLAS_PICKED tells --version and bench what OpenBLAS had picked.  A
  * user's own OPENBLAS_CORETYPE is left alone. */
 static void blas_core_fix(char **argv)
