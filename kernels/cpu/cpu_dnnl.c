@@ -120,10 +120,11 @@ void cpu_dnnl_destroy(tcet_cpu_impl *c)
  * at least 16 input channels (where it measured faster for all three ops),
  * except the weight gradient of 3x3 convs with more than 48 input channels
  * (im2col measured faster); and the weight gradient of stride-1 1x1 convs on
- * planes of at least 8x8 (oneDNN's GEMM on NCHW).  AUTO sends only the weight gradients there:
- * the forward and the data gradient in oneDNN's summation order move two
- * rounding-sensitive golden cases (a T-CET(SNIP) layer of `bottleneck`, the
- * ZiCo score of `k7`) outside their tolerances; ONEDNN sends all three. */
+ * planes of at least 8x8 (oneDNN's GEMM on NCHW).  AUTO sends the weight
+ * gradients there, and the data gradients of stride-2 convs: the forward in
+ * oneDNN's summation order flips ReLU units of two rounding-sensitive golden
+ * cases (a T-CET(SNIP) layer of `bottleneck`, the ZiCo score of `k7`) out of
+ * their tolerances; gradients feed no activation.  ONEDNN sends all three. */
 int cpu_dnnl_wanted(const tcet_cpu_impl *c, int dt, int op, const tcet_conv_desc *d, int has_bias)
 {
     if (!c->dnnl || c->conv_engine == TCET_CPU_CONV_IM2COL) return 0;
@@ -132,7 +133,11 @@ int cpu_dnnl_wanted(const tcet_cpu_impl *c, int dt, int op, const tcet_conv_desc
         return op == 2 && d->stride == 1 && d->pad == 0 && d->h >= 8 && d->w >= 8;
     if (d->k < 3 || d->cin < 16) return 0;
     if (op == 2 && d->k == 3 && d->cin > 48) return 0;
-    return c->conv_engine == TCET_CPU_CONV_ONEDNN || op == 2;
+    /* auto: the weight gradients, and the data gradients of stride-2 convs
+     * (which the direct kernels do not take: im2col ran them at 19-30
+     * GFLOP/s, oneDNN's blocked JIT at 38-74; docs/performance.md).
+     * Neither feeds an activation, so no ReLU unit can flip. */
+    return c->conv_engine == TCET_CPU_CONV_ONEDNN || op == 2 || (op == 1 && d->stride == 2);
 }
 
 static int same_desc(const tcet_conv_desc *a, const tcet_conv_desc *b)

@@ -266,8 +266,8 @@ static void test_conv_onednn(void **state)
             }
             free(x), free(w), free(dy);
         }
-        /* which ops AUTO sends to oneDNN: the weight gradient only (bit-identical to ONEDNN's), where
-         * the direct kernels do not take it (here: stride 2) */
+        /* which ops AUTO sends to oneDNN: the weight gradient, and the data gradient of stride-2
+         * convs (bit-identical to ONEDNN's), not the forward (here: stride 2) */
         tcet_cpu_set_conv_engine(b, TCET_CPU_CONV_AUTO);
         const tcet_conv_desc *d = &dnnl_shapes[1];
         const size_t nx = (size_t)d->n * d->cin * d->h * d->w, ny = (size_t)d->n * d->cout * d->ho * d->wo;
@@ -279,8 +279,12 @@ static void test_conv_onednn(void **state)
         assert_int_equal(tcet_cpu_dnnl_calls(b), calls + 1);
         assert_int_equal(conv_run(a, CONV_BWD_FILTER, d, x, w, dy, q), 0);
         expect_same("AUTO weight gradient = oneDNN's", isa, TCET_F32, p, q, nw);
+        assert_int_equal(conv_run(b, CONV_BWD_DATA, d, x, w, dy, p), 0);
+        assert_int_equal(tcet_cpu_dnnl_calls(b), calls + 2);
+        assert_int_equal(conv_run(a, CONV_BWD_DATA, d, x, w, dy, q), 0);
+        expect_same("AUTO stride-2 data gradient = oneDNN's", isa, TCET_F32, p, q, nx);
         assert_int_equal(conv_run(b, CONV_FWD, d, x, w, dy, p), 0);
-        assert_int_equal(tcet_cpu_dnnl_calls(b), calls + 1); /* the forward did not */
+        assert_int_equal(tcet_cpu_dnnl_calls(b), calls + 2); /* the forward did not */
         assert_int_equal(conv_run(ref, CONV_FWD, d, x, w, dy, q), 0);
         /* (the forward runs in the direct kernels where the shape allows:
          * im2col's result to rounding, tests/unit/test_conv_direct.c) */
