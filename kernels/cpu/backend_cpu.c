@@ -424,25 +424,15 @@ tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa)
     be->zero = cpu_zero;
     be->sync = cpu_sync;
     be->destroy = cpu_destroy;
+    /* the convolutions through the oneDNN / direct dispatch above, the rest straight from the table */
     be->conv_fwd = conv_fwd_any;
     be->conv_bwd_data = conv_bwd_data_any;
     be->conv_bwd_filter = conv_bwd_filter_any;
-    be->bn_fwd = k->bn_fwd;
-    be->bn_bwd = k->bn_bwd;
-    be->relu_fwd = k->relu_fwd;
-    be->relu_bwd = k->relu_bwd;
-    be->bn_relu_fwd = k->bn_relu_fwd;
     be->conv_bn_relu_eval = conv_bn_relu_eval_any;
-    be->gram_bits = k->gram_bits;
-    be->bn_relu_bwd = k->bn_relu_bwd;
-    be->add = k->add;
-    be->gap_fwd = k->gap_fwd;
-    be->gap_bwd = k->gap_bwd;
-    be->linear_fwd = k->linear_fwd;
-    be->linear_bwd = k->linear_bwd;
-    be->softmax_xent = k->softmax_xent;
+#define CPU_OP_COPY(op) be->op = k->op;
+    CPU_PLAIN_OPS(CPU_OP_COPY)
+#undef CPU_OP_COPY
     be->gram_codes = k->gram_codes;
-    be->saliency_stats = k->saliency_stats;
     return be;
 }
 

@@ -80,31 +80,27 @@ int cpu_dnnl_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const void 
 #define CPU_K_CAT(a, b) CPU_K_CAT2(a, b)
 #define CPU_K(name) CPU_K_CAT(name, TCET_CPU_VARIANT)
 
+/* The ops every variant implements with the backend contract's signature
+ * (kernels/backend.h), listed once: the kernel table's slots, the variants'
+ * declarations, the tables (cpu_kernels.c) and the backend's copies of them
+ * (backend_cpu.c) are all generated from these lists.  CPU_CONV_OPS go
+ * through backend_cpu.c's oneDNN/direct dispatch, CPU_PLAIN_OPS straight to
+ * the backend; gram_codes is apart because the avx512_vp table has its own. */
+#define CPU_CONV_OPS(X) X(conv_fwd) X(conv_bwd_data) X(conv_bwd_filter) X(conv_bn_relu_eval)
+#define CPU_PLAIN_OPS(X)                                                                                     \
+    X(bn_fwd) X(bn_bwd) X(bn_relu_fwd) X(bn_relu_bwd) X(relu_fwd) X(relu_bwd) X(add) X(gap_fwd) X(gap_bwd)  \
+    X(linear_fwd) X(linear_bwd) X(softmax_xent) X(saliency_stats) X(gram_bits)
+#define CPU_OP_SLOT(op) tcet_op_##op##_fn *op;
+
 typedef struct tcet_cpu_kernels_tag {
-    tcet_op_conv_fwd_fn *conv_fwd;
-    tcet_op_conv_bwd_data_fn *conv_bwd_data;
-    tcet_op_conv_bwd_filter_fn *conv_bwd_filter;
-    tcet_op_bn_fwd_fn *bn_fwd;
-    tcet_op_bn_bwd_fn *bn_bwd;
-    tcet_op_bn_relu_fwd_fn *bn_relu_fwd;
-    tcet_op_bn_relu_bwd_fn *bn_relu_bwd;
-    tcet_op_relu_fwd_fn *relu_fwd;
-    tcet_op_relu_bwd_fn *relu_bwd;
-    tcet_op_add_fn *add;
-    tcet_op_gap_fwd_fn *gap_fwd;
-    tcet_op_gap_bwd_fn *gap_bwd;
-    tcet_op_linear_fwd_fn *linear_fwd;
-    tcet_op_linear_bwd_fn *linear_bwd;
-    tcet_op_softmax_xent_fn *softmax_xent;
+    CPU_CONV_OPS(CPU_OP_SLOT)
+    CPU_PLAIN_OPS(CPU_OP_SLOT)
     tcet_op_gram_codes_fn *gram_codes;
-    tcet_op_saliency_stats_fn *saliency_stats;
     /* 1 when this path runs op (0 fwd, 1 bwd data, 2 bwd filter) of d in its
-     * direct kernels (cpu_direct.h; never on the generic path) */
+     * direct kernels (cpu_direct.h; never on the generic path); with
+     * conv_bn_relu_eval *done = 0 when a conv does not run there (the caller
+     * composes the two ops) */
     int (*conv_direct_ok)(const tcet_backend *be, int dt, int op, const tcet_conv_desc *d);
-    /* the fused eval conv + BN + ReLU of the direct kernels; *done = 0 when
-     * this conv does not run there (the caller composes the two ops) */
-    tcet_op_conv_bn_relu_eval_fn *conv_bn_relu_eval;
-    tcet_op_gram_bits_fn *gram_bits;
 } tcet_cpu_kernels;
 
 /* The tables: generic (any x86-64 or other CPU), avx2 (AVX2 + FMA + BMI2 +
@@ -119,26 +115,11 @@ extern const tcet_cpu_kernels tcet_cpu_kernels_avx512_vp;
 
 /* ops of the variant being compiled (kernels/cpu/cpu_conv.c, cpu_bn.c,
  * cpu_ops.c, cpu_proxy.c) */
-tcet_op_conv_fwd_fn CPU_K(cpu_conv_fwd);
-tcet_op_conv_bwd_data_fn CPU_K(cpu_conv_bwd_data);
-int CPU_K(cpu_conv_direct_ok)(const tcet_backend *be, int dt, int op, const tcet_conv_desc *d);
-tcet_op_conv_bn_relu_eval_fn CPU_K(cpu_conv_bn_relu_eval);
-tcet_op_gram_bits_fn CPU_K(cpu_gram_bits);
-tcet_op_conv_bwd_filter_fn CPU_K(cpu_conv_bwd_filter);
-tcet_op_bn_fwd_fn CPU_K(cpu_bn_fwd);
-tcet_op_bn_bwd_fn CPU_K(cpu_bn_bwd);
-tcet_op_bn_relu_fwd_fn CPU_K(cpu_bn_relu_fwd);
-tcet_op_bn_relu_bwd_fn CPU_K(cpu_bn_relu_bwd);
-tcet_op_relu_fwd_fn CPU_K(cpu_relu_fwd);
-tcet_op_relu_bwd_fn CPU_K(cpu_relu_bwd);
-tcet_op_add_fn CPU_K(cpu_add);
-tcet_op_gap_fwd_fn CPU_K(cpu_gap_fwd);
-tcet_op_gap_bwd_fn CPU_K(cpu_gap_bwd);
-tcet_op_linear_fwd_fn CPU_K(cpu_linear_fwd);
-tcet_op_linear_bwd_fn CPU_K(cpu_linear_bwd);
-tcet_op_softmax_xent_fn CPU_K(cpu_softmax_xent);
+#define CPU_OP_DECL(op) tcet_op_##op##_fn CPU_K(cpu_##op);
+CPU_CONV_OPS(CPU_OP_DECL)
+CPU_PLAIN_OPS(CPU_OP_DECL)
 tcet_op_gram_codes_fn CPU_K(cpu_gram_codes);
-tcet_op_saliency_stats_fn CPU_K(cpu_saliency_stats);
+int CPU_K(cpu_conv_direct_ok)(const tcet_backend *be, int dt, int op, const tcet_conv_desc *d);
 #if TCET_CPU_VARIANT_AVX512
 /* the avx512 variant's Gram with the VPOPCNTDQ popcount */
 tcet_op_gram_codes_fn cpu_gram_codes_avx512_vp;
