@@ -213,11 +213,19 @@ const char *tcet_cpu_blas_core_want(void)
                                      cpu_has_avx2(), cpu_has_avx512());
 }
 
+/* What OpenBLAS had picked before tcet ran itself again (tcet_cpu_blas_core_note_forced); "" when not. */
+static char blas_picked[64];
+
+void tcet_cpu_blas_core_note_forced(const char *picked)
+{
+    snprintf(blas_picked, sizeof blas_picked, "%s", picked ? picked : "");
+}
+
 void tcet_cpu_blas_core_describe(char *buf, size_t size)
 {
-    const char *core = openblas_get_corename(), *picked = getenv("TCET_BLAS_PICKED");
-    if (picked && *picked)
-        snprintf(buf, size, "%s (forced by tcet: OpenBLAS picked %s for this CPU)", core ? core : "?", picked);
+    const char *core = openblas_get_corename();
+    if (blas_picked[0])
+        snprintf(buf, size, "%s (forced by tcet: OpenBLAS picked %s for this CPU)", core ? core : "?", blas_picked);
     else
         snprintf(buf, size, "%s", core ? core : "?");
 }

@@ -94,6 +94,9 @@ const char *tcet_cpu_blas_core_choose(const char *user_coretype, const char *bla
 /* The core OpenBLAS runs, and which it had picked when tcet forced it:
  * "SkylakeX (forced by tcet: OpenBLAS picked Prescott for this CPU)". */
 void tcet_cpu_blas_core_describe(char *buf, size_t size);
+/* Record what OpenBLAS had picked before this process was started again with
+ * OPENBLAS_CORETYPE (the cli passes it from the first run). */
+void tcet_cpu_blas_core_note_forced(const char *picked);
 
 /* The CPU's model name (cpuid brand string; "unknown" elsewhere). */
 void tcet_cpu_model(char *buf, size_t size);

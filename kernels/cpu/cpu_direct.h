@@ -260,7 +260,7 @@ static void direct_run(const float *in, int n, int ci, int co, int h, int w, int
  * L2).  Packing panel by panel read 16 floats from each of ci planes in
  * turn, a pattern the hardware prefetchers do not follow; a block reads each
  * plane as one run of 2 KiB.  Zen 2, 224->24 @16: 29-38 -> 51 GFLOP/s
- * (docs/performance.md#streaming-stores). */
+ * (docs/performance.md#blocks-of-panels-for-the-1x1-convs). */
 #define DIRECT_1X1_BLOCK 512
 
 static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, const float *wpk,

@@ -48,20 +48,26 @@ static void usage(FILE *f)
  * OPENBLAS_CORETYPE set: it is read only at load time.  This happens before
  * MPI_Init and before tcet starts threads of its own (OpenBLAS's pool
  * threads end with the exec), so the process (same pid, same arguments and
- * environment) is what mpirun or srun launched;
- * TCET_BLAS_PICKED tells --version and bench what OpenBLAS had picked.  A
- * user's own OPENBLAS_CORETYPE is left alone. */
+ * environment) is what mpirun or srun launched.  TCET_BLAS_PICKED carries
+ * what OpenBLAS had picked into the second run, which takes it out of the
+ * environment again (no child inherits a stale one).  A user's own
+ * OPENBLAS_CORETYPE is left alone. */
 static void blas_core_fix(char **argv)
 {
+    const char *picked = getenv("TCET_BLAS_PICKED");
+    if (picked) { /* the second run (which has OPENBLAS_CORETYPE; without it the variable is stale) */
+        if (getenv("OPENBLAS_CORETYPE")) tcet_cpu_blas_core_note_forced(picked);
+        unsetenv("TCET_BLAS_PICKED");
+    }
     const char *want = tcet_cpu_blas_core_want();
     if (!want) return;
-    char picked[64];
-    tcet_cpu_blas_core_describe(picked, sizeof picked);
-    if (setenv("TCET_BLAS_PICKED", picked, 1) || setenv("OPENBLAS_CORETYPE", want, 1)) return;
+    char core[64];
+    tcet_cpu_blas_core_describe(core, sizeof core);
+    if (setenv("TCET_BLAS_PICKED", core, 1) || setenv("OPENBLAS_CORETYPE", want, 1)) return;
     execv("/proc/self/exe", argv);
     fprintf(stderr, "tcet: warning: cannot run again with OPENBLAS_CORETYPE=%s (execv /proc/self/exe: %s); "
                     "OpenBLAS keeps its %s kernels (set OPENBLAS_CORETYPE=%s yourself)\n",
-            want, strerror(errno), picked, want);
+            want, strerror(errno), core, want);
     unsetenv("TCET_BLAS_PICKED");
     unsetenv("OPENBLAS_CORETYPE");
 }

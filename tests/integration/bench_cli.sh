@@ -99,6 +99,8 @@ rc=$?
 want_blas=$("$BIN" --version | sed -nE 's/^OpenBLAS kernels: (.*)$/\1/p')
 [ -n "$want_blas" ] || fail "tcet --version names no OpenBLAS kernels"
 grep -qF "blas_core $want_blas" "$TMP/kv" || fail "bench blas_core is not '$want_blas' (tcet --version)"
+# tcet's own marker of a forced choice counts only in the run it started
+TCET_BLAS_PICKED=Bogus "$BIN" --version | grep -q Bogus && fail "a stale TCET_BLAS_PICKED is reported as OpenBLAS's pick"
 if [ "$want_isa" != generic ]; then
     got=$(OPENBLAS_CORETYPE=Haswell "$BIN" --version | sed -nE 's/^OpenBLAS kernels: (.*)$/\1/p')
     [ "$got" = Haswell ] || fail "OPENBLAS_CORETYPE=Haswell: --version says '$got'"
