@@ -31,6 +31,60 @@ CPU_NOINLINE static void S(bn_affine)(T mean_t, T invstd_t, T g, T b, T *alpha, 
     *shift = b - ma;
 }
 
+/* Channels per block of the train-mode forward's passes (mean, variance,
+ * apply) so that one block of every image, `tensors` tensors of it, stays
+ * in L2 between the passes: about CPU_BN_BLOCK_BYTES.  With a batch of 64 a block is then one 4 KiB run per
+ * image and tensor, which the hardware prefetchers still follow (a walk of
+ * one 1 KiB plane per image was twice slower, see below).  Every channel
+ * still sees its terms in the same order: the results do not depend on it. */
+static inline int S(bn_block_channels)(int n, int c, size_t plane, int tensors)
+{
+    const size_t chan = (size_t)n * plane * sizeof(T) * (size_t)tensors;
+    size_t b = CPU_BN_BLOCK_BYTES / (chan ? chan : 1);
+    if (b < 1) b = 1;
+    return b >= (size_t)c ? c : (int)b;
+}
+
+/* Asks for the next image's run of a block (len values from p) while this
+ * image's is summed: the runs lie a whole image apart, and without the hint
+ * the first pass over a block read memory at half the sequential rate. */
+static inline void S(prefetch_block)(const T *p, size_t len)
+{
+    const char *b = (const char *)p, *e = (const char *)(p + len);
+    for (; b < e; b += 64) __builtin_prefetch(b, 0, 3);
+}
+
+/* y (if not NULL) = bn(x), y_relu (if not NULL) = relu(bn(x)) for channels
+ * [c0, c1) with the per-channel transform alpha_d / shift_d (T values). */
+static void S(bn_apply)(int n, int c0, int c1, size_t plane, size_t cstride, const T *x, const double *alpha_d,
+                        const double *shift_d, T *y, T *y_relu)
+{
+    for (int i = 0; i < n; i++)
+        for (int ch = c0; ch < c1; ch++) {
+            const T alpha = (T)alpha_d[ch], shift = (T)shift_d[ch]; /* exact round trip */
+            const T *xp = x + i * cstride + ch * plane;
+            if (y_relu && !y) { /* bn_relu_fwd with only the ReLU output kept */
+                T *rp = y_relu + i * cstride + ch * plane;
+                for (size_t q = 0; q < plane; q++) {
+                    const T v = BN_APPLY(xp[q], alpha, shift);
+                    rp[q] = v < 0 ? 0 : v;
+                }
+                continue;
+            }
+            T *yp = y + i * cstride + ch * plane;
+            if (y_relu) { /* bn_relu_fwd: relu(y) as cpu_relu_fwd (NaN stays NaN) */
+                T *rp = y_relu + i * cstride + ch * plane;
+                for (size_t q = 0; q < plane; q++) {
+                    const T v = BN_APPLY(xp[q], alpha, shift);
+                    yp[q] = v;
+                    rp[q] = v < 0 ? 0 : v;
+                }
+            } else {
+                for (size_t q = 0; q < plane; q++) yp[q] = BN_APPLY(xp[q], alpha, shift);
+            }
+        }
+}
+
 static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentum, const T *x,
                      const T *gamma, const T *beta, T *rm, T *rv, int update_running, T *y,
                      T *y_relu, T *save_mean, T *save_invstd, double *ws)
@@ -54,12 +108,30 @@ static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentu
     const size_t m = (size_t)n * hw, plane = (size_t)hw, cstride = (size_t)c * hw;
     double *part = ws, *tail = ws + (size_t)c * RL;           /* [c][RL], [c] */
     double *alpha_d = tail + c, *shift_d = alpha_d + c;        /* per-channel transform (as T values) */
-    if (train) {
-        T *mean_v = (T *)(void *)(shift_d + c);               /* c values of T, fits in c doubles */
-        for (size_t k = 0; k < (size_t)c * RL; k++) part[k] = 0;
-        for (int ch = 0; ch < c; ch++) tail[ch] = 0;
-        for (int i = 0; i < n; i++)
-            for (int ch = 0; ch < c; ch++) {
+    if (!train) {
+        for (int ch = 0; ch < c; ch++) {
+            const T mean_t = rm[ch];
+            const T invstd_t = (T)1 / (T)sqrt((double)(rv[ch] + (T)eps));
+            T alpha, shift;
+            S(bn_affine)(mean_t, invstd_t, gamma ? gamma[ch] : (T)1, beta ? beta[ch] : (T)0, &alpha, &shift);
+            alpha_d[ch] = (double)alpha;
+            shift_d[ch] = (double)shift;
+        }
+        S(bn_apply)(n, 0, c, plane, cstride, x, alpha_d, shift_d, y, y_relu);
+        return 0;
+    }
+    /* Train mode: blocks of channels small enough that the block (all
+     * images) stays in L2, so of the three passes only the first reads
+     * memory (S(bn_block_channels)). */
+    T *mean_v = (T *)(void *)(shift_d + c); /* c values of T, fits in c doubles */
+    const int cblk = S(bn_block_channels)(n, c, plane, 1);
+    for (size_t k = 0; k < (size_t)c * RL; k++) part[k] = 0;
+    for (int ch = 0; ch < c; ch++) tail[ch] = 0;
+    for (int c0 = 0; c0 < c; c0 += cblk) {
+        const int c1 = c - c0 < cblk ? c : c0 + cblk;
+        for (int i = 0; i < n; i++) {
+            if (i + 1 < n && cblk < c) S(prefetch_block)(x + (i + 1) * cstride + c0 * plane, (size_t)(c1 - c0) * plane);
+            for (int ch = c0; ch < c1; ch++) {
                 const T *restrict xp = x + i * cstride + ch * plane;
                 double *restrict pp = part + (size_t)ch * RL;
                 size_t q = 0;
@@ -67,15 +139,16 @@ static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentu
                     for (int l = 0; l < RL; l++) pp[l] += (double)xp[q + l];
                 for (; q < plane; q++) tail[ch] += (double)xp[q];
             }
-        for (int ch = 0; ch < c; ch++) {
+        }
+        for (int ch = c0; ch < c1; ch++) {
             double sum = tail[ch];
             for (int l = 0; l < RL; l++) sum += part[(size_t)ch * RL + l];
             mean_v[ch] = (T)(sum / (double)m);
+            for (int l = 0; l < RL; l++) part[(size_t)ch * RL + l] = 0;
+            tail[ch] = 0;
         }
-        for (size_t k = 0; k < (size_t)c * RL; k++) part[k] = 0;
-        for (int ch = 0; ch < c; ch++) tail[ch] = 0;
         for (int i = 0; i < n; i++)
-            for (int ch = 0; ch < c; ch++) {
+            for (int ch = c0; ch < c1; ch++) {
                 const T *restrict xp = x + i * cstride + ch * plane;
                 double *restrict pp = part + (size_t)ch * RL;
                 const T mean_t = mean_v[ch];
@@ -90,7 +163,7 @@ static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentu
                     tail[ch] += (double)(d * d);
                 }
             }
-        for (int ch = 0; ch < c; ch++) {
+        for (int ch = c0; ch < c1; ch++) {
             double var_acc = tail[ch];
             for (int l = 0; l < RL; l++) var_acc += part[(size_t)ch * RL + l];
             const T mean_t = mean_v[ch];
@@ -110,40 +183,8 @@ static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentu
             alpha_d[ch] = (double)alpha;
             shift_d[ch] = (double)shift;
         }
-    } else {
-        for (int ch = 0; ch < c; ch++) {
-            const T mean_t = rm[ch];
-            const T invstd_t = (T)1 / (T)sqrt((double)(rv[ch] + (T)eps));
-            T alpha, shift;
-            S(bn_affine)(mean_t, invstd_t, gamma ? gamma[ch] : (T)1, beta ? beta[ch] : (T)0, &alpha, &shift);
-            alpha_d[ch] = (double)alpha;
-            shift_d[ch] = (double)shift;
-        }
+        S(bn_apply)(n, c0, c1, plane, cstride, x, alpha_d, shift_d, y, y_relu);
     }
-    for (int i = 0; i < n; i++)
-        for (int ch = 0; ch < c; ch++) {
-            const T alpha = (T)alpha_d[ch], shift = (T)shift_d[ch]; /* exact round trip */
-            const T *xp = x + i * cstride + ch * plane;
-            if (y_relu && !y) { /* bn_relu_fwd with only the ReLU output kept */
-                T *rp = y_relu + i * cstride + ch * plane;
-                for (size_t q = 0; q < plane; q++) {
-                    const T v = BN_APPLY(xp[q], alpha, shift);
-                    rp[q] = v < 0 ? 0 : v;
-                }
-                continue;
-            }
-            T *yp = y + i * cstride + ch * plane;
-            if (y_relu) { /* bn_relu_fwd: relu(y) as cpu_relu_fwd (NaN stays NaN) */
-                T *rp = y_relu + i * cstride + ch * plane;
-                for (size_t q = 0; q < plane; q++) {
-                    const T v = BN_APPLY(xp[q], alpha, shift);
-                    yp[q] = v;
-                    rp[q] = v < 0 ? 0 : v;
-                }
-            } else {
-                for (size_t q = 0; q < plane; q++) yp[q] = BN_APPLY(xp[q], alpha, shift);
-            }
-        }
     return 0;
 }
 
@@ -194,6 +235,8 @@ static int S(bn_bwd_any)(int n, int c, int hw, const T *x, const T *dy, const T 
         for (int ch = 0; ch < c; ch++)
             S(bn_affine)(save_mean[ch], save_invstd[ch], gamma ? gamma[ch] : (T)1, beta ? beta[ch] : (T)0,
                          &aff[2 * ch], &aff[2 * ch + 1]);
+    /* (Blocks of channels as in S(bn_fwd), so that the second pass finds x
+     * and dy in L2, measured no faster here: docs/performance.md.) */
     for (int i = 0; i < n; i++)
         for (int ch = 0; ch < c; ch++) {
             const T *g = dy + i * cstride + ch * plane;

@@ -15,6 +15,11 @@
 
 #define TCET_CPU_ALIGN 64
 
+/* Bytes of one block of channels (all images) that the train-mode BN passes
+ * keep in L2 between passes (cpu_bn_tmpl.h): half of the 512 KiB L2 of Zen
+ * 2/3 cores; Intel server cores have 1-2 MiB. */
+#define CPU_BN_BLOCK_BYTES ((size_t)256 << 10)
+
 /* Keeps a small hot loop out of its caller: GCC 12 vectorises some mixed
  * float/double reductions only when it compiles them on their own. */
 #define CPU_NOINLINE __attribute__((noinline, unused))
