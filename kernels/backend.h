@@ -74,6 +74,15 @@ typedef int tcet_op_conv_bn_relu_eval_fn(tcet_backend *be, int dt, const tcet_co
                                          const void *w, const void *bias, double eps, const void *gamma,
                                          const void *beta, const void *running_mean, const void *running_var,
                                          void *y, void *y_relu, void *codes, int *codes_done);
+/* The parameters of one eval-mode BN: gamma, beta nullable (1, 0). */
+typedef struct {
+    const void *gamma, *beta, *running_mean, *running_var;
+} tcet_bn_eval;
+typedef int tcet_op_conv_pair_eval_fn(tcet_backend *be, int dt, const tcet_conv_desc *d1,
+                                      const tcet_conv_desc *d2, const void *x, const void *w1, const void *b1,
+                                      const void *w2, const void *b2, double eps, const tcet_bn_eval *bn1,
+                                      const tcet_bn_eval *bn2, void *y2_relu, void *codes1, void *codes2,
+                                      int *done);
 typedef int tcet_op_gram_bits_fn(tcet_backend *be, int n, size_t d, const void *bits, double *K_host,
                                  int64_t *positives_host);
 typedef int tcet_op_bn_relu_bwd_fn(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
@@ -161,6 +170,16 @@ struct tcet_backend {
      * written and the caller uses gram_codes on it.  gram_bits is gram_codes
      * on such rows. */
     tcet_op_gram_bits_fn *gram_bits;
+    /* Optional fused op (NULL together with conv_bn_relu_eval, or where it
+     * does not apply: *done = 0, and the caller runs conv_bn_relu_eval twice):
+     * the eval-mode NASWOT forward of conv d1 (1x1) + BN bn1 + ReLU + conv d2
+     * (1x1, input the ReLU output) + BN bn2 + ReLU, with the codes of both
+     * conv outputs (codes1, codes2 as conv_bn_relu_eval writes them) and the
+     * last ReLU output y2_relu; neither conv output nor the first ReLU output
+     * is written.  Bit for bit the two conv_bn_relu_eval calls.  The wide
+     * tensor between the convs of a ZenNAS bottleneck pair stays in the
+     * caches (docs/performance.md#the-1x1-pairs-of-the-naswot-forward).  float32. */
+    tcet_op_conv_pair_eval_fn *conv_pair_eval;
     /* Optional fused op (NULL: relu_bwd then bn_bwd): the backward of
      * relu(bn(x)) after a train-mode forward, dy = gradient of the ReLU
      * output; the ReLU mask bn(x) > 0 is recomputed from x, gamma, beta and

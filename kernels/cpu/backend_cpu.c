@@ -382,6 +382,18 @@ static int conv_bn_relu_eval_any(tcet_backend *be, int dt, const tcet_conv_desc 
                              (void *)running_mean, (void *)running_var, 0, NULL, y_relu, NULL, NULL);
 }
 
+static int conv_pair_eval_any(tcet_backend *be, int dt, const tcet_conv_desc *d1, const tcet_conv_desc *d2,
+                              const void *x, const void *w1, const void *b1, const void *w2, const void *b2,
+                              double eps, const tcet_bn_eval *bn1, const tcet_bn_eval *bn2, void *y2_relu,
+                              void *codes1, void *codes2, int *done)
+{
+    tcet_cpu_impl *c = impl_of(be);
+    *done = 0;
+    /* only where both convs would run in the direct kernels anyway */
+    if (cpu_dnnl_wanted(c, dt, 0, d1, b1 != NULL) || cpu_dnnl_wanted(c, dt, 0, d2, b2 != NULL)) return 0;
+    return c->k->conv_pair_eval(be, dt, d1, d2, x, w1, b1, w2, b2, eps, bn1, bn2, y2_relu, codes1, codes2, done);
+}
+
 tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa)
 {
     if (!tcet_cpu_isa_supported(isa)) {
@@ -437,6 +449,7 @@ tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa)
     be->conv_bwd_data = conv_bwd_data_any;
     be->conv_bwd_filter = conv_bwd_filter_any;
     be->conv_bn_relu_eval = conv_bn_relu_eval_any;
+    be->conv_pair_eval = conv_pair_eval_any;
 #define CPU_OP_COPY(op) be->op = k->op;
     CPU_PLAIN_OPS(CPU_OP_COPY)
 #undef CPU_OP_COPY

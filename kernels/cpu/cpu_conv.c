@@ -184,12 +184,28 @@ static int direct_filter(tcet_backend *be, const tcet_conv_desc *d, const float 
 #endif
 }
 
+#if CPU_HAVE_DIRECT
+/* alpha = invstd * gamma, shift = beta - mean * alpha per channel, as the
+ * CPU bn_fwd computes them in eval mode (cpu_bn_tmpl.h: invstd = 1 /
+ * sqrt(running_var + eps) in float through double, each step rounded to
+ * float). */
+static void bn_eval_coefs(int c, double eps, const tcet_bn_eval *bn, float *alpha, float *shift)
+{
+    const float *g = bn->gamma, *b = bn->beta, *rm = bn->running_mean, *rv = bn->running_var;
+    for (int k = 0; k < c; k++) {
+        const float invstd = (float)1 / (float)sqrt((double)(rv[k] + (float)eps));
+        const float a = invstd * (g ? g[k] : 1.0f);
+        const float ma = rm[k] * a;
+        alpha[k] = a;
+        shift[k] = (b ? b[k] : 0.0f) - ma;
+    }
+}
+#endif
+
 /* The eval-mode conv + BN + ReLU in one pass (see kernels/backend.h,
  * conv_bn_relu_eval): only for convs the direct forward takes; 1 in *done
- * when it ran.  alpha and shift are computed as the CPU bn_fwd does in eval
- * mode (cpu_bn_tmpl.h: invstd = 1 / sqrt(running_var + eps) in float through
- * double, alpha = invstd * gamma, shift = beta - mean * alpha, each rounded
- * to float), so y_relu is bit for bit bn_relu_fwd's. */
+ * when it ran.  alpha and shift as bn_eval_coefs computes them, so y_relu is
+ * bit for bit bn_relu_fwd's. */
 int CPU_K(cpu_conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
                                  const void *bias, double eps, const void *gamma, const void *beta,
                                  const void *running_mean, const void *running_var, void *y, void *y_relu,
@@ -200,16 +216,10 @@ int CPU_K(cpu_conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc 
     TCET_TRY(cpu_check_conv(d));
     if (!direct_wanted(be, dt, 0, d)) return 0;
 #if CPU_HAVE_DIRECT
-    const float *g = gamma, *b = beta, *rm = running_mean, *rv = running_var;
     float *ab = malloc(2 * (size_t)d->cout * sizeof *ab);
     if (!ab) return TCET_FAIL(TCET_ERR_NOMEM, "CPU backend: out of memory (%d BN coefficients)", 2 * d->cout);
-    for (int c = 0; c < d->cout; c++) {
-        const float invstd = (float)1 / (float)sqrt((double)(rv[c] + (float)eps));
-        const float a = invstd * (g ? g[c] : 1.0f);
-        const float ma = rm[c] * a;
-        ab[c] = a;
-        ab[d->cout + c] = (b ? b[c] : 0.0f) - ma;
-    }
+    const tcet_bn_eval bn = {gamma, beta, running_mean, running_var};
+    bn_eval_coefs(d->cout, eps, &bn, ab, ab + d->cout);
     /* code rows: whole 64-bit words per image, the bits past the output zero */
     const size_t units = (size_t)d->cout * d->ho * d->wo, row = (units + 63) / 64 * 8;
     if (codes) memset(codes, 0, row * (size_t)d->n);
@@ -221,6 +231,56 @@ int CPU_K(cpu_conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc 
 #else
     (void)x, (void)w, (void)bias, (void)eps, (void)gamma, (void)beta, (void)running_mean, (void)running_var;
     (void)y, (void)y_relu, (void)codes;
+    return 0;
+#endif
+}
+
+/* Two 1x1 convs with eval-mode BN + ReLU after each and the codes of both
+ * (kernels/backend.h, conv_pair_eval): direct_run_1x1_pair when the direct
+ * forward takes both convs; *done = 0 otherwise. */
+int CPU_K(cpu_conv_pair_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d1, const tcet_conv_desc *d2,
+                              const void *x, const void *w1, const void *b1, const void *w2, const void *b2,
+                              double eps, const tcet_bn_eval *bn1, const tcet_bn_eval *bn2, void *y2_relu,
+                              void *codes1, void *codes2, int *done)
+{
+    *done = 0;
+    TCET_TRY(cpu_check_dtype(dt));
+    TCET_TRY(cpu_check_conv(d1));
+    TCET_TRY(cpu_check_conv(d2));
+    if (d1->k != 1 || d2->k != 1 || d1->stride != 1 || d2->stride != 1 || d2->cin != d1->cout || d2->n != d1->n ||
+        d2->h != d1->h || d2->w != d1->w || !codes1 || !codes2 || !direct_wanted(be, dt, 0, d1) ||
+        !direct_wanted(be, dt, 0, d2))
+        return 0;
+#if CPU_HAVE_DIRECT
+    const int ci = d1->cin, cm = d1->cout, co = d2->cout;
+    const size_t hw = (size_t)d1->h * d1->w, blk = direct_pair_block(cm, hw);
+    /* scratch: both packed weight sets, the input panels, the wide block, the offsets */
+    const size_t w1_b = cpu_align_up(sizeof(float) * (size_t)ci * cm), w2_b = cpu_align_up(sizeof(float) * (size_t)cm * co);
+    const size_t pin_b = cpu_align_up(sizeof(float) * (size_t)ci * blk), mid_b = cpu_align_up(sizeof(float) * (size_t)cm * blk);
+    const size_t off_b = cpu_align_up(sizeof(int) * (size_t)(ci > cm ? ci : cm));
+    char *sc = cpu_scratch(be, w1_b + w2_b + pin_b + mid_b + off_b);
+    if (!sc) return TCET_ERR_NOMEM;
+    float *wpk1 = (float *)sc, *wpk2 = (float *)(sc + w1_b), *pin = (float *)(sc + w1_b + w2_b);
+    float *mid = (float *)(sc + w1_b + w2_b + pin_b);
+    int *off = (int *)(sc + w1_b + w2_b + pin_b + mid_b);
+    direct_pack_fwd(w1, ci, cm, 1, wpk1);
+    direct_pack_fwd(w2, cm, co, 1, wpk2);
+    float *ab = malloc(2 * (size_t)(cm + co) * sizeof *ab);
+    if (!ab) return TCET_FAIL(TCET_ERR_NOMEM, "CPU backend: out of memory (%d BN coefficients)", 2 * (cm + co));
+    bn_eval_coefs(cm, eps, bn1, ab, ab + cm);
+    bn_eval_coefs(co, eps, bn2, ab + 2 * cm, ab + 2 * cm + co);
+    /* code rows: whole 64-bit words per image, the bits past the output zero */
+    const size_t row1 = ((size_t)cm * hw + 63) / 64 * 8, row2 = ((size_t)co * hw + 63) / 64 * 8;
+    memset(codes1, 0, row1 * (size_t)d1->n);
+    memset(codes2, 0, row2 * (size_t)d1->n);
+    const direct_fuse f1 = {ab, ab + cm, NULL, codes1, row1}, f2 = {ab + 2 * cm, ab + 2 * cm + co, y2_relu, codes2, row2};
+    direct_run_1x1_pair(x, d1->n, ci, cm, co, hw, blk, wpk1, b1, wpk2, b2, pin, mid, off, &f1, &f2);
+    free(ab);
+    ((tcet_cpu_impl *)be->impl)->direct_calls += 2;
+    *done = 1;
+    return 0;
+#else
+    (void)x, (void)w1, (void)b1, (void)w2, (void)b2, (void)eps, (void)bn1, (void)bn2, (void)y2_relu;
     return 0;
 #endif
 }

@@ -59,7 +59,7 @@ static int direct_shape_ok(int cin, int cout, int k, int stride, int pad, int gr
 
 /* One tile: NR output channels from wk ([K][NR], packed), 16 positions
  * whose input rows start at x0 / x1 and outputs at y + q0 / q1 (channel
- * stride hwo); tap r of the chain reads x0[off[r]] and x1[off[r]] (off[r] =
+ * stride hwo; q1 = q0 + 8 in every caller); tap r of the chain reads x0[off[r]] and x1[off[r]] (off[r] =
  * c*plane + kh*wp + kw: one flat loop keeps the 2*NR accumulators in
  * registers, also for 1x1 convs where the tap loops would have one turn). */
 /* Fused eval-mode BN + ReLU after the conv (direct_ep): besides y, the tile
@@ -68,7 +68,9 @@ static int direct_shape_ok(int cin, int cout, int k, int stride, int pad, int gr
  * separately; relu keeps -0 and NaN as v < 0 ? 0 : v does). */
 typedef struct {
     const float *alpha, *shift; /* this tile's first channel */
-    float *y_relu;              /* likewise (same layout as y) */
+    float *y_relu;              /* likewise, at the tile's first position q0 */
+    size_t rs;                  /* y_relu's channel stride (hwo in NCHW; 16 in a panel, see
+                                 * direct_run_1x1_pair) */
     unsigned char *codes;       /* NULL, or the image's NASWOT code row (bit u = unit u of
                                  * the image's output > 0, the layout of gram_pack in
                                  * cpu_proxy.c), at this tile's first channel */
@@ -117,8 +119,8 @@ static inline __m256 direct_bn_relu(__m256 v, __m256 a, __m256 sh)
         }                                                                                                    \
         if (ep) {                                                                                            \
             const __m256 a = _mm256_set1_ps(ep->alpha[j]), sh = _mm256_set1_ps(ep->shift[j]);                \
-            DIRECT_ST(ep->y_relu + (size_t)(j) * hwo + q0, direct_bn_relu(c0_##j, a, sh));                  \
-            DIRECT_ST(ep->y_relu + (size_t)(j) * hwo + q1, direct_bn_relu(c1_##j, a, sh));                  \
+            DIRECT_ST(ep->y_relu + (size_t)(j) * ep->rs, direct_bn_relu(c0_##j, a, sh));                     \
+            DIRECT_ST(ep->y_relu + (size_t)(j) * ep->rs + 8, direct_bn_relu(c1_##j, a, sh));                 \
             if (ep->codes) direct_store_codes(ep->codes, (size_t)(j) * hwo + q0, c0_##j, c1_##j);           \
         }                                                                                                    \
     }
@@ -152,11 +154,11 @@ static void direct_tile(int nr, const float *x0, const float *x1, const int *off
 {
     direct_ep e, *ep = NULL;
     if (fuse) {
-        e = (direct_ep){fuse->alpha + o0, fuse->shift + o0, fuse->y_relu + ((size_t)i * co + o0) * hwo,
+        e = (direct_ep){fuse->alpha + o0, fuse->shift + o0, fuse->y_relu + ((size_t)i * co + o0) * hwo + q0, hwo,
                         fuse->codes ? fuse->codes + (size_t)i * fuse->code_row + (size_t)o0 * hwo / 8 : NULL};
         ep = &e;
     }
-    float *yo = y + (size_t)o0 * hwo;
+    float *yo = y ? y + (size_t)o0 * hwo : NULL; /* NULL: only the fused outputs (codes set) */
     const float *bo = bias ? bias + o0 : NULL;
     if (nr == 6) direct_tile_6(x0, x1, off, K, wt, yo, hwo, q0, q1, bo, ep, nt);
     else if (nr == 4) direct_tile_4(x0, x1, off, K, wt, yo, hwo, q0, q1, bo, ep, nt);
@@ -295,6 +297,72 @@ static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, co
         }
     }
     if (nt) _mm_sfence();
+}
+
+/* Two 1x1 convs, each followed by an eval-mode BN + ReLU, with the NASWOT
+ * codes of both conv outputs (conv_pair_eval in kernels/backend.h): the
+ * expanding 1x1 conv at the end of a ZenNAS bottleneck block and the
+ * reducing one that starts the next.  The wide tensor between them (ReLU
+ * output of the first) never goes to memory: for each block of positions
+ * the first conv's tiles store it straight into panel layout ([channel][16]
+ * per panel of 16 positions, what direct_run_1x1 packs), and the second
+ * conv's tiles read those panels from L2.  Every value is computed by the
+ * same tile code in the same order as conv_bn_relu_eval twice, so the codes
+ * and the second ReLU output are bit for bit theirs.  mid: cm x blk floats;
+ * panel: ci x blk floats; off: max(ci, cm) ints; f1 has no y_relu (its
+ * panel layout is set per tile), f2 writes NCHW. */
+static void direct_run_1x1_pair(const float *in, int n, int ci, int cm, int co, size_t hw, size_t blk,
+                                const float *wpk1, const float *bias1, const float *wpk2, const float *bias2,
+                                float *panel, float *mid, int *off, const direct_fuse *f1, const direct_fuse *f2)
+{
+    const int kmax = ci > cm ? ci : cm;
+    for (int r = 0; r < kmax; r++) off[r] = 16 * r;
+    for (int i = 0; i < n; i++) {
+        const float *img = in + (size_t)i * ci * hw;
+        for (size_t b0 = 0; b0 < hw; b0 += blk) {
+            const size_t np = (hw - b0 < blk ? hw - b0 : blk) / 16;
+            for (int c = 0; c < ci; c++) {
+                const float *src = img + (size_t)c * hw + b0;
+                float *dst = panel + 16 * (size_t)c;
+                for (size_t j = 0; j < np; j++, src += 16, dst += 16 * (size_t)ci) {
+                    _mm256_store_ps(dst, _mm256_loadu_ps(src));
+                    _mm256_store_ps(dst + 8, _mm256_loadu_ps(src + 8));
+                }
+            }
+            for (size_t j = 0; j < np; j++) {
+                const float *pj = panel + 16 * (size_t)ci * j;
+                float *mj = mid + 16 * (size_t)cm * j;
+                const size_t q0 = b0 + 16 * j;
+                const float *wt = wpk1;
+                for (int o0 = 0; o0 < cm; o0 += direct_nr(cm, o0)) {
+                    const int nr = direct_nr(cm, o0);
+                    const direct_ep e = {f1->alpha + o0, f1->shift + o0, mj + 16 * (size_t)o0, 16,
+                                         f1->codes + (size_t)i * f1->code_row + (size_t)o0 * hw / 8};
+                    const float *bo = bias1 ? bias1 + o0 : NULL;
+                    if (nr == 6) direct_tile_6(pj, pj + 8, off, ci, wt, NULL, hw, q0, q0 + 8, bo, &e, 0);
+                    else if (nr == 4) direct_tile_4(pj, pj + 8, off, ci, wt, NULL, hw, q0, q0 + 8, bo, &e, 0);
+                    else direct_tile_2(pj, pj + 8, off, ci, wt, NULL, hw, q0, q0 + 8, bo, &e, 0);
+                    wt += (size_t)ci * nr;
+                }
+                wt = wpk2;
+                for (int o0 = 0; o0 < co; o0 += direct_nr(co, o0)) {
+                    const int nr = direct_nr(co, o0);
+                    direct_tile(nr, mj, mj + 8, off, cm, wt, NULL, hw, q0, q0 + 8, bias2, f2, i, co, o0, 0);
+                    wt += (size_t)cm * nr;
+                }
+            }
+        }
+    }
+}
+
+/* Positions per block of direct_run_1x1_pair: the wide tensor's block (cm
+ * channels) at most 128 KiB, so that it and the packed input stay in L2; a
+ * multiple of 16 dividing into the plane's panels. */
+static size_t direct_pair_block(int cm, size_t hw)
+{
+    size_t blk = ((size_t)128 << 10) / (sizeof(float) * (size_t)cm) / 16 * 16;
+    if (blk < 16) blk = 16;
+    return blk < hw ? blk : hw;
 }
 
 /* ---- weight gradient --------------------------------------------------------

@@ -91,7 +91,7 @@ int cpu_dnnl_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const void 
  * (backend_cpu.c) are all generated from these lists.  CPU_CONV_OPS go
  * through backend_cpu.c's oneDNN/direct dispatch, CPU_PLAIN_OPS straight to
  * the backend; gram_codes is apart because the avx512_vp table has its own. */
-#define CPU_CONV_OPS(X) X(conv_fwd) X(conv_bwd_data) X(conv_bwd_filter) X(conv_bn_relu_eval)
+#define CPU_CONV_OPS(X) X(conv_fwd) X(conv_bwd_data) X(conv_bwd_filter) X(conv_bn_relu_eval) X(conv_pair_eval)
 #define CPU_PLAIN_OPS(X)                                                                                     \
     X(bn_fwd) X(bn_bwd) X(bn_relu_fwd) X(bn_relu_bwd) X(relu_fwd) X(relu_bwd) X(add) X(gap_fwd) X(gap_bwd)  \
     X(linear_fwd) X(linear_bwd) X(softmax_xent) X(saliency_stats) X(gram_bits)

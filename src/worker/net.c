@@ -612,6 +612,21 @@ int tcet_net_set_dlogits(tcet_net *net, const void *host)
 #define BN_EPS 1e-3
 #define BN_MOMENTUM 0.1
 
+/* ops i .. i + 5 are conv 1x1, BN, ReLU, conv 1x1, BN, ReLU of the chain
+ * (none of a projection), the pattern be->conv_pair_eval takes; only an
+ * eval-mode forward with codes (tcet_net.want_codes) uses it, and nothing
+ * there reads the conv outputs or the first ReLU output. */
+static int pair_at(const tcet_net *net, int i)
+{
+    if (i + 5 >= net->nops || !net->skip_bn_out) return 0;
+    static const int kinds[6] = {TCET_OP_CONV, TCET_OP_BN, TCET_OP_RELU, TCET_OP_CONV, TCET_OP_BN, TCET_OP_RELU};
+    for (int k = 0; k < 6; k++)
+        if (net->ops[i + k].op.kind != kinds[k] || net->ops[i + k].op.is_proj) return 0;
+    const tcet_op *a = &net->ops[i].op, *b = &net->ops[i + 3].op;
+    return a->k == 1 && b->k == 1 && a->stride == 1 && b->stride == 1 && a->groups == 1 && b->groups == 1 &&
+           net->ops[i].codes && net->ops[i + 3].codes;
+}
+
 int tcet_net_forward(tcet_net *net, int train, int update_running)
 {
     tcet_backend *be = net->be;
@@ -663,6 +678,21 @@ int tcet_net_forward(tcet_net *net, int train, int update_running)
             res = inner = NULL;
             break;
         case TCET_OP_CONV:
+            if (!train && net->want_codes && be->conv_pair_eval && pair_at(net, i)) {
+                /* two 1x1 convs with their BN + ReLU: the wide tensor between them stays in the caches */
+                tcet_net_op *bn1 = &net->ops[i + 1], *c2 = &net->ops[i + 3], *bn2 = &net->ops[i + 4];
+                tcet_net_op *r2 = &net->ops[i + 5];
+                const tcet_bn_eval e1 = {bn1->w, bn1->b, bn1->rm, bn1->rv}, e2 = {bn2->w, bn2->b, bn2->rm, bn2->rv};
+                int done = 0;
+                TCET_TRY(be->conv_pair_eval(be, dt, &o->conv, &c2->conv, in, o->w, o->b, c2->w, c2->b, BN_EPS, &e1,
+                                            &e2, r2->y, o->codes, c2->codes, &done));
+                if (done) {
+                    o->codes_ok = c2->codes_ok = 1;
+                    i += 5;
+                    o = r2;
+                    break;
+                }
+            }
             if (!train && net->skip_bn_out && be->conv_bn_relu_eval && i + 2 < net->nops &&
                 net->ops[i + 1].op.kind == TCET_OP_BN && !net->ops[i + 1].op.is_proj &&
                 net->ops[i + 2].op.kind == TCET_OP_RELU && !net->ops[i + 2].op.is_proj) {

@@ -40,7 +40,7 @@ typedef struct {
     void *save_mean, *save_invstd; /* BN train-mode statistics (for backward) */
     void *y;               /* op output (every op output is kept, except with want_codes) */
     void *codes;           /* CONV with tcet_net.want_codes: its NASWOT code rows (backend memory) */
-    int codes_ok;          /* 1: the last forward wrote them (be->conv_bn_relu_eval) */
+    int codes_ok;          /* 1: the last forward wrote them (be->conv_bn_relu_eval, conv_pair_eval) */
 } tcet_net_op;
 
 typedef struct {
@@ -61,7 +61,9 @@ typedef struct {
     int want_codes;        /* 1: eval-mode forwards also write the NASWOT codes of every conv
                             * output where the backend fuses them (be->conv_bn_relu_eval;
                             * tcet_net_op.codes_ok, docs/performance.md); such a conv's own
-                            * output y is then not written.  Default 0. */
+                            * output y is then not written, nor the ReLU output between the
+                            * two 1x1 convs of a pair that be->conv_pair_eval fuses (with
+                            * skip_bn_out).  Default 0. */
     void *codes_mem;       /* their memory (grow-only) */
     size_t codes_cap;
     int skip_bn_out;       /* 1: where a BN and its ReLU run fused (be->bn_relu_fwd), the

@@ -10,7 +10,8 @@
  *  - which shapes take the direct path, and that TCET_CPU_CONV=im2col
  *    turns it off;
  *  - the fused eval conv + BN + ReLU and its NASWOT codes against the
- *    separate ops and gram_codes;
+ *    separate ops and gram_codes, and the fused pair of 1x1 convs against
+ *    two of those;
  *  - outputs of 8 MiB or more, which the kernels stream past the caches:
  *    bit for bit the ordinary stores' results (each image alone);
  *  - the avx512 paths bit for bit against the avx2 path, where the CPU has
@@ -340,6 +341,79 @@ static void test_fused_bn_relu(void **state)
     }
 }
 
+/* The fused pair of 1x1 convs (be->conv_pair_eval) equals two
+ * conv_bn_relu_eval calls bit for bit: the second ReLU output and both
+ * conv outputs' codes, on every ISA path this CPU has; shapes with a wide
+ * tensor split into several position blocks (and a partial last one), tile
+ * remainders of 2 and 4 channels, biases or none, BN channels whose output
+ * is exactly 0.  The generic path declines (*done = 0), as does a 3x3 conv
+ * in the pair. */
+static void test_pair(void **state)
+{
+    (void)state;
+    static const struct { int n, ci, cm, co, h, bias; } ps[] = {
+        {3, 16, 120, 16, 32, 0}, /* 1024 positions, blocks of 272 */
+        {2, 24, 224, 24, 16, 1}, /* blocks of 144 (partial last) */
+        {4, 20, 22, 8, 4, 1},    /* remainders of 4 and 2; one block */
+        {2, 40, 168, 40, 8, 0},
+    };
+    for (int isa = TCET_CPU_ISA_GENERIC; isa < TCET_CPU_ISA_COUNT; isa++) {
+        if (!tcet_cpu_isa_supported(isa)) continue;
+        tcet_backend *b = tcet_backend_cpu_create_isa(1, isa);
+        assert_non_null(b);
+        for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++) {
+            const int n = ps[k].n, ci = ps[k].ci, cm = ps[k].cm, co = ps[k].co, hw = ps[k].h * ps[k].h;
+            const tcet_conv_desc d1 = {.n = n, .cin = ci, .cout = cm, .k = 1, .stride = 1, .pad = 0, .groups = 1,
+                                       .h = ps[k].h, .w = ps[k].h, .ho = ps[k].h, .wo = ps[k].h};
+            tcet_conv_desc d2 = d1;
+            d2.cin = cm, d2.cout = co;
+            float *x = fbuf((size_t)n * ci * hw, 1), *w1 = fbuf((size_t)ci * cm, 1), *w2 = fbuf((size_t)cm * co, 1);
+            float *b1 = ps[k].bias ? fbuf((size_t)cm, 1) : NULL, *b2 = ps[k].bias ? fbuf((size_t)co, 1) : NULL;
+            float *p1 = fbuf(4 * (size_t)cm, 1), *p2 = fbuf(4 * (size_t)co, 1);
+            for (int c = 0; c < cm; c++) p1[3 * cm + c] = 0.25f + p1[3 * cm + c] * p1[3 * cm + c];
+            for (int c = 0; c < co; c++) p2[3 * co + c] = 0.25f + p2[3 * co + c] * p2[3 * co + c];
+            p1[0] = p1[cm] = p1[2 * cm] = 0; /* channel 0 of the wide tensor: BN output 0 */
+            const tcet_bn_eval e1 = {p1, p1 + cm, p1 + 2 * cm, p1 + 3 * cm}, e2 = {p2, p2 + co, p2 + 2 * co, p2 + 3 * co};
+            const size_t w1n = ((size_t)cm * hw + 63) / 64, w2n = ((size_t)co * hw + 63) / 64;
+            const size_t ym = (size_t)n * cm * hw, yo = (size_t)n * co * hw;
+            /* reference: two conv_bn_relu_eval with codes */
+            float *ya = fbuf(ym, 0), *ra = fbuf(ym, 0), *yb = fbuf(yo, 0), *rb = fbuf(yo, 0), *rp = fbuf(yo, 0);
+            uint64_t *ca = calloc((size_t)n * w1n + 1, 8), *cb = calloc((size_t)n * w2n + 1, 8);
+            uint64_t *pa = calloc((size_t)n * w1n + 1, 8), *pb = calloc((size_t)n * w2n + 1, 8);
+            int da = -1, db = -1, dp = -1;
+            assert_int_equal(b->conv_bn_relu_eval(b, TCET_F32, &d1, x, w1, b1, 1e-3, e1.gamma, e1.beta, e1.running_mean,
+                                                  e1.running_var, ya, ra, ca, &da), 0);
+            assert_int_equal(b->conv_bn_relu_eval(b, TCET_F32, &d2, ra, w2, b2, 1e-3, e2.gamma, e2.beta, e2.running_mean,
+                                                  e2.running_var, yb, rb, cb, &db), 0);
+            assert_int_equal(b->conv_pair_eval(b, TCET_F32, &d1, &d2, x, w1, b1, w2, b2, 1e-3, &e1, &e2, rp, pa, pb,
+                                               &dp), 0);
+            const int direct = isa != TCET_CPU_ISA_GENERIC;
+            assert_int_equal(dp, direct);
+            assert_int_equal(da, direct);
+            if (dp) {
+                assert_memory_equal(rp, rb, yo * sizeof *rp);
+                assert_memory_equal(pa, ca, (size_t)n * w1n * 8);
+                assert_memory_equal(pb, cb, (size_t)n * w2n * 8);
+                size_t zeros = 0; /* the zero BN channel reached the second conv as zeros */
+                for (int i = 0; i < n; i++)
+                    for (int q = 0; q < hw; q++) zeros += ra[(size_t)i * cm * hw + q] == 0.0f;
+                assert_int_equal(zeros, (size_t)n * hw);
+                /* a 3x3 first conv is not a pair */
+                tcet_conv_desc d3 = d1;
+                d3.k = 3, d3.pad = 1;
+                float *w3 = fbuf((size_t)ci * cm * 9, 1);
+                assert_int_equal(b->conv_pair_eval(b, TCET_F32, &d3, &d2, x, w3, NULL, w2, NULL, 1e-3, &e1, &e2, rp,
+                                                   pa, pb, &dp), 0);
+                assert_int_equal(dp, 0);
+                free(w3);
+            }
+            free(x), free(w1), free(w2), free(b1), free(b2), free(p1), free(p2), free(ya), free(ra), free(yb), free(rb);
+            free(rp), free(ca), free(cb), free(pa), free(pb);
+        }
+        b->destroy(b);
+    }
+}
+
 /* The avx512 paths compile the same AVX2 intrinsics with other flags: every
  * op of every table shape, and the fused op with its codes, bit for bit the
  * avx2 path's (a path this CPU lacks is skipped with a note). */
@@ -411,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_streaming_stores),
         cmocka_unit_test(test_im2col_engine),
         cmocka_unit_test(test_fused_bn_relu),
+        cmocka_unit_test(test_pair),
         cmocka_unit_test(test_other_paths),
         cmocka_unit_test(test_generic_has_none),
     };
