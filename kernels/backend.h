@@ -83,6 +83,10 @@ typedef int tcet_op_conv_pair_eval_fn(tcet_backend *be, int dt, const tcet_conv_
                                       const void *w2, const void *b2, double eps, const tcet_bn_eval *bn1,
                                       const tcet_bn_eval *bn2, void *y2_relu, void *codes1, void *codes2,
                                       int *done);
+typedef int tcet_op_conv_bn_relu_bwd_fn(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x,
+                                        const void *w, const void *y, const void *dy, const void *gamma,
+                                        const void *beta, const void *save_mean, const void *save_invstd,
+                                        void *dgamma, void *dbeta, void *dw, void *dx, int *done);
 typedef int tcet_op_gram_bits_fn(tcet_backend *be, int n, size_t d, const void *bits, double *K_host,
                                  int64_t *positives_host);
 typedef int tcet_op_bn_relu_bwd_fn(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
@@ -186,6 +190,16 @@ struct tcet_backend {
      * the saved statistics (bit for bit as that backend's bn_fwd computed
      * it), so neither y_relu nor a masked copy of dy is read or written. */
     tcet_op_bn_relu_bwd_fn *bn_relu_bwd;
+    /* Optional fused op (NULL, or *done = 0 where it does not apply: the
+     * caller runs bn_relu_bwd, conv_bwd_filter and conv_bwd_data): the
+     * backward of relu(bn(conv(x))) for a conv d without bias after a
+     * train-mode forward: y = conv(x) (the BN input), dy = gradient of the
+     * ReLU output; writes dgamma, dbeta, dw and dx (nullable: not wanted),
+     * bit for bit those three ops.  The BN's input gradient, which only
+     * the conv's two gradients read, is never written: each image of it is
+     * made in L2 and used there (docs/performance.md#the-1x1-pairs-of-the-naswot-forward).
+     * float32. */
+    tcet_op_conv_bn_relu_bwd_fn *conv_bn_relu_bwd;
     /* Optional (NULL: any thread may use the backend as it is): make be
      * usable from the calling thread; a GPU backend selects its device there
      * (the CUDA runtime's current device is per host thread).  Called through

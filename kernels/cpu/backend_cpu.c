@@ -394,6 +394,19 @@ static int conv_pair_eval_any(tcet_backend *be, int dt, const tcet_conv_desc *d1
     return c->k->conv_pair_eval(be, dt, d1, d2, x, w1, b1, w2, b2, eps, bn1, bn2, y2_relu, codes1, codes2, done);
 }
 
+static int conv_bn_relu_bwd_any(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
+                                const void *y, const void *dy, const void *gamma, const void *beta,
+                                const void *save_mean, const void *save_invstd, void *dgamma, void *dbeta, void *dw,
+                                void *dx, int *done)
+{
+    tcet_cpu_impl *c = impl_of(be);
+    *done = 0;
+    /* only where the two conv gradients would run in the direct kernels anyway (conv_bwd_*_any above) */
+    if (c->conv_engine == TCET_CPU_CONV_ONEDNN || (dx && cpu_dnnl_wanted(c, dt, 1, d, 0))) return 0;
+    return c->k->conv_bn_relu_bwd(be, dt, d, x, w, y, dy, gamma, beta, save_mean, save_invstd, dgamma, dbeta, dw, dx,
+                                  done);
+}
+
 tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa)
 {
     if (!tcet_cpu_isa_supported(isa)) {
@@ -450,6 +463,7 @@ tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa)
     be->conv_bwd_filter = conv_bwd_filter_any;
     be->conv_bn_relu_eval = conv_bn_relu_eval_any;
     be->conv_pair_eval = conv_pair_eval_any;
+    be->conv_bn_relu_bwd = conv_bn_relu_bwd_any;
 #define CPU_OP_COPY(op) be->op = k->op;
     CPU_PLAIN_OPS(CPU_OP_COPY)
 #undef CPU_OP_COPY

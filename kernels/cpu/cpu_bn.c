@@ -103,3 +103,21 @@ int CPU_K(cpu_bn_relu_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const
         return bn_relu_bwd_f32(n, c, hw, x, dy, gamma, beta, save_mean, save_invstd, dx, dgamma, dbeta, ws);
     return bn_relu_bwd_f64(n, c, hw, x, dy, gamma, beta, save_mean, save_invstd, dx, dgamma, dbeta, ws);
 }
+
+/* The float32 BN + ReLU backward in its two parts, for the fused 1x1 conv
+ * backward (cpu_conv.c, conv_bn_relu_bwd): the batch sums and coefficients,
+ * then the input gradient image by image, the same code bn_relu_bwd runs. */
+size_t CPU_K(cpu_bn_bwd_ws_bytes)(int c, int hw) { return bn_bwd_ws_bytes_f32(c, hw); }
+
+void CPU_K(cpu_bn_bwd_coefs)(int n, int c, int hw, const float *x, const float *dy, const float *gamma,
+                             const float *beta, int relu, const float *save_mean, const float *save_invstd,
+                             float *dgamma, float *dbeta, double *ws, float *coef, float *aff)
+{
+    bn_bwd_coefs_f32(n, c, hw, x, dy, gamma, beta, relu, save_mean, save_invstd, dgamma, dbeta, ws, coef, aff);
+}
+
+void CPU_K(cpu_bn_bwd_image)(int c, size_t plane, const float *x, const float *dy, int relu, const float *coef,
+                             const float *aff, float *dx)
+{
+    bn_bwd_image_f32(c, plane, x, dy, relu, coef, aff, dx);
+}

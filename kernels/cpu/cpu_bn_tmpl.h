@@ -222,14 +222,19 @@ static int S(bn_relu_bwd)(int n, int c, int hw, const T *x, const T *dy, const T
     return S(bn_bwd_any)(n, c, hw, x, dy, gamma, beta, 1, save_mean, save_invstd, dx, dgamma, dbeta, ws);
 }
 
-static int S(bn_bwd_any)(int n, int c, int hw, const T *x, const T *dy, const T *gamma, const T *beta,
-                         int relu, const T *save_mean, const T *save_invstd, T *dx, T *dgamma, T *dbeta,
-                         double *ws)
+/* The first pass of bn_bwd / bn_relu_bwd: the per-channel sums over the
+ * batch, dgamma and dbeta, and the coefficients of the second pass, coef[4c]
+ * (a, mean(dy), kx, mu as T values) and, with relu, aff[2c] (alpha, shift of
+ * the recomputed mask).  ws: S(bn_ws_doubles)(c) doubles, then one plane of
+ * T (relu), see S(bn_bwd_ws_bytes); coef and aff may lie in it (they do for
+ * S(bn_bwd_any): coef after the 2c sums, aff after coef). */
+static void S(bn_bwd_coefs)(int n, int c, int hw, const T *x, const T *dy, const T *gamma, const T *beta, int relu,
+                            const T *save_mean, const T *save_invstd, T *dgamma, T *dbeta, double *ws, T *coef,
+                            T *aff)
 {
     const size_t m = (size_t)n * hw, plane = (size_t)hw, cstride = (size_t)c * hw;
-    double *sdy = ws, *sdyx = ws + c, *coef = ws + 2 * (size_t)c; /* coef: [c][4] a, mdy, kx, mu as T values */
-    T *aff = (T *)(void *)(coef + 4 * (size_t)c);                  /* [c][2] alpha, shift (relu only) */
-    T *gbuf = (T *)(void *)(ws + S(bn_ws_doubles)(c));             /* one masked plane (relu only) */
+    double *sdy = ws, *sdyx = ws + c;
+    T *gbuf = (T *)(void *)(ws + S(bn_ws_doubles)(c)); /* one masked plane (relu only) */
     for (int ch = 0; ch < c; ch++) sdy[ch] = sdyx[ch] = 0;
     if (relu)
         for (int ch = 0; ch < c; ch++)
@@ -252,29 +257,48 @@ static int S(bn_bwd_any)(int n, int c, int hw, const T *x, const T *dy, const T 
         if (dgamma) dgamma[ch] = (T)(sdyx[ch] * invstd);
         /* dx = g invstd (dy - mean(dy) - (x - mean) invstd^2 mean(dy (x - mean))) */
         const double g = gamma ? (double)gamma[ch] : 1.0;
-        coef[4 * (size_t)ch] = (double)(T)(g * invstd);
-        coef[4 * (size_t)ch + 1] = (double)(T)(sdy[ch] / (double)m);
-        coef[4 * (size_t)ch + 2] = (double)(T)(sdyx[ch] * invstd * invstd / (double)m);
-        coef[4 * (size_t)ch + 3] = (double)(T)mean;
+        coef[4 * (size_t)ch] = (T)(g * invstd);
+        coef[4 * (size_t)ch + 1] = (T)(sdy[ch] / (double)m);
+        coef[4 * (size_t)ch + 2] = (T)(sdyx[ch] * invstd * invstd / (double)m);
+        coef[4 * (size_t)ch + 3] = (T)mean;
     }
-    if (!dx) return 0;
-    for (int i = 0; i < n; i++)
-        for (int ch = 0; ch < c; ch++) {
-            const double *cf = coef + 4 * (size_t)ch;
-            const T a = (T)cf[0], mdy = (T)cf[1], kx = (T)cf[2], mu = (T)cf[3];
-            const T *xp = x + i * cstride + ch * plane;
-            const T *dyp = dy + i * cstride + ch * plane;
-            T *dxp = dx + i * cstride + ch * plane;
-            if (relu) {
-                const T alpha = aff[2 * ch], shift = aff[2 * ch + 1];
-                for (size_t q = 0; q < plane; q++) {
-                    const T dv = dyp[q];
-                    const T g = BN_APPLY(xp[q], alpha, shift) > 0 ? dv : 0;
-                    dxp[q] = (g - mdy - (xp[q] - mu) * kx) * a;
-                }
-            } else {
-                for (size_t q = 0; q < plane; q++) dxp[q] = (dyp[q] - mdy - (xp[q] - mu) * kx) * a;
+}
+
+/* The second pass for channels [0, c) of one image (x, dy, dx at its
+ * channel 0): dx = (g - mean(dy) - (x - mu) kx) a, g = dy or, with relu, dy
+ * where the recomputed bn(x) > 0. */
+static void S(bn_bwd_image)(int c, size_t plane, const T *x, const T *dy, int relu, const T *coef, const T *aff,
+                            T *dx)
+{
+    for (int ch = 0; ch < c; ch++) {
+        const T *cf = coef + 4 * (size_t)ch;
+        const T a = cf[0], mdy = cf[1], kx = cf[2], mu = cf[3];
+        const T *xp = x + ch * plane;
+        const T *dyp = dy + ch * plane;
+        T *dxp = dx + ch * plane;
+        if (relu) {
+            const T alpha = aff[2 * ch], shift = aff[2 * ch + 1];
+            for (size_t q = 0; q < plane; q++) {
+                const T dv = dyp[q];
+                const T g = BN_APPLY(xp[q], alpha, shift) > 0 ? dv : 0;
+                dxp[q] = (g - mdy - (xp[q] - mu) * kx) * a;
             }
+        } else {
+            for (size_t q = 0; q < plane; q++) dxp[q] = (dyp[q] - mdy - (xp[q] - mu) * kx) * a;
         }
+    }
+}
+
+static int S(bn_bwd_any)(int n, int c, int hw, const T *x, const T *dy, const T *gamma, const T *beta,
+                         int relu, const T *save_mean, const T *save_invstd, T *dx, T *dgamma, T *dbeta,
+                         double *ws)
+{
+    /* coef [c][4] and aff [c][2] in the 2c .. 2c + 6c doubles of ws (T fits a double) */
+    T *coef = (T *)(void *)(ws + 2 * (size_t)c), *aff = coef + 4 * (size_t)c;
+    S(bn_bwd_coefs)(n, c, hw, x, dy, gamma, beta, relu, save_mean, save_invstd, dgamma, dbeta, ws, coef, aff);
+    if (!dx) return 0;
+    const size_t plane = (size_t)hw, cstride = (size_t)c * hw;
+    for (int i = 0; i < n; i++)
+        S(bn_bwd_image)(c, plane, x + i * cstride, dy + i * cstride, relu, coef, aff, dx + i * cstride);
     return 0;
 }

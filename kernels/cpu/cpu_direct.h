@@ -438,8 +438,10 @@ static size_t direct_filter_scratch_bytes(int ci, int co, int k, int h, int w, s
     return *xb_at + cpu_align_up(sizeof(int) * ((size_t)h * w / 8));
 }
 
-static void direct_filter_run(const float *x, const float *dy, int n, int ci, int co, int h, int w, int k,
-                              float *dw, float *accv, float *xp, int *toff, int *xb)
+/* The weight gradient in three steps, so that a fused op can feed it one
+ * image at a time (conv_bn_relu_bwd): the tables and zeroed accumulators,
+ * one image (its input img and output gradient dyi), the lane sums. */
+static void direct_filter_begin(int ci, int co, int h, int w, int k, float *accv, float *xp, int *toff, int *xb)
 {
     const int p = k / 2, wp = w + 2 * p;
     const size_t rowb = (size_t)ci * wp, hw = (size_t)h * w, K = (size_t)ci * k * k;
@@ -455,24 +457,33 @@ static void direct_filter_run(const float *x, const float *dy, int n, int ci, in
         for (int q = 0; q < np; q++) xb[q] = 8 * q;
     }
     memset(accv, 0, sizeof(float) * K * co * 8);
-    for (int i = 0; i < n; i++) {
-        const float *img = x + (size_t)i * ci * hw, *src = img;
-        if (k > 1) {
-            for (int r = 0; r < h; r++)
-                for (int c = 0; c < ci; c++)
-                    direct_copy_row(xp + (size_t)(r + p) * rowb + (size_t)c * wp + p,
-                                    img + (size_t)c * hw + (size_t)r * w, w);
-            src = xp;
-        }
-        const float *dyi = dy + (size_t)i * co * hw;
-        for (int o0 = 0; o0 < co; o0 += 4) {
-            const float *d = dyi + (size_t)o0 * hw;
-            size_t t0 = 0;
-            for (; t0 + 3 <= K; t0 += 3) dwf_tile_3(src, xb, toff + t0, d, hw, np, accv + (t0 * co + o0) * 8, co);
-            if (K - t0 == 2) dwf_tile_2(src, xb, toff + t0, d, hw, np, accv + (t0 * co + o0) * 8, co);
-            else if (K - t0 == 1) dwf_tile_1(src, xb, toff + t0, d, hw, np, accv + (t0 * co + o0) * 8, co);
-        }
+}
+
+static void direct_filter_image(const float *img, const float *dyi, int ci, int co, int h, int w, int k,
+                                float *accv, float *xp, const int *toff, const int *xb)
+{
+    const int p = k / 2, wp = w + 2 * p;
+    const size_t rowb = (size_t)ci * wp, hw = (size_t)h * w, K = (size_t)ci * k * k;
+    const int np = (int)(hw / 8);
+    const float *src = img;
+    if (k > 1) {
+        for (int r = 0; r < h; r++)
+            for (int c = 0; c < ci; c++)
+                direct_copy_row(xp + (size_t)(r + p) * rowb + (size_t)c * wp + p, img + (size_t)c * hw + (size_t)r * w, w);
+        src = xp;
     }
+    for (int o0 = 0; o0 < co; o0 += 4) {
+        const float *d = dyi + (size_t)o0 * hw;
+        size_t t0 = 0;
+        for (; t0 + 3 <= K; t0 += 3) dwf_tile_3(src, xb, toff + t0, d, hw, np, accv + (t0 * co + o0) * 8, co);
+        if (K - t0 == 2) dwf_tile_2(src, xb, toff + t0, d, hw, np, accv + (t0 * co + o0) * 8, co);
+        else if (K - t0 == 1) dwf_tile_1(src, xb, toff + t0, d, hw, np, accv + (t0 * co + o0) * 8, co);
+    }
+}
+
+static void direct_filter_end(int ci, int co, int k, const float *accv, float *dw)
+{
+    const size_t K = (size_t)ci * k * k;
     for (size_t t = 0; t < K; t++)
         for (int o = 0; o < co; o++) {
             const float *a = accv + (t * co + (size_t)o) * 8;
@@ -480,6 +491,16 @@ static void direct_filter_run(const float *x, const float *dy, int n, int ci, in
             for (int l = 1; l < 8; l++) sum += a[l];
             dw[(size_t)o * K + t] = sum;
         }
+}
+
+static void direct_filter_run(const float *x, const float *dy, int n, int ci, int co, int h, int w, int k,
+                              float *dw, float *accv, float *xp, int *toff, int *xb)
+{
+    const size_t hw = (size_t)h * w;
+    direct_filter_begin(ci, co, h, w, k, accv, xp, toff, xb);
+    for (int i = 0; i < n; i++)
+        direct_filter_image(x + (size_t)i * ci * hw, dy + (size_t)i * co * hw, ci, co, h, w, k, accv, xp, toff, xb);
+    direct_filter_end(ci, co, k, accv, dw);
 }
 
 /* Forward weights w[co][ci][k][k] -> per channel tile [K][nr]. */

@@ -913,6 +913,23 @@ int tcet_net_backward(tcet_net *net, int skip_input_grad)
             nb ^= 1;
             continue;
         }
+        if (p->kind == TCET_OP_RELU && be->conv_bn_relu_bwd && i >= 2 && net->ops[i - 1].op.kind == TCET_OP_BN &&
+            net->ops[i - 2].op.kind == TCET_OP_CONV && !p->is_proj && !net->ops[i - 1].op.is_proj &&
+            !net->ops[i - 2].op.is_proj && !net->ops[i - 2].b_count && net->ops[i - 2].op.k == 1) {
+            /* ReLU, BN and the 1x1 conv before them in one op: the BN's input gradient stays in L2 */
+            tcet_net_op *bn = &net->ops[i - 1], *cv = &net->ops[i - 2];
+            const void *cx = i >= 3 ? net->ops[i - 3].y : net->x;
+            const int cdx = !(i - 2 == 0 && skip_input_grad);
+            int done = 0;
+            TCET_TRY(be->conv_bn_relu_bwd(be, dt, &cv->conv, cx, cv->w, cv->y, dy, bn->w, bn->b, bn->save_mean,
+                                          bn->save_invstd, bn->gw, bn->gb, cv->gw, cdx ? dx : NULL, &done));
+            if (done) {
+                dy = dx;
+                nb ^= 1;
+                i -= 2;
+                continue;
+            }
+        }
         if (p->kind == TCET_OP_RELU && be->bn_relu_bwd && i >= 1 && net->ops[i - 1].op.kind == TCET_OP_BN &&
             !p->is_proj && !net->ops[i - 1].op.is_proj) {
             /* ReLU and the BN before it in one pass (the mask is recomputed from the BN input) */

@@ -10,8 +10,9 @@
  *  - which shapes take the direct path, and that TCET_CPU_CONV=im2col
  *    turns it off;
  *  - the fused eval conv + BN + ReLU and its NASWOT codes against the
- *    separate ops and gram_codes, and the fused pair of 1x1 convs against
- *    two of those;
+ *    separate ops and gram_codes, the fused pair of 1x1 convs against two
+ *    of those, and the fused backward of relu(bn(conv 1x1)) against its
+ *    three ops;
  *  - outputs of 8 MiB or more, which the kernels stream past the caches:
  *    bit for bit the ordinary stores' results (each image alone);
  *  - the avx512 paths bit for bit against the avx2 path, where the CPU has
@@ -414,6 +415,56 @@ static void test_pair(void **state)
     }
 }
 
+/* The fused backward of relu(bn(conv 1x1)) (be->conv_bn_relu_bwd) equals
+ * bn_relu_bwd, conv_bwd_filter and conv_bwd_data bit for bit (dgamma,
+ * dbeta, dw, dx), with and without dx, on every ISA path this CPU has; it
+ * declines (*done = 0) on the generic path, for a conv the direct weight
+ * gradient does not take (22 output channels) and for a 3x3 conv. */
+static void test_bn_relu_bwd(void **state)
+{
+    (void)state;
+    static const struct { int n, ci, co, h, k, direct; } cs[] = {
+        {3, 16, 120, 32, 1, 1}, {2, 24, 224, 16, 1, 1}, {4, 40, 168, 16, 1, 1}, {2, 20, 22, 16, 1, 0},
+        {2, 16, 16, 16, 3, 0},
+    };
+    for (int isa = TCET_CPU_ISA_GENERIC; isa < TCET_CPU_ISA_COUNT; isa++) {
+        if (!tcet_cpu_isa_supported(isa)) continue;
+        tcet_backend *b = tcet_backend_cpu_create_isa(1, isa);
+        assert_non_null(b);
+        for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {
+            const int n = cs[k].n, ci = cs[k].ci, co = cs[k].co, hw = cs[k].h * cs[k].h, kk = cs[k].k;
+            const tcet_conv_desc d = {.n = n, .cin = ci, .cout = co, .k = kk, .stride = 1, .pad = kk / 2, .groups = 1,
+                                      .h = cs[k].h, .w = cs[k].h, .ho = cs[k].h, .wo = cs[k].h};
+            const size_t nx = (size_t)n * ci * hw, ny = (size_t)n * co * hw, nw = (size_t)co * ci * kk * kk;
+            float *x = fbuf(nx, 1), *w = fbuf(nw, 1), *y = fbuf(ny, 1), *dy = fbuf(ny, 1), *p = fbuf(4 * (size_t)co, 1);
+            float *gamma = p, *beta = p + co, *mean = p + 2 * co, *invstd = p + 3 * co;
+            for (int c = 0; c < co; c++) invstd[c] = 0.5f + invstd[c] * invstd[c];
+            /* reference: the three ops */
+            float *g = fbuf(ny, 0), *dg1 = fbuf((size_t)co, 0), *db1 = fbuf((size_t)co, 0), *dw1 = fbuf(nw, 0);
+            float *dx1 = fbuf(nx, 0), *dg2 = fbuf((size_t)co, 0), *db2 = fbuf((size_t)co, 0), *dw2 = fbuf(nw, 0);
+            float *dx2 = fbuf(nx, 0);
+            assert_int_equal(b->bn_relu_bwd(b, TCET_F32, n, co, hw, y, dy, gamma, beta, mean, invstd, g, dg1, db1), 0);
+            assert_int_equal(b->conv_bwd_filter(b, TCET_F32, &d, x, g, dw1, NULL), 0);
+            assert_int_equal(b->conv_bwd_data(b, TCET_F32, &d, w, g, dx1), 0);
+            const int want = cs[k].direct && isa != TCET_CPU_ISA_GENERIC;
+            for (int with_dx = 1; with_dx >= 0; with_dx--) {
+                int done = -1;
+                assert_int_equal(b->conv_bn_relu_bwd(b, TCET_F32, &d, x, w, y, dy, gamma, beta, mean, invstd, dg2, db2,
+                                                     dw2, with_dx ? dx2 : NULL, &done), 0);
+                assert_int_equal(done, want);
+                if (!done) continue;
+                assert_memory_equal(dg1, dg2, (size_t)co * sizeof *dg1);
+                assert_memory_equal(db1, db2, (size_t)co * sizeof *db1);
+                assert_memory_equal(dw1, dw2, nw * sizeof *dw1);
+                if (with_dx) assert_memory_equal(dx1, dx2, nx * sizeof *dx1);
+            }
+            free(x), free(w), free(y), free(dy), free(p), free(g), free(dg1), free(db1), free(dw1), free(dx1);
+            free(dg2), free(db2), free(dw2), free(dx2);
+        }
+        b->destroy(b);
+    }
+}
+
 /* The avx512 paths compile the same AVX2 intrinsics with other flags: every
  * op of every table shape, and the fused op with its codes, bit for bit the
  * avx2 path's (a path this CPU lacks is skipped with a note). */
@@ -486,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_im2col_engine),
         cmocka_unit_test(test_fused_bn_relu),
         cmocka_unit_test(test_pair),
+        cmocka_unit_test(test_bn_relu_bwd),
         cmocka_unit_test(test_other_paths),
         cmocka_unit_test(test_generic_has_none),
     };
