@@ -326,10 +326,12 @@ int CPU_K(cpu_conv_bn_relu_bwd)(tcet_backend *be, int dt, const tcet_conv_desc *
                             coef, aff);
     direct_filter_begin(ci, co, d->h, d->w, 1, accv, NULL, toff, xb);
     if (dx) direct_pack_bwd(w, ci, co, 1, wpk);
+    /* streamed as the separate data gradient would stream the whole tensor */
+    const int nt = dx ? direct_stream(dx, NULL, hw, sizeof(float) * (size_t)d->n * ci * hw) : 0;
     for (int i = 0; i < d->n; i++) {
         const size_t yo = (size_t)i * co * hw, xo = (size_t)i * ci * hw;
         CPU_K(cpu_bn_bwd_image)(co, hw, yf + yo, dyf + yo, 1, coef, aff, dxi);
-        if (dx) direct_run_1x1(dxi, 1, co, ci, hw, wpk, NULL, (float *)dx + xo, panel, off, NULL, 0);
+        if (dx) direct_run_1x1(dxi, 1, co, ci, hw, wpk, NULL, (float *)dx + xo, panel, off, NULL, nt);
         direct_filter_image(xf + xo, dxi, ci, co, d->h, d->w, 1, accv, NULL, toff, xb);
     }
     direct_filter_end(ci, co, 1, accv, dw);
