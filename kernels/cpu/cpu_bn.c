@@ -1,6 +1,10 @@
 /* Batch normalisation on the CPU (see cpu_bn_tmpl.h). */
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "common/error.h"
 #include "kernels/cpu/cpu_internal.h"

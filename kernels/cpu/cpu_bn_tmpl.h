@@ -54,10 +54,27 @@ static inline void S(prefetch_block)(const T *p, size_t len)
     for (; b < e; b += 64) __builtin_prefetch(b, 0, 3);
 }
 
+/* 1 when the ReLU-only output of a float BN is large enough to go straight
+ * to memory (the direct convs' rule, cpu_direct.h: DIRECT_STREAM_MIN_BYTES;
+ * the lines would not stay in the caches, and ordinary stores read each
+ * line before writing it) and every plane is whole aligned vectors. */
+static inline int S(bn_stream)(int n, int c, size_t plane, const T *y, const T *y_relu)
+{
+#if defined(__AVX2__)
+    return sizeof(T) == sizeof(float) && !y && y_relu && plane % 8 == 0 && (uintptr_t)y_relu % 32 == 0 &&
+           sizeof(T) * (size_t)n * c * plane >= CPU_STREAM_MIN_BYTES;
+#else
+    (void)n, (void)c, (void)plane, (void)y, (void)y_relu;
+    return 0;
+#endif
+}
+
 /* y (if not NULL) = bn(x), y_relu (if not NULL) = relu(bn(x)) for channels
- * [c0, c1) with the per-channel transform alpha_d / shift_d (T values). */
+ * [c0, c1) with the per-channel transform alpha_d / shift_d (T values).
+ * stream: y_relu alone, float, planes of whole aligned vectors: written with
+ * streaming stores (see S(bn_stream)). */
 static void S(bn_apply)(int n, int c0, int c1, size_t plane, size_t cstride, const T *x, const double *alpha_d,
-                        const double *shift_d, T *y, T *y_relu)
+                        const double *shift_d, T *y, T *y_relu, int stream)
 {
     for (int i = 0; i < n; i++)
         for (int ch = c0; ch < c1; ch++) {
@@ -65,6 +82,18 @@ static void S(bn_apply)(int n, int c0, int c1, size_t plane, size_t cstride, con
             const T *xp = x + i * cstride + ch * plane;
             if (y_relu && !y) { /* bn_relu_fwd with only the ReLU output kept */
                 T *rp = y_relu + i * cstride + ch * plane;
+#if defined(__AVX2__)
+                if (stream && sizeof(T) == sizeof(float)) {
+                    /* the same two roundings and the same select as below */
+                    const __m256 a = _mm256_set1_ps((float)alpha), sh = _mm256_set1_ps((float)shift);
+                    const __m256 z = _mm256_setzero_ps();
+                    for (size_t q = 0; q < plane; q += 8) {
+                        const __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps((const float *)xp + q), a), sh);
+                        _mm256_stream_ps((float *)rp + q, _mm256_blendv_ps(v, z, _mm256_cmp_ps(v, z, _CMP_LT_OQ)));
+                    }
+                    continue;
+                }
+#endif
                 for (size_t q = 0; q < plane; q++) {
                     const T v = BN_APPLY(xp[q], alpha, shift);
                     rp[q] = v < 0 ? 0 : v;
@@ -117,7 +146,11 @@ static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentu
             alpha_d[ch] = (double)alpha;
             shift_d[ch] = (double)shift;
         }
-        S(bn_apply)(n, 0, c, plane, cstride, x, alpha_d, shift_d, y, y_relu);
+        const int stream = S(bn_stream)(n, c, plane, y, y_relu);
+        S(bn_apply)(n, 0, c, plane, cstride, x, alpha_d, shift_d, y, y_relu, stream);
+#if defined(__AVX2__)
+        if (stream) _mm_sfence();
+#endif
         return 0;
     }
     /* Train mode: blocks of channels small enough that the block (all
@@ -125,6 +158,7 @@ static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentu
      * memory (S(bn_block_channels)). */
     T *mean_v = (T *)(void *)(shift_d + c); /* c values of T, fits in c doubles */
     const int cblk = S(bn_block_channels)(n, c, plane, 1);
+    const int stream = S(bn_stream)(n, c, plane, y, y_relu);
     for (size_t k = 0; k < (size_t)c * RL; k++) part[k] = 0;
     for (int ch = 0; ch < c; ch++) tail[ch] = 0;
     for (int c0 = 0; c0 < c; c0 += cblk) {
@@ -183,8 +217,11 @@ static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentu
             alpha_d[ch] = (double)alpha;
             shift_d[ch] = (double)shift;
         }
-        S(bn_apply)(n, c0, c1, plane, cstride, x, alpha_d, shift_d, y, y_relu);
+        S(bn_apply)(n, c0, c1, plane, cstride, x, alpha_d, shift_d, y, y_relu, stream);
     }
+#if defined(__AVX2__)
+    if (stream) _mm_sfence(); /* the streamed lines are visible before the next op reads them */
+#endif
     return 0;
 }
 

@@ -174,7 +174,7 @@ static void direct_tile(int nr, const float *x0, const float *x1, const int *off
  * expanding 1x1 convs (docs/performance.md#streaming-stores): 16->120 @32
  * 26 -> 60 GFLOP/s; below about this size the next op finds the output in
  * L2/L3 and ordinary stores win. */
-#define DIRECT_STREAM_MIN_BYTES ((size_t)8 << 20)
+#define DIRECT_STREAM_MIN_BYTES CPU_STREAM_MIN_BYTES
 
 /* 1 when the outputs (y, and y_relu when fused) of bytes bytes, planes of
  * hwo positions, are streamed: large enough and every vector store 32-byte

@@ -20,6 +20,12 @@
  * 2/3 cores; Intel server cores have 1-2 MiB. */
 #define CPU_BN_BLOCK_BYTES ((size_t)256 << 10)
 
+/* Outputs at least this large are written with streaming stores by the
+ * direct convs (cpu_direct.h) and the BN + ReLU forward (cpu_bn_tmpl.h):
+ * they would not stay in the caches anyway, and ordinary stores first read
+ * every line they write (docs/performance.md#streaming-stores). */
+#define CPU_STREAM_MIN_BYTES ((size_t)8 << 20)
+
 /* Keeps a small hot loop out of its caller: GCC 12 vectorises some mixed
  * float/double reductions only when it compiles them on their own. */
 #define CPU_NOINLINE __attribute__((noinline, unused))

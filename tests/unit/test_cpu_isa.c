@@ -360,6 +360,41 @@ static void test_bn_relu_fwd(void **state)
             for (int train = 0; train <= 1; train++) bn_fwd_case(1, train, dt, bn_shapes[i][0], bn_shapes[i][1], bn_shapes[i][2]);
 }
 
+/* The train-mode forward of a ZenNet-sized activation with only the ReLU
+ * output kept (tcet_net.skip_bn_out): channels in blocks that stay in L2
+ * (one channel per block here), and an output of 10 MiB that the AVX2 paths
+ * stream to memory; bit for bit the generic path, which does neither
+ * streaming nor anything ISA-specific (and, eval mode, the same). */
+static void test_bn_relu_fwd_large(void **state)
+{
+    (void)state;
+    test_name = "test_bn_relu_fwd_large";
+    const int n = 64, c = 40, hw = 1024;
+    const size_t nx = (size_t)n * c * hw;
+    float *x = rand_buf(TCET_F32, nx), *g = rand_buf(TCET_F32, (size_t)c), *b = rand_buf(TCET_F32, (size_t)c);
+    float *rm = rand_buf(TCET_F32, (size_t)c), *rv = rand_buf(TCET_F32, (size_t)c);
+    for (int i = 0; i < c; i++) rv[i] = fabsf(rv[i]) + 0.5f;
+    /* r1 aligned as the backend's own memory is (streaming needs whole aligned vectors) */
+    float *r0 = buf(TCET_F32, nx), *r1 = aligned_alloc(64, nx * sizeof *r1);
+    float *sm = buf(TCET_F32, (size_t)c), *si = buf(TCET_F32, (size_t)c);
+    assert_non_null(r1);
+    float *sm1 = buf(TCET_F32, (size_t)c), *si1 = buf(TCET_F32, (size_t)c);
+    for (int train = 0; train <= 1; train++) {
+        assert_int_equal(ref->bn_relu_fwd(ref, TCET_F32, train, n, c, hw, 1e-3, 0.1, x, g, b, rm, rv, 0, NULL, r0, sm, si), 0);
+        FOR_PATHS(isa, be) {
+            memset(r1, 0xff, nx * sizeof *r1);
+            assert_int_equal(be->bn_relu_fwd(be, TCET_F32, train, n, c, hw, 1e-3, 0.1, x, g, b, rm, rv, 0, NULL, r1, sm1,
+                                             si1), 0);
+            expect_same(train ? "bn_relu_fwd train, ReLU only" : "bn_relu_fwd eval, ReLU only", isa, TCET_F32, r1, r0, nx);
+            if (train) {
+                expect_same("bn_relu_fwd train (mean)", isa, TCET_F32, sm1, sm, (size_t)c);
+                expect_same("bn_relu_fwd train (invstd)", isa, TCET_F32, si1, si, (size_t)c);
+            }
+        }
+    }
+    free(x), free(g), free(b), free(rm), free(rv), free(r0), free(r1), free(sm), free(si), free(sm1), free(si1);
+}
+
 static void bn_bwd_case(int fused, int dt, int n, int c, int hw)
 {
     const size_t nx = (size_t)n * c * hw;
@@ -641,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_conv_bwd_data),   cmocka_unit_test(test_conv_bwd_filter),
         cmocka_unit_test(test_conv_onednn),
         cmocka_unit_test(test_bn_fwd),          cmocka_unit_test(test_bn_relu_fwd),
+        cmocka_unit_test(test_bn_relu_fwd_large),
         cmocka_unit_test(test_bn_bwd),          cmocka_unit_test(test_bn_relu_bwd),
         cmocka_unit_test(test_relu_add),        cmocka_unit_test(test_gap),
         cmocka_unit_test(test_linear),          cmocka_unit_test(test_softmax_xent),
