@@ -285,13 +285,13 @@ int CPU_K(cpu_conv_pair_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d1
 #endif
 }
 
-/* The backward of relu(bn(conv(x))) for a 1x1 conv (kernels/backend.h,
+/* The backward of relu(bn(conv(x))) for a stride-1 conv (kernels/backend.h,
  * conv_bn_relu_bwd): the BN sums over the batch first (as bn_relu_bwd),
  * then per image the BN input gradient into one image of scratch (L2) and
- * from there the conv's data gradient (direct_run_1x1 on that image) and
- * its weight gradient (direct_filter_image), the order and arithmetic of
- * the separate ops: bit for bit theirs.  *done = 0 where the direct kernels
- * do not take the conv. */
+ * from there the conv's data gradient (direct_run_1x1 / direct_run on that
+ * image) and its weight gradient (direct_filter_image), the order and
+ * arithmetic of the separate ops: bit for bit theirs.  *done = 0 where the
+ * direct kernels do not take both gradients. */
 int CPU_K(cpu_conv_bn_relu_bwd)(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
                                 const void *y, const void *dy, const void *gamma, const void *beta,
                                 const void *save_mean, const void *save_invstd, void *dgamma, void *dbeta, void *dw,
@@ -300,8 +300,7 @@ int CPU_K(cpu_conv_bn_relu_bwd)(tcet_backend *be, int dt, const tcet_conv_desc *
     *done = 0;
     TCET_TRY(cpu_check_dtype(dt));
     TCET_TRY(cpu_check_conv(d));
-    if (d->k != 1 || d->stride != 1 || !dw || !direct_wanted(be, dt, 2, d) || (dx && !direct_wanted(be, dt, 1, d)))
-        return 0;
+    if (d->stride != 1 || !dw || !direct_wanted(be, dt, 2, d) || (dx && !direct_wanted(be, dt, 1, d))) return 0;
 #if CPU_HAVE_DIRECT
     const int ci = d->cin, co = d->cout;
     const size_t hw = (size_t)d->h * d->w;
@@ -312,29 +311,31 @@ int CPU_K(cpu_conv_bn_relu_bwd)(tcet_backend *be, int dt, const tcet_conv_desc *
     const size_t cf_b = cpu_align_up(sizeof(float) * 6 * (size_t)co);
     const size_t img_b = cpu_align_up(sizeof(float) * (size_t)co * hw);
     size_t pad_at, off_at, fpad_at, foff_at, fxb_at;
-    const size_t dat_b = cpu_align_up(direct_scratch_bytes(co, ci, 1, 1, d->h, d->w, &pad_at, &off_at));
-    const size_t fil_b = direct_filter_scratch_bytes(ci, co, 1, d->h, d->w, &fpad_at, &foff_at, &fxb_at);
+    const int k = d->k;
+    const size_t dat_b = cpu_align_up(direct_scratch_bytes(co, ci, k, 1, d->h, d->w, &pad_at, &off_at));
+    const size_t fil_b = direct_filter_scratch_bytes(ci, co, k, d->h, d->w, &fpad_at, &foff_at, &fxb_at);
     char *sc = cpu_scratch(be, ws_b + cf_b + img_b + dat_b + fil_b);
     if (!sc) return TCET_ERR_NOMEM;
     double *ws = (double *)sc;
     float *coef = (float *)(sc + ws_b), *aff = coef + 4 * (size_t)co, *dxi = (float *)(sc + ws_b + cf_b);
     char *dat = sc + ws_b + cf_b + img_b, *fil = dat + dat_b;
-    float *wpk = (float *)dat, *panel = (float *)(dat + pad_at), *accv = (float *)fil;
+    float *wpk = (float *)dat, *panel = (float *)(dat + pad_at), *accv = (float *)fil, *xp = (float *)(fil + fpad_at);
     int *off = (int *)(dat + off_at), *toff = (int *)(fil + foff_at), *xb = (int *)(fil + fxb_at);
     const float *xf = x, *yf = y, *dyf = dy;
     CPU_K(cpu_bn_bwd_coefs)(d->n, co, (int)hw, yf, dyf, gamma, beta, 1, save_mean, save_invstd, dgamma, dbeta, ws,
                             coef, aff);
-    direct_filter_begin(ci, co, d->h, d->w, 1, accv, NULL, toff, xb);
-    if (dx) direct_pack_bwd(w, ci, co, 1, wpk);
+    direct_filter_begin(ci, co, d->h, d->w, k, accv, xp, toff, xb);
+    if (dx) direct_pack_bwd(w, ci, co, k, wpk);
     /* streamed as the separate data gradient would stream the whole tensor */
     const int nt = dx ? direct_stream(dx, NULL, hw, sizeof(float) * (size_t)d->n * ci * hw) : 0;
     for (int i = 0; i < d->n; i++) {
         const size_t yo = (size_t)i * co * hw, xo = (size_t)i * ci * hw;
         CPU_K(cpu_bn_bwd_image)(co, hw, yf + yo, dyf + yo, 1, coef, aff, dxi);
-        if (dx) direct_run_1x1(dxi, 1, co, ci, hw, wpk, NULL, (float *)dx + xo, panel, off, NULL, nt);
-        direct_filter_image(xf + xo, dxi, ci, co, d->h, d->w, 1, accv, NULL, toff, xb);
+        if (dx && k == 1) direct_run_1x1(dxi, 1, co, ci, hw, wpk, NULL, (float *)dx + xo, panel, off, NULL, nt);
+        else if (dx) direct_run(dxi, 1, co, ci, d->h, d->w, k, 1, wpk, NULL, (float *)dx + xo, panel, off, NULL, nt);
+        direct_filter_image(xf + xo, dxi, ci, co, d->h, d->w, k, accv, xp, toff, xb);
     }
-    direct_filter_end(ci, co, 1, accv, dw);
+    direct_filter_end(ci, co, k, accv, dw);
     ((tcet_cpu_impl *)be->impl)->direct_calls += dx ? 2 : 1;
     *done = 1;
     return 0;

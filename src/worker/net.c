@@ -915,8 +915,8 @@ int tcet_net_backward(tcet_net *net, int skip_input_grad)
         }
         if (p->kind == TCET_OP_RELU && be->conv_bn_relu_bwd && i >= 2 && net->ops[i - 1].op.kind == TCET_OP_BN &&
             net->ops[i - 2].op.kind == TCET_OP_CONV && !p->is_proj && !net->ops[i - 1].op.is_proj &&
-            !net->ops[i - 2].op.is_proj && !net->ops[i - 2].b_count && net->ops[i - 2].op.k == 1) {
-            /* ReLU, BN and the 1x1 conv before them in one op: the BN's input gradient stays in L2 */
+            !net->ops[i - 2].op.is_proj && !net->ops[i - 2].b_count) {
+            /* ReLU, BN and the conv before them in one op: the BN's input gradient stays in L2 */
             tcet_net_op *bn = &net->ops[i - 1], *cv = &net->ops[i - 2];
             const void *cx = i >= 3 ? net->ops[i - 3].y : net->x;
             const int cdx = !(i - 2 == 0 && skip_input_grad);
