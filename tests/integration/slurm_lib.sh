@@ -154,13 +154,18 @@ slurm_wait_state() {
 # requeue time + 121 s in 22.05); the tests need not wait for that.  They do
 # wait until the previous run's slurmstepd processes are gone: starting the
 # job again while its old step is still being torn down makes the new step's
-# launch fail (which srun may report as success).
+# launch fail (which srun may report as success).  And they let two seconds
+# pass after the requeue: slurmd revokes the old run's job credential with a
+# time stamp in whole seconds and refuses a new credential of the same job
+# made within that second ("Killing non-startable batch JobId=...: Job
+# credential revoked", the job then FAILED; seen once in the ASan suite).
 slurm_skip_requeue_delay() {
     local _
     for _ in $(seq 150); do
         pgrep -f "slurmstepd: \[$1\." >/dev/null 2>&1 || break
         sleep 0.2
     done
+    sleep 2
     scontrol update JobId="$1" StartTime=now >/dev/null 2>&1 || true
 }
 
