@@ -83,10 +83,21 @@ typedef int tcet_op_conv_pair_eval_fn(tcet_backend *be, int dt, const tcet_conv_
                                       const void *w2, const void *b2, double eps, const tcet_bn_eval *bn1,
                                       const tcet_bn_eval *bn2, void *y2_relu, void *codes1, void *codes2,
                                       int *done);
+/* A conv input given as relu(bn(x)) of a train-mode BN (its input x, gamma,
+ * beta nullable, saved statistics) rather than stored: bn_relu_conv_train. */
+typedef struct {
+    const void *x, *gamma, *beta, *save_mean, *save_invstd;
+} tcet_bn_relu_in;
 typedef int tcet_op_conv_bn_relu_bwd_fn(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x,
                                         const void *w, const void *y, const void *dy, const void *gamma,
                                         const void *beta, const void *save_mean, const void *save_invstd,
-                                        void *dgamma, void *dbeta, void *dw, void *dx, int *done);
+                                        void *dgamma, void *dbeta, void *dw, void *dx, const tcet_bn_relu_in *xin,
+                                        int *done);
+typedef int tcet_op_bn_relu_conv_train_fn(tcet_backend *be, int dt, int n, int c, int hw, double eps,
+                                          double momentum, const void *x, const void *gamma, const void *beta,
+                                          void *running_mean, void *running_var, int update_running,
+                                          void *save_mean, void *save_invstd, const tcet_conv_desc *d,
+                                          const void *w, const void *bias, void *y, int *done);
 typedef int tcet_op_gram_bits_fn(tcet_backend *be, int n, size_t d, const void *bits, double *K_host,
                                  int64_t *positives_host);
 typedef int tcet_op_bn_relu_bwd_fn(tcet_backend *be, int dt, int n, int c, int hw, const void *x,
@@ -182,7 +193,7 @@ struct tcet_backend {
      * last ReLU output y2_relu; neither conv output nor the first ReLU output
      * is written.  Bit for bit the two conv_bn_relu_eval calls.  The wide
      * tensor between the convs of a ZenNAS bottleneck pair stays in the
-     * caches (docs/performance.md#the-1x1-pairs-of-the-naswot-forward).  float32. */
+     * caches (docs/performance.md#fusions-around-the-wide-tensors).  float32. */
     tcet_op_conv_pair_eval_fn *conv_pair_eval;
     /* Optional fused op (NULL: relu_bwd then bn_bwd): the backward of
      * relu(bn(x)) after a train-mode forward, dy = gradient of the ReLU
@@ -197,9 +208,21 @@ struct tcet_backend {
      * ReLU output; writes dgamma, dbeta, dw and dx (nullable: not wanted),
      * bit for bit those three ops.  The BN's input gradient, which only
      * the conv's two gradients read, is never written: each image of it is
-     * made in L2 and used there (docs/performance.md#the-1x1-pairs-of-the-naswot-forward).
+     * made in L2 and used there (docs/performance.md#fusions-around-the-wide-tensors).
+     * xin (nullable, then x is unused): the conv's input is relu(bn(xin->x)),
+     * recomputed image by image, as bn_relu_conv_train left it unstored.
      * float32. */
     tcet_op_conv_bn_relu_bwd_fn *conv_bn_relu_bwd;
+    /* Optional fused op (NULL, or *done = 0 where it does not apply: the
+     * caller runs bn_relu_fwd and conv_fwd): a train-mode BN + ReLU whose
+     * output only feeds the 1x1 conv d (no bias then: bias nullable): the
+     * BN's statistics (save_mean, save_invstd, running ones when
+     * update_running) and y = conv(relu(bn(x))), the ReLU applied as the
+     * conv reads its input; the ReLU output itself is never written (the
+     * backward gets it back through conv_bn_relu_bwd's xin).  Bit for bit
+     * the two ops.  A backend that takes it must also take that conv's
+     * conv_bn_relu_bwd with xin.  float32. */
+    tcet_op_bn_relu_conv_train_fn *bn_relu_conv_train;
     /* Optional (NULL: any thread may use the backend as it is): make be
      * usable from the calling thread; a GPU backend selects its device there
      * (the CUDA runtime's current device is per host thread).  Called through

@@ -397,14 +397,31 @@ static int conv_pair_eval_any(tcet_backend *be, int dt, const tcet_conv_desc *d1
 static int conv_bn_relu_bwd_any(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
                                 const void *y, const void *dy, const void *gamma, const void *beta,
                                 const void *save_mean, const void *save_invstd, void *dgamma, void *dbeta, void *dw,
-                                void *dx, int *done)
+                                void *dx, const tcet_bn_relu_in *xin, int *done)
 {
     tcet_cpu_impl *c = impl_of(be);
     *done = 0;
     /* only where the two conv gradients would run in the direct kernels anyway (conv_bwd_*_any above) */
-    if (c->conv_engine == TCET_CPU_CONV_ONEDNN || (dx && cpu_dnnl_wanted(c, dt, 1, d, 0))) return 0;
+    if (!xin && (c->conv_engine == TCET_CPU_CONV_ONEDNN || (dx && cpu_dnnl_wanted(c, dt, 1, d, 0)))) return 0;
     return c->k->conv_bn_relu_bwd(be, dt, d, x, w, y, dy, gamma, beta, save_mean, save_invstd, dgamma, dbeta, dw, dx,
-                                  done);
+                                  xin, done);
+}
+
+/* Taken exactly where conv_bn_relu_bwd will take the conv with xin (the
+ * contract): the direct kernels run its forward and both gradients, and
+ * the engine sends none of them to oneDNN. */
+static int bn_relu_conv_train_any(tcet_backend *be, int dt, int n, int c, int hw, double eps, double momentum,
+                                  const void *x, const void *gamma, const void *beta, void *running_mean,
+                                  void *running_var, int update_running, void *save_mean, void *save_invstd,
+                                  const tcet_conv_desc *d, const void *w, const void *bias, void *y, int *done)
+{
+    tcet_cpu_impl *ci = impl_of(be);
+    *done = 0;
+    if (ci->conv_engine == TCET_CPU_CONV_ONEDNN || cpu_dnnl_wanted(ci, dt, 0, d, bias != NULL) ||
+        cpu_dnnl_wanted(ci, dt, 1, d, 0))
+        return 0;
+    return ci->k->bn_relu_conv_train(be, dt, n, c, hw, eps, momentum, x, gamma, beta, running_mean, running_var,
+                                     update_running, save_mean, save_invstd, d, w, bias, y, done);
 }
 
 tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa)
@@ -464,6 +481,7 @@ tcet_backend *tcet_backend_cpu_create_isa(int threads, int isa)
     be->conv_bn_relu_eval = conv_bn_relu_eval_any;
     be->conv_pair_eval = conv_pair_eval_any;
     be->conv_bn_relu_bwd = conv_bn_relu_bwd_any;
+    be->bn_relu_conv_train = bn_relu_conv_train_any;
 #define CPU_OP_COPY(op) be->op = k->op;
     CPU_PLAIN_OPS(CPU_OP_COPY)
 #undef CPU_OP_COPY

@@ -108,6 +108,16 @@ int CPU_K(cpu_bn_relu_bwd)(tcet_backend *be, int dt, int n, int c, int hw, const
     return bn_relu_bwd_f64(n, c, hw, x, dy, gamma, beta, save_mean, save_invstd, dx, dgamma, dbeta, ws);
 }
 
+/* The statistics of a float32 train-mode BN only (no output written), for
+ * bn_relu_conv_train (cpu_conv.c). */
+int CPU_K(cpu_bn_stats_train)(tcet_backend *be, int n, int c, int hw, double eps, double momentum, const float *x,
+                              const float *gamma, const float *beta, float *running_mean, float *running_var,
+                              int update_running, float *save_mean, float *save_invstd)
+{
+    return bn_fwd_any(be, TCET_F32, 1, n, c, hw, eps, momentum, x, gamma, beta, running_mean, running_var,
+                      update_running, NULL, NULL, save_mean, save_invstd);
+}
+
 /* The float32 BN + ReLU backward in its two parts, for the fused 1x1 conv
  * backward (cpu_conv.c, conv_bn_relu_bwd): the batch sums and coefficients,
  * then the input gradient image by image, the same code bn_relu_bwd runs. */
@@ -118,6 +128,14 @@ void CPU_K(cpu_bn_bwd_coefs)(int n, int c, int hw, const float *x, const float *
                              float *dgamma, float *dbeta, double *ws, float *coef, float *aff)
 {
     bn_bwd_coefs_f32(n, c, hw, x, dy, gamma, beta, relu, save_mean, save_invstd, dgamma, dbeta, ws, coef, aff);
+}
+
+void CPU_K(cpu_bn_bwd_affine)(int c, const float *gamma, const float *beta, const float *save_mean,
+                              const float *save_invstd, float *aff)
+{
+    for (int ch = 0; ch < c; ch++)
+        bn_affine_f32(save_mean[ch], save_invstd[ch], gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f,
+                      &aff[2 * ch], &aff[2 * ch + 1]);
 }
 
 void CPU_K(cpu_bn_bwd_image)(int c, size_t plane, const float *x, const float *dy, int relu, const float *coef,

@@ -217,7 +217,7 @@ static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentu
             alpha_d[ch] = (double)alpha;
             shift_d[ch] = (double)shift;
         }
-        S(bn_apply)(n, c0, c1, plane, cstride, x, alpha_d, shift_d, y, y_relu, stream);
+        if (y || y_relu) S(bn_apply)(n, c0, c1, plane, cstride, x, alpha_d, shift_d, y, y_relu, stream);
     }
 #if defined(__AVX2__)
     if (stream) _mm_sfence(); /* the streamed lines are visible before the next op reads them */

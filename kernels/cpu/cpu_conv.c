@@ -136,7 +136,8 @@ static int direct_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const 
     const size_t hwo = op == 0 ? (size_t)d->ho * d->wo : (size_t)d->h * d->w;
     const int nt = direct_stream(out, fuse, hwo, sizeof(float) * (size_t)d->n * co * hwo);
     if (d->k == 1) /* the padded-image region holds a block of panels (ci x min(512, h x w) <= ci x h x w) */
-        direct_run_1x1(in, d->n, ci, co, (size_t)d->h * d->w, wpk, bias, out, pad, (int *)(sc + off_at), fuse, nt);
+        direct_run_1x1(in, d->n, ci, co, (size_t)d->h * d->w, wpk, bias, out, pad, (int *)(sc + off_at), fuse, nt,
+                       NULL);
     else
         direct_run(in, d->n, ci, co, d->h, d->w, d->k, d->stride, wpk, bias, out, pad, (int *)(sc + off_at), fuse,
                    nt);
@@ -295,12 +296,18 @@ int CPU_K(cpu_conv_pair_eval)(tcet_backend *be, int dt, const tcet_conv_desc *d1
 int CPU_K(cpu_conv_bn_relu_bwd)(tcet_backend *be, int dt, const tcet_conv_desc *d, const void *x, const void *w,
                                 const void *y, const void *dy, const void *gamma, const void *beta,
                                 const void *save_mean, const void *save_invstd, void *dgamma, void *dbeta, void *dw,
-                                void *dx, int *done)
+                                void *dx, const tcet_bn_relu_in *xin, int *done)
 {
     *done = 0;
     TCET_TRY(cpu_check_dtype(dt));
     TCET_TRY(cpu_check_conv(d));
-    if (d->stride != 1 || !dw || !direct_wanted(be, dt, 2, d) || (dx && !direct_wanted(be, dt, 1, d))) return 0;
+    if (d->stride != 1 || !dw || !direct_wanted(be, dt, 2, d) || (dx && !direct_wanted(be, dt, 1, d)) ||
+        (xin && d->k != 1)) {
+        if (xin) /* bn_relu_conv_train left the conv's input unstored; it promised this op */
+            return TCET_FAIL(TCET_ERR_RUNTIME, "CPU backend: conv_bn_relu_bwd cannot take a conv whose input "
+                             "bn_relu_conv_train did not store (%dx%d %d->%d)", d->k, d->k, d->cin, d->cout);
+        return 0;
+    }
 #if CPU_HAVE_DIRECT
     const int ci = d->cin, co = d->cout;
     const size_t hw = (size_t)d->h * d->w;
@@ -313,9 +320,14 @@ int CPU_K(cpu_conv_bn_relu_bwd)(tcet_backend *be, int dt, const tcet_conv_desc *
     size_t pad_at, off_at, fpad_at, foff_at, fxb_at;
     const int k = d->k;
     const size_t dat_b = cpu_align_up(direct_scratch_bytes(co, ci, k, 1, d->h, d->w, &pad_at, &off_at));
-    const size_t fil_b = direct_filter_scratch_bytes(ci, co, k, d->h, d->w, &fpad_at, &foff_at, &fxb_at);
-    char *sc = cpu_scratch(be, ws_b + cf_b + img_b + dat_b + fil_b);
+    const size_t fil_b = cpu_align_up(direct_filter_scratch_bytes(ci, co, k, d->h, d->w, &fpad_at, &foff_at, &fxb_at));
+    /* with xin: one image of the conv's input and its BN's coefficients */
+    const size_t xin_b = xin ? cpu_align_up(sizeof(float) * ((size_t)ci * hw + 2 * (size_t)ci)) : 0;
+    char *sc = cpu_scratch(be, ws_b + cf_b + img_b + dat_b + fil_b + xin_b);
     if (!sc) return TCET_ERR_NOMEM;
+    float *ximg = xin ? (float *)(sc + ws_b + cf_b + img_b + dat_b + fil_b) : NULL;
+    float *xaff = xin ? ximg + (size_t)ci * hw : NULL;
+    if (xin) CPU_K(cpu_bn_bwd_affine)(ci, xin->gamma, xin->beta, xin->save_mean, xin->save_invstd, xaff);
     double *ws = (double *)sc;
     float *coef = (float *)(sc + ws_b), *aff = coef + 4 * (size_t)co, *dxi = (float *)(sc + ws_b + cf_b);
     char *dat = sc + ws_b + cf_b + img_b, *fil = dat + dat_b;
@@ -331,9 +343,10 @@ int CPU_K(cpu_conv_bn_relu_bwd)(tcet_backend *be, int dt, const tcet_conv_desc *
     for (int i = 0; i < d->n; i++) {
         const size_t yo = (size_t)i * co * hw, xo = (size_t)i * ci * hw;
         CPU_K(cpu_bn_bwd_image)(co, hw, yf + yo, dyf + yo, 1, coef, aff, dxi);
-        if (dx && k == 1) direct_run_1x1(dxi, 1, co, ci, hw, wpk, NULL, (float *)dx + xo, panel, off, NULL, nt);
+        if (dx && k == 1) direct_run_1x1(dxi, 1, co, ci, hw, wpk, NULL, (float *)dx + xo, panel, off, NULL, nt, NULL);
         else if (dx) direct_run(dxi, 1, co, ci, d->h, d->w, k, 1, wpk, NULL, (float *)dx + xo, panel, off, NULL, nt);
-        direct_filter_image(xf + xo, dxi, ci, co, d->h, d->w, k, accv, xp, toff, xb);
+        if (xin) direct_bn_relu_image((const float *)xin->x + xo, ci, hw, xaff, ximg);
+        direct_filter_image(xin ? ximg : xf + xo, dxi, ci, co, d->h, d->w, k, accv, xp, toff, xb);
     }
     direct_filter_end(ci, co, k, accv, dw);
     ((tcet_cpu_impl *)be->impl)->direct_calls += dx ? 2 : 1;
@@ -342,6 +355,54 @@ int CPU_K(cpu_conv_bn_relu_bwd)(tcet_backend *be, int dt, const tcet_conv_desc *
 #else
     (void)x, (void)w, (void)y, (void)dy, (void)gamma, (void)beta, (void)save_mean, (void)save_invstd;
     (void)dgamma, (void)dbeta, (void)dx;
+    return 0;
+#endif
+}
+
+/* A train-mode BN + ReLU feeding a 1x1 conv (kernels/backend.h,
+ * bn_relu_conv_train): the BN's statistics alone (bn_fwd's passes without
+ * the apply pass), then the direct 1x1 conv applying relu(bn()) as it packs
+ * its input panels, with the coefficients bn_fwd would have applied
+ * (bn_affine of the saved statistics: the same values).  *done = 0 unless
+ * the direct kernels take the conv's forward and both gradients (the
+ * backward must take it with xin). */
+int CPU_K(cpu_bn_relu_conv_train)(tcet_backend *be, int dt, int n, int c, int hw, double eps, double momentum,
+                                  const void *x, const void *gamma, const void *beta, void *running_mean,
+                                  void *running_var, int update_running, void *save_mean, void *save_invstd,
+                                  const tcet_conv_desc *d, const void *w, const void *bias, void *y, int *done)
+{
+    *done = 0;
+    TCET_TRY(cpu_check_dtype(dt));
+    TCET_TRY(cpu_check_conv(d));
+    if (d->k != 1 || d->stride != 1 || d->cin != c || d->n != n || (size_t)d->h * d->w != (size_t)hw ||
+        !save_mean || !save_invstd || !direct_wanted(be, dt, 0, d) || !direct_wanted(be, dt, 1, d) ||
+        !direct_wanted(be, dt, 2, d))
+        return 0;
+#if CPU_HAVE_DIRECT
+    TCET_TRY(CPU_K(cpu_bn_stats_train)(be, n, c, hw, eps, momentum, x, gamma, beta, running_mean, running_var,
+                                       update_running, save_mean, save_invstd));
+    float *aff = malloc(2 * (size_t)c * sizeof *aff);
+    if (!aff) return TCET_FAIL(TCET_ERR_NOMEM, "CPU backend: out of memory (%d BN coefficients)", 2 * c);
+    CPU_K(cpu_bn_bwd_affine)(c, gamma, beta, save_mean, save_invstd, aff);
+    const int co = d->cout;
+    size_t pad_at, off_at;
+    char *sc = cpu_scratch(be, direct_scratch_bytes(c, co, 1, 1, d->h, d->w, &pad_at, &off_at));
+    if (!sc) {
+        free(aff);
+        return TCET_ERR_NOMEM;
+    }
+    direct_pack_fwd(w, c, co, 1, (float *)sc);
+    const int nt = direct_stream(y, NULL, (size_t)hw, sizeof(float) * (size_t)n * co * hw);
+    direct_run_1x1(x, n, c, co, (size_t)hw, (float *)sc, bias, y, (float *)(sc + pad_at), (int *)(sc + off_at), NULL,
+                   nt, aff);
+    free(aff);
+    ((tcet_cpu_impl *)be->impl)->direct_calls++;
+    ((tcet_cpu_impl *)be->impl)->direct_stream_calls += (size_t)nt;
+    *done = 1;
+    return 0;
+#else
+    (void)eps, (void)momentum, (void)x, (void)gamma, (void)beta, (void)running_mean, (void)running_var;
+    (void)update_running, (void)w, (void)bias, (void)y;
     return 0;
 #endif
 }

@@ -185,6 +185,19 @@ static int direct_stream(const float *y, const direct_fuse *fuse, size_t hwo, si
     return (uintptr_t)y % 32 == 0 && (!fuse || (uintptr_t)fuse->y_relu % 32 == 0);
 }
 
+/* out = relu(x * alpha + shift) per channel for one image (c planes of hw,
+ * aff[2c] pairs): a BN + ReLU output recomputed for the weight gradient of
+ * the conv it feeds (conv_bn_relu_bwd's xin), the values bn_relu_fwd wrote. */
+static void direct_bn_relu_image(const float *restrict x, int c, size_t hw, const float *aff, float *restrict out)
+{
+    for (int ch = 0; ch < c; ch++) {
+        const __m256 a = _mm256_set1_ps(aff[2 * ch]), sh = _mm256_set1_ps(aff[2 * ch + 1]);
+        const float *xp = x + (size_t)ch * hw;
+        float *op = out + (size_t)ch * hw;
+        for (size_t q = 0; q < hw; q += 8) _mm256_storeu_ps(op + q, direct_bn_relu(_mm256_loadu_ps(xp + q), a, sh));
+    }
+}
+
 /* Output-channel tiles: 6 each, the rest (cout % 6: 0, 2 or 4) last. */
 static int direct_nr(int cout, int o0) { return cout - o0 >= 6 ? 6 : cout - o0; }
 
@@ -265,8 +278,13 @@ static void direct_run(const float *in, int n, int ci, int co, int h, int w, int
  * (docs/performance.md#blocks-of-panels-for-the-1x1-convs). */
 #define DIRECT_1X1_BLOCK 512
 
+/* aff (NULL: none): the input is relu(in * alpha + shift) per input
+ * channel (aff[2c], aff[2c + 1]; BN_APPLY's two roundings and the ReLU of
+ * direct_bn_relu), applied as the panels are packed: a train-mode BN +
+ * ReLU whose output is not stored (bn_relu_conv_train). */
 static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, const float *wpk,
-                           const float *bias, float *out, float *panel, int *off, const direct_fuse *fuse, int nt)
+                           const float *bias, float *out, float *panel, int *off, const direct_fuse *fuse, int nt,
+                           const float *aff)
 {
     for (int r = 0; r < ci; r++) off[r] = 16 * r;
     const size_t blk = hw < DIRECT_1X1_BLOCK ? hw : DIRECT_1X1_BLOCK; /* hw and blk: multiples of 16 */
@@ -279,6 +297,14 @@ static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, co
             for (int c = 0; c < ci; c++) {
                 const float *src = img + (size_t)c * hw + b0;
                 float *dst = panel + 16 * (size_t)c;
+                if (aff) {
+                    const __m256 a = _mm256_set1_ps(aff[2 * c]), sh = _mm256_set1_ps(aff[2 * c + 1]);
+                    for (size_t j = 0; j < np; j++, src += 16, dst += 16 * (size_t)ci) {
+                        _mm256_store_ps(dst, direct_bn_relu(_mm256_loadu_ps(src), a, sh));
+                        _mm256_store_ps(dst + 8, direct_bn_relu(_mm256_loadu_ps(src + 8), a, sh));
+                    }
+                    continue;
+                }
                 for (size_t j = 0; j < np; j++, src += 16, dst += 16 * (size_t)ci) {
                     _mm256_store_ps(dst, _mm256_loadu_ps(src));
                     _mm256_store_ps(dst + 8, _mm256_loadu_ps(src + 8));

@@ -98,7 +98,8 @@ int cpu_dnnl_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const void 
  * through backend_cpu.c's oneDNN/direct dispatch, CPU_PLAIN_OPS straight to
  * the backend; gram_codes is apart because the avx512_vp table has its own. */
 #define CPU_CONV_OPS(X)                                                                                      \
-    X(conv_fwd) X(conv_bwd_data) X(conv_bwd_filter) X(conv_bn_relu_eval) X(conv_pair_eval) X(conv_bn_relu_bwd)
+    X(conv_fwd) X(conv_bwd_data) X(conv_bwd_filter) X(conv_bn_relu_eval) X(conv_pair_eval) X(conv_bn_relu_bwd)      \
+    X(bn_relu_conv_train)
 #define CPU_PLAIN_OPS(X)                                                                                     \
     X(bn_fwd) X(bn_bwd) X(bn_relu_fwd) X(bn_relu_bwd) X(relu_fwd) X(relu_bwd) X(add) X(gap_fwd) X(gap_bwd)  \
     X(linear_fwd) X(linear_bwd) X(softmax_xent) X(saliency_stats) X(gram_bits)
@@ -137,6 +138,11 @@ size_t CPU_K(cpu_bn_bwd_ws_bytes)(int c, int hw);
 void CPU_K(cpu_bn_bwd_coefs)(int n, int c, int hw, const float *x, const float *dy, const float *gamma,
                              const float *beta, int relu, const float *save_mean, const float *save_invstd,
                              float *dgamma, float *dbeta, double *ws, float *coef, float *aff);
+int CPU_K(cpu_bn_stats_train)(tcet_backend *be, int n, int c, int hw, double eps, double momentum, const float *x,
+                              const float *gamma, const float *beta, float *running_mean, float *running_var,
+                              int update_running, float *save_mean, float *save_invstd);
+void CPU_K(cpu_bn_bwd_affine)(int c, const float *gamma, const float *beta, const float *save_mean,
+                              const float *save_invstd, float *aff);
 void CPU_K(cpu_bn_bwd_image)(int c, size_t plane, const float *x, const float *dy, int relu, const float *coef,
                              const float *aff, float *dx);
 #if TCET_CPU_VARIANT_AVX512

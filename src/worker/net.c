@@ -627,6 +627,20 @@ static int pair_at(const tcet_net *net, int i)
            net->ops[i].codes && net->ops[i + 3].codes;
 }
 
+/* ops i .. i + 4 are BN, ReLU, a 1x1 stride-1 conv without bias, BN, ReLU
+ * of the chain (none of a projection): the ReLU output (op i + 1) is read
+ * by the conv alone, and the backward takes that conv with its BN + ReLU in
+ * one be->conv_bn_relu_bwd, which can recompute it (be->bn_relu_conv_train). */
+static int relu_conv_at(const tcet_net *net, int i)
+{
+    if (i + 4 >= net->nops) return 0;
+    static const int kinds[5] = {TCET_OP_BN, TCET_OP_RELU, TCET_OP_CONV, TCET_OP_BN, TCET_OP_RELU};
+    for (int k = 0; k < 5; k++)
+        if (net->ops[i + k].op.kind != kinds[k] || net->ops[i + k].op.is_proj) return 0;
+    const tcet_net_op *c = &net->ops[i + 2];
+    return c->op.k == 1 && c->op.stride == 1 && c->op.groups == 1 && !c->b_count;
+}
+
 int tcet_net_forward(tcet_net *net, int train, int update_running)
 {
     tcet_backend *be = net->be;
@@ -634,7 +648,7 @@ int tcet_net_forward(tcet_net *net, int train, int update_running)
     const void *in = net->x;
     if (train) TCET_TRY(refuse_f16(net, "train-mode forward"));
     if (net->dag) return tcet_net_dag_forward(net, train, update_running);
-    for (int i = 0; i < net->nops; i++) net->ops[i].codes_ok = 0;
+    for (int i = 0; i < net->nops; i++) net->ops[i].codes_ok = net->ops[i].y_unstored = 0;
     if (!train && net->want_codes && be->conv_bn_relu_eval) {
         /* code rows of every conv output: whole 64-bit words per image */
         size_t need = 0;
@@ -708,6 +722,20 @@ int tcet_net_forward(tcet_net *net, int train, int update_running)
             TCET_TRY(be->conv_fwd(be, dt, &o->conv, in, o->w, o->b, o->y));
             break;
         case TCET_OP_BN:
+            if (train && net->skip_bn_out && be->bn_relu_conv_train && relu_conv_at(net, i)) {
+                /* BN + ReLU whose output only a 1x1 conv reads: the conv applies them as it reads x */
+                tcet_net_op *r = &net->ops[i + 1], *cv = &net->ops[i + 2];
+                int done = 0;
+                TCET_TRY(be->bn_relu_conv_train(be, dt, n, p->cin, hw, BN_EPS, BN_MOMENTUM, in, o->w, o->b, o->rm,
+                                                o->rv, update_running, o->save_mean, o->save_invstd, &cv->conv,
+                                                cv->w, cv->b, cv->y, &done));
+                if (done) {
+                    r->y_unstored = 1;
+                    i += 2;
+                    o = cv;
+                    break;
+                }
+            }
             if (be->bn_relu_fwd && i + 1 < net->nops && net->ops[i + 1].op.kind == TCET_OP_RELU &&
                 !net->ops[i + 1].op.is_proj) {
                 /* the BN and the ReLU after it in one pass (both outputs kept) */
@@ -920,9 +948,21 @@ int tcet_net_backward(tcet_net *net, int skip_input_grad)
             tcet_net_op *bn = &net->ops[i - 1], *cv = &net->ops[i - 2];
             const void *cx = i >= 3 ? net->ops[i - 3].y : net->x;
             const int cdx = !(i - 2 == 0 && skip_input_grad);
+            /* the conv's input unstored (bn_relu_conv_train): relu(bn(x)) of ops i - 4, i - 3 */
+            tcet_bn_relu_in xin, *xp = NULL;
+            if (i >= 4 && net->ops[i - 3].y_unstored) {
+                const tcet_net_op *xb = &net->ops[i - 4];
+                xin = (tcet_bn_relu_in){i >= 5 ? net->ops[i - 5].y : net->x, xb->w, xb->b, xb->save_mean,
+                                        xb->save_invstd};
+                xp = &xin;
+                cx = NULL;
+            }
             int done = 0;
             TCET_TRY(be->conv_bn_relu_bwd(be, dt, &cv->conv, cx, cv->w, cv->y, dy, bn->w, bn->b, bn->save_mean,
-                                          bn->save_invstd, bn->gw, bn->gb, cv->gw, cdx ? dx : NULL, &done));
+                                          bn->save_invstd, bn->gw, bn->gb, cv->gw, cdx ? dx : NULL, xp, &done));
+            if (!done && xp)
+                return TCET_FAIL(TCET_ERR_BACKEND, "backend %s fused a BN + ReLU into conv %s in the forward "
+                                 "but does not take its backward", be->name, cv->op.name);
             if (done) {
                 dy = dx;
                 nb ^= 1;
@@ -930,6 +970,11 @@ int tcet_net_backward(tcet_net *net, int skip_input_grad)
                 continue;
             }
         }
+        if ((p->kind == TCET_OP_CONV && i >= 1 && net->ops[i - 1].y_unstored) ||
+            (p->kind == TCET_OP_RELU && o->y_unstored && !(be->bn_relu_bwd && i >= 1 &&
+                                                           net->ops[i - 1].op.kind == TCET_OP_BN)))
+            return TCET_FAIL(TCET_ERR_BACKEND, "backward of op %d (%s) needs a ReLU output the forward did not "
+                             "store", i, p->name);
         if (p->kind == TCET_OP_RELU && be->bn_relu_bwd && i >= 1 && net->ops[i - 1].op.kind == TCET_OP_BN &&
             !p->is_proj && !net->ops[i - 1].op.is_proj) {
             /* ReLU and the BN before it in one pass (the mask is recomputed from the BN input) */

@@ -41,6 +41,9 @@ typedef struct {
     void *y;               /* op output (every op output is kept, except with want_codes) */
     void *codes;           /* CONV with tcet_net.want_codes: its NASWOT code rows (backend memory) */
     int codes_ok;          /* 1: the last forward wrote them (be->conv_bn_relu_eval, conv_pair_eval) */
+    int y_unstored;        /* 1: the last forward did not write y: a ReLU whose output only the
+                            * 1x1 conv after it reads, fused by be->bn_relu_conv_train (the
+                            * backward recomputes it, conv_bn_relu_bwd's xin) */
 } tcet_net_op;
 
 typedef struct {

@@ -11,8 +11,9 @@
  *    turns it off;
  *  - the fused eval conv + BN + ReLU and its NASWOT codes against the
  *    separate ops and gram_codes, the fused pair of 1x1 convs against two
- *    of those, and the fused backward of relu(bn(conv)) against its three
- *    ops;
+ *    of those, the fused backward of relu(bn(conv)) against its three
+ *    ops, and the train-mode BN + ReLU fused into the 1x1 conv that reads
+ *    it (forward and backward) against the separate ops;
  *  - outputs of 8 MiB or more, which the kernels stream past the caches:
  *    bit for bit the ordinary stores' results (each image alone);
  *  - the avx512 paths bit for bit against the avx2 path, where the CPU has
@@ -454,7 +455,7 @@ static void test_bn_relu_bwd(void **state)
                 const int want = (with_dx ? cs[k].direct : cs[k].direct_nodx) && isa != TCET_CPU_ISA_GENERIC;
                 int done = -1;
                 assert_int_equal(b->conv_bn_relu_bwd(b, TCET_F32, &d, x, w, y, dy, gamma, beta, mean, invstd, dg2, db2,
-                                                     dw2, with_dx ? dx2 : NULL, &done), 0);
+                                                     dw2, with_dx ? dx2 : NULL, NULL, &done), 0);
                 assert_int_equal(done, want);
                 if (!done) continue;
                 assert_memory_equal(dg1, dg2, (size_t)co * sizeof *dg1);
@@ -464,6 +465,63 @@ static void test_bn_relu_bwd(void **state)
             }
             free(x), free(w), free(y), free(dy), free(p), free(g), free(dg1), free(db1), free(dw1), free(dx1);
             free(dg2), free(db2), free(dw2), free(dx2);
+        }
+        b->destroy(b);
+    }
+}
+
+/* A train-mode BN + ReLU whose output only a 1x1 conv reads
+ * (be->bn_relu_conv_train): the conv's output, the BN's saved and running
+ * statistics bit for bit bn_relu_fwd + conv_fwd; and conv_bn_relu_bwd given
+ * that conv's input as relu(bn(z)) (xin) bit for bit the same op given the
+ * stored ReLU output: 1x1 convs at 32x32 and 16x16 (blocks of 512 and 256
+ * positions), on every ISA path this CPU has (the generic one declines). */
+static void test_bn_relu_conv_train(void **state)
+{
+    (void)state;
+    static const struct { int n, c, co, h; } cs[] = {{3, 120, 16, 32}, {2, 224, 24, 16}, {2, 40, 8, 8}};
+    for (int isa = TCET_CPU_ISA_GENERIC; isa < TCET_CPU_ISA_COUNT; isa++) {
+        if (!tcet_cpu_isa_supported(isa)) continue;
+        tcet_backend *b = tcet_backend_cpu_create_isa(1, isa);
+        assert_non_null(b);
+        for (size_t t = 0; t < sizeof cs / sizeof cs[0]; t++) {
+            const int n = cs[t].n, c = cs[t].c, co = cs[t].co, hw = cs[t].h * cs[t].h;
+            const tcet_conv_desc d = {.n = n, .cin = c, .cout = co, .k = 1, .stride = 1, .pad = 0, .groups = 1,
+                                      .h = cs[t].h, .w = cs[t].h, .ho = cs[t].h, .wo = cs[t].h};
+            const size_t nz = (size_t)n * c * hw, ny = (size_t)n * co * hw;
+            float *z = fbuf(nz, 1), *w = fbuf((size_t)co * c, 1), *p = fbuf(2 * (size_t)c, 1);
+            float *r1 = fbuf(4 * (size_t)c, 0), *r2 = fbuf(4 * (size_t)c, 0); /* rm, rv, save mean, invstd */
+            for (int k = 0; k < c; k++) r1[c + k] = r2[c + k] = 1.0f, r1[k] = r2[k] = 0.0f;
+            float *relu = fbuf(nz, 0), *y1 = fbuf(ny, 0), *y2 = fbuf(ny, 0);
+            assert_int_equal(b->bn_relu_fwd(b, TCET_F32, 1, n, c, hw, 1e-3, 0.1, z, p, p + c, r1, r1 + c, 1, NULL, relu,
+                                            r1 + 2 * c, r1 + 3 * c), 0);
+            assert_int_equal(b->conv_fwd(b, TCET_F32, &d, relu, w, NULL, y1), 0);
+            int done = -1;
+            assert_int_equal(b->bn_relu_conv_train(b, TCET_F32, n, c, hw, 1e-3, 0.1, z, p, p + c, r2, r2 + c, 1,
+                                                   r2 + 2 * c, r2 + 3 * c, &d, w, NULL, y2, &done), 0);
+            const int direct = isa != TCET_CPU_ISA_GENERIC && hw >= 128;
+            assert_int_equal(done, direct);
+            if (!done) {
+                free(z), free(w), free(p), free(r1), free(r2), free(relu), free(y1), free(y2);
+                continue;
+            }
+            assert_memory_equal(y1, y2, ny * sizeof *y1);
+            assert_memory_equal(r1, r2, 4 * (size_t)c * sizeof *r1);
+            /* the backward of relu(bn(conv)) after it, the conv's input stored or recomputed */
+            float *yR = fbuf(ny, 1), *dy = fbuf(ny, 1), *q = fbuf(4 * (size_t)co, 1);
+            for (int k = 0; k < co; k++) q[3 * co + k] = 0.5f + q[3 * co + k] * q[3 * co + k];
+            float *o1 = fbuf(2 * (size_t)co + (size_t)co * c + nz, 0), *o2 = fbuf(2 * (size_t)co + (size_t)co * c + nz, 0);
+            const tcet_bn_relu_in xin = {z, p, p + c, r2 + 2 * c, r2 + 3 * c};
+            for (int pass = 0; pass < 2; pass++) {
+                float *o = pass ? o2 : o1;
+                assert_int_equal(b->conv_bn_relu_bwd(b, TCET_F32, &d, pass ? NULL : relu, w, yR, dy, q, q + co, q + 2 * co,
+                                                     q + 3 * co, o, o + co, o + 2 * co, o + 2 * co + (size_t)co * c,
+                                                     pass ? &xin : NULL, &done), 0);
+                assert_int_equal(done, 1);
+            }
+            assert_memory_equal(o1, o2, (2 * (size_t)co + (size_t)co * c + nz) * sizeof *o1);
+            free(z), free(w), free(p), free(r1), free(r2), free(relu), free(y1), free(y2), free(yR), free(dy), free(q);
+            free(o1), free(o2);
         }
         b->destroy(b);
     }
@@ -542,6 +600,7 @@ int main(void)
         cmocka_unit_test(test_fused_bn_relu),
         cmocka_unit_test(test_pair),
         cmocka_unit_test(test_bn_relu_bwd),
+        cmocka_unit_test(test_bn_relu_conv_train),
         cmocka_unit_test(test_other_paths),
         cmocka_unit_test(test_generic_has_none),
     };
