@@ -329,10 +329,17 @@ int tcet_default_window(int nworkers, int lanes)
     return nworkers > 0 ? TCET_WINDOW_PER_WORKER * nworkers * (lanes > 0 ? lanes : 1) : 2;
 }
 
+int tcet_config_proxy_reads_batch(int proxy, int same_batch)
+{
+    if (proxy == TCET_PROXY_TCET_SNIP || proxy == TCET_PROXY_SNIP || proxy == TCET_PROXY_GRADNORM_ZC) return 1;
+    return same_batch && (proxy == TCET_PROXY_TCET_SYNFLOW || proxy == TCET_PROXY_NASWOT_LAYERWISE);
+}
+
+/* the candidate's batch, or the fixed NASWOT batch (T-CET, layer-wise
+ * NASWOT), or ZiCo's fixed list of batches */
 int tcet_config_proxy_reads_images(int proxy)
 {
-    return proxy == TCET_PROXY_TCET_SNIP || proxy == TCET_PROXY_TCET_SYNFLOW || proxy == TCET_PROXY_NASWOT_LAYERWISE ||
-           proxy == TCET_PROXY_SNIP || proxy == TCET_PROXY_ZICO;
+    return tcet_config_proxy_reads_batch(proxy, 1) || proxy == TCET_PROXY_ZICO;
 }
 
 const char *tcet_config_flag(int k) { return k >= 0 && k < NOPTS ? opts[k].flag : NULL; }

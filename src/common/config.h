@@ -74,8 +74,14 @@ int tcet_config_parse_args(int argc, char **argv, tcet_search_config *c, int *he
  * together with --resume override the checkpoint's non-identity values). */
 void tcet_config_overlay(tcet_search_config *dst, const tcet_search_config *src, uint64_t mask);
 /* 1 if the proxy scores on training images (T-CET, layer-wise NASWOT, SNIP,
- * ZiCo): on synthetic data its score says nothing about a real task. */
+ * GradNorm-ZC, ZiCo): on synthetic data its score says nothing about a real
+ * task. */
 int tcet_config_proxy_reads_images(int proxy);
+/* 1 if the proxy reads the candidate's own batch (the SNIP saliency of
+ * T-CET(SNIP) and SNIP, GradNorm-ZC; with same_batch, --same-batch, the
+ * NASWOT part of T-CET and layer-wise NASWOT too); the scorer draws it for
+ * these only. */
+int tcet_config_proxy_reads_batch(int proxy, int same_batch);
 /* The flags that may be given with --resume (they do not change the
  * trajectory): the bit of every other option set in mask is named in
  * `refused` (", "-separated); returns how many were refused. */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/error.h"
 #include "common/plan.h"
 #include "common/rng.h"
@@ -46,18 +47,6 @@ static tcet_proxy_fn proxy_fn(int proxy)
 static int proxy_needs_net(int proxy)
 {
     return proxy != TCET_PROXY_PARAMS && proxy != TCET_PROXY_FLOPS && proxy != TCET_PROXY_RANDOM;
-}
-
-/* Proxies that read the candidate's own batch (ctx->x, ctx->labels): the
- * SNIP saliency (T-CET(SNIP), SNIP) and GradNorm-ZC; with --same-batch the
- * T-CET NASWOT part reads it too.  The others get none drawn: T-CET(Synflow)
- * feeds ones (the reference fetches a batch there and leaves it unused,
- * docs/semantics.md#the-t-cet-score), and batches are keyed by candidate id,
- * so skipping one changes no other candidate's. */
-static int proxy_reads_batch(int proxy, int same_batch)
-{
-    if (proxy == TCET_PROXY_TCET_SNIP || proxy == TCET_PROXY_SNIP || proxy == TCET_PROXY_GRADNORM_ZC) return 1;
-    return same_batch && (proxy == TCET_PROXY_TCET_SYNFLOW || proxy == TCET_PROXY_NASWOT_LAYERWISE);
 }
 
 struct tcet_scorer {
@@ -179,7 +168,10 @@ static int prepare_batches(tcet_scorer *sc, uint64_t id, tcet_proxy_ctx *ctx)
         sc->data = sc->own_data;
     }
     ctx->n = n;
-    if (proxy_reads_batch(sc->cfg.proxy, sc->cfg.same_batch)) {
+    /* only for the proxies that read it: T-CET(Synflow) feeds ones (the reference fetches a batch
+     * there and leaves it unused, docs/semantics.md#the-t-cet-score); batches are keyed by
+     * candidate id, so skipping one changes no other candidate's */
+    if (tcet_config_proxy_reads_batch(sc->cfg.proxy, sc->cfg.same_batch)) {
         TCET_TRY(tcet_dataset_batch(sc->data, sc->cfg.seed, TCET_STREAM_BATCH, id, n, sc->x, sc->labels));
         ctx->x = sc->x;
         ctx->labels = sc->labels;

@@ -165,6 +165,36 @@ static void test_presets(void **state)
     assert_int_equal(parse(&c, "--seed"), TCET_ERR_USAGE);
 }
 
+/* Which proxies read training images, and which the candidate's own batch:
+ * the lists of docs/proxies.md ("reads images") and docs/semantics.md (the
+ * proxies' data), written out here rather than derived.  A search with an
+ * image-reading proxy and no --dataset / --data is refused (data_missing);
+ * GradNorm-ZC reads the batch and its labels and was once missing here, so
+ * a gradnorm-zc search ran on synthetic data without a word. */
+static void test_proxy_data(void **state)
+{
+    (void)state;
+    static const char *const images[] = {"tcet-snip", "tcet-synflow", "naswot-layerwise", "snip", "gradnorm-zc", "zico"};
+    static const char *const batch[] = {"tcet-snip", "snip", "gradnorm-zc"};
+    static const char *const batch_same[] = {"tcet-synflow", "naswot-layerwise"}; /* with --same-batch 1 */
+    for (int p = 0; p < TCET_PROXY_COUNT; p++) {
+        const char *name = tcet_proxy_name(p);
+        int want_img = 0, want_batch = 0, want_same = 0;
+        for (size_t k = 0; k < sizeof images / sizeof images[0]; k++) want_img |= !strcmp(name, images[k]);
+        for (size_t k = 0; k < sizeof batch / sizeof batch[0]; k++) want_batch |= !strcmp(name, batch[k]);
+        for (size_t k = 0; k < sizeof batch_same / sizeof batch_same[0]; k++) want_same |= !strcmp(name, batch_same[k]);
+        if (tcet_config_proxy_reads_images(p) != want_img) fail_msg("%s: reads_images %d", name, !want_img);
+        if (tcet_config_proxy_reads_batch(p, 0) != want_batch) fail_msg("%s: reads_batch %d", name, !want_batch);
+        if (tcet_config_proxy_reads_batch(p, 1) != (want_batch || want_same))
+            fail_msg("%s: reads_batch with --same-batch %d", name, !(want_batch || want_same));
+        tcet_search_config c;
+        char cmd[96];
+        snprintf(cmd, sizeof cmd, "--proxy %s", name);
+        assert_int_equal(parse(&c, cmd), 0);
+        if (c.data_missing != want_img) fail_msg("--proxy %s: data_missing %d, expected %d", name, c.data_missing, want_img);
+    }
+}
+
 static void test_config_text(void **state)
 {
     (void)state;
@@ -327,6 +357,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_msg_roundtrip),   cmocka_unit_test(test_presets),
+        cmocka_unit_test(test_proxy_data),
         cmocka_unit_test(test_config_text),     cmocka_unit_test(test_config_weights),
         cmocka_unit_test(test_population_trim),
         cmocka_unit_test(test_checkpoint_roundtrip),
