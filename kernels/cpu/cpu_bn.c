@@ -133,9 +133,7 @@ void CPU_K(cpu_bn_bwd_coefs)(int n, int c, int hw, const float *x, const float *
 void CPU_K(cpu_bn_bwd_affine)(int c, const float *gamma, const float *beta, const float *save_mean,
                               const float *save_invstd, float *aff)
 {
-    for (int ch = 0; ch < c; ch++)
-        bn_affine_f32(save_mean[ch], save_invstd[ch], gamma ? gamma[ch] : 1.0f, beta ? beta[ch] : 0.0f,
-                      &aff[2 * ch], &aff[2 * ch + 1]);
+    bn_affines_f32(c, gamma, beta, save_mean, save_invstd, aff);
 }
 
 void CPU_K(cpu_bn_bwd_image)(int c, size_t plane, const float *x, const float *dy, int relu, const float *coef,

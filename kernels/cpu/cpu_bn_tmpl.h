@@ -225,6 +225,16 @@ static int S(bn_fwd)(int train, int n, int c, int hw, double eps, double momentu
     return 0;
 }
 
+/* aff[2c] = (alpha, shift) of every channel from the saved statistics: the
+ * transform the train-mode forward applied (S(bn_affine) of the same T
+ * values), for the ReLU masks and outputs the backward recomputes. */
+static void S(bn_affines)(int c, const T *gamma, const T *beta, const T *save_mean, const T *save_invstd, T *aff)
+{
+    for (int ch = 0; ch < c; ch++)
+        S(bn_affine)(save_mean[ch], save_invstd[ch], gamma ? gamma[ch] : (T)1, beta ? beta[ch] : (T)0, &aff[2 * ch],
+                     &aff[2 * ch + 1]);
+}
+
 /* g = relu_bwd's output for one plane: (x alpha + shift > 0) ? dy : 0, with
  * bn(x) recomputed as S(bn_fwd) did.  (Summing the masked terms directly
  * in the double reduction defeats GCC's vectoriser, 3x slower overall; the
@@ -324,10 +334,7 @@ static void S(bn_bwd_coefs)(int n, int c, int hw, const T *x, const T *dy, const
     double *sdy = ws, *sdyx = ws + c;
     T *gbuf = (T *)(void *)(ws + S(bn_ws_doubles)(c)); /* one masked plane (relu only) */
     for (int ch = 0; ch < c; ch++) sdy[ch] = sdyx[ch] = 0;
-    if (relu)
-        for (int ch = 0; ch < c; ch++)
-            S(bn_affine)(save_mean[ch], save_invstd[ch], gamma ? gamma[ch] : (T)1, beta ? beta[ch] : (T)0,
-                         &aff[2 * ch], &aff[2 * ch + 1]);
+    if (relu) S(bn_affines)(c, gamma, beta, save_mean, save_invstd, aff);
     /* (Blocks of channels as in S(bn_fwd), so that the second pass finds x
      * and dy in L2, measured no faster here: docs/performance.md.) */
     for (int i = 0; i < n; i++)

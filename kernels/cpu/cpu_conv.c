@@ -122,8 +122,10 @@ static int direct_wanted(const tcet_backend *be, int dt, int op, const tcet_conv
 #endif
 }
 
+/* in_aff (NULL: none; 1x1 forward only): the input is relu(in * alpha +
+ * shift) per channel, applied as the panels are packed (bn_relu_conv_train). */
 static int direct_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const float *in, const float *w,
-                       const float *bias, float *out, const direct_fuse *fuse)
+                       const float *bias, float *out, const direct_fuse *fuse, const float *in_aff)
 {
 #if CPU_HAVE_DIRECT
     const int ci = op == 0 ? d->cin : d->cout, co = op == 0 ? d->cout : d->cin;
@@ -137,7 +139,7 @@ static int direct_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const 
     const int nt = direct_stream(out, fuse, hwo, sizeof(float) * (size_t)d->n * co * hwo);
     if (d->k == 1) /* the padded-image region holds a block of panels (ci x min(512, h x w) <= ci x h x w) */
         direct_run_1x1(in, d->n, ci, co, (size_t)d->h * d->w, wpk, bias, out, pad, (int *)(sc + off_at), fuse, nt,
-                       NULL);
+                       in_aff);
     else
         direct_run(in, d->n, ci, co, d->h, d->w, d->k, d->stride, wpk, bias, out, pad, (int *)(sc + off_at), fuse,
                    nt);
@@ -145,7 +147,7 @@ static int direct_conv(tcet_backend *be, int op, const tcet_conv_desc *d, const 
     ((tcet_cpu_impl *)be->impl)->direct_stream_calls += (size_t)nt;
     return 0;
 #else
-    (void)be, (void)op, (void)d, (void)in, (void)w, (void)bias, (void)out, (void)fuse;
+    (void)be, (void)op, (void)d, (void)in, (void)w, (void)bias, (void)out, (void)fuse, (void)in_aff;
     return TCET_FAIL(TCET_ERR_BACKEND, "CPU backend: no direct convolution kernels on this path");
 #endif
 }
@@ -155,7 +157,7 @@ int CPU_K(cpu_conv_fwd)(tcet_backend *be, int dt, const tcet_conv_desc *d,
 {
     TCET_TRY(cpu_check_dtype(dt));
     TCET_TRY(cpu_check_conv(d));
-    if (direct_wanted(be, dt, 0, d)) return direct_conv(be, 0, d, x, w, bias, y, NULL);
+    if (direct_wanted(be, dt, 0, d)) return direct_conv(be, 0, d, x, w, bias, y, NULL, NULL);
     return dt == TCET_F32 ? conv_fwd_f32(be, d, x, w, bias, y) : conv_fwd_f64(be, d, x, w, bias, y);
 }
 
@@ -165,7 +167,7 @@ int CPU_K(cpu_conv_bwd_data)(tcet_backend *be, int dt, const tcet_conv_desc *d,
     TCET_TRY(cpu_check_dtype(dt));
     TCET_TRY(cpu_check_conv(d));
     if (!dx) return 0;
-    if (direct_wanted(be, dt, 1, d)) return direct_conv(be, 1, d, dy, w, NULL, dx, NULL);
+    if (direct_wanted(be, dt, 1, d)) return direct_conv(be, 1, d, dy, w, NULL, dx, NULL, NULL);
     return dt == TCET_F32 ? conv_bwd_data_f32(be, d, w, dy, dx) : conv_bwd_data_f64(be, d, w, dy, dx);
 }
 
@@ -225,7 +227,7 @@ int CPU_K(cpu_conv_bn_relu_eval)(tcet_backend *be, int dt, const tcet_conv_desc 
     const size_t units = (size_t)d->cout * d->ho * d->wo, row = (units + 63) / 64 * 8;
     if (codes) memset(codes, 0, row * (size_t)d->n);
     const direct_fuse fuse = {ab, ab + d->cout, y_relu, codes, row};
-    int rc = direct_conv(be, 0, d, x, w, bias, y, &fuse);
+    int rc = direct_conv(be, 0, d, x, w, bias, y, &fuse, NULL);
     free(ab);
     if (rc == 0) *done = 1;
     return rc;
@@ -384,22 +386,10 @@ int CPU_K(cpu_bn_relu_conv_train)(tcet_backend *be, int dt, int n, int c, int hw
     float *aff = malloc(2 * (size_t)c * sizeof *aff);
     if (!aff) return TCET_FAIL(TCET_ERR_NOMEM, "CPU backend: out of memory (%d BN coefficients)", 2 * c);
     CPU_K(cpu_bn_bwd_affine)(c, gamma, beta, save_mean, save_invstd, aff);
-    const int co = d->cout;
-    size_t pad_at, off_at;
-    char *sc = cpu_scratch(be, direct_scratch_bytes(c, co, 1, 1, d->h, d->w, &pad_at, &off_at));
-    if (!sc) {
-        free(aff);
-        return TCET_ERR_NOMEM;
-    }
-    direct_pack_fwd(w, c, co, 1, (float *)sc);
-    const int nt = direct_stream(y, NULL, (size_t)hw, sizeof(float) * (size_t)n * co * hw);
-    direct_run_1x1(x, n, c, co, (size_t)hw, (float *)sc, bias, y, (float *)(sc + pad_at), (int *)(sc + off_at), NULL,
-                   nt, aff);
+    const int rc = direct_conv(be, 0, d, x, w, bias, y, NULL, aff);
     free(aff);
-    ((tcet_cpu_impl *)be->impl)->direct_calls++;
-    ((tcet_cpu_impl *)be->impl)->direct_stream_calls += (size_t)nt;
-    *done = 1;
-    return 0;
+    if (rc == 0) *done = 1;
+    return rc;
 #else
     (void)eps, (void)momentum, (void)x, (void)gamma, (void)beta, (void)running_mean, (void)running_var;
     (void)update_running, (void)w, (void)bias, (void)y;

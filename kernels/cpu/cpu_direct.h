@@ -278,6 +278,30 @@ static void direct_run(const float *in, int n, int ci, int co, int h, int w, int
  * (docs/performance.md#blocks-of-panels-for-the-1x1-convs). */
 #define DIRECT_1X1_BLOCK 512
 
+/* Packs np panels of 16 positions from b0 of one image (ci planes of hw) as
+ * [panel][channel][16], each plane read as one run; with aff (alpha, shift
+ * pairs per channel) the values packed are relu(x * alpha + shift). */
+static void direct_pack_panels(const float *img, int ci, size_t hw, size_t b0, size_t np, float *panel,
+                               const float *aff)
+{
+    for (int c = 0; c < ci; c++) {
+        const float *src = img + (size_t)c * hw + b0;
+        float *dst = panel + 16 * (size_t)c;
+        if (aff) {
+            const __m256 a = _mm256_set1_ps(aff[2 * c]), sh = _mm256_set1_ps(aff[2 * c + 1]);
+            for (size_t j = 0; j < np; j++, src += 16, dst += 16 * (size_t)ci) {
+                _mm256_store_ps(dst, direct_bn_relu(_mm256_loadu_ps(src), a, sh));
+                _mm256_store_ps(dst + 8, direct_bn_relu(_mm256_loadu_ps(src + 8), a, sh));
+            }
+            continue;
+        }
+        for (size_t j = 0; j < np; j++, src += 16, dst += 16 * (size_t)ci) {
+            _mm256_store_ps(dst, _mm256_loadu_ps(src));
+            _mm256_store_ps(dst + 8, _mm256_loadu_ps(src + 8));
+        }
+    }
+}
+
 /* aff (NULL: none): the input is relu(in * alpha + shift) per input
  * channel (aff[2c], aff[2c + 1]; BN_APPLY's two roundings and the ReLU of
  * direct_bn_relu), applied as the panels are packed: a train-mode BN +
@@ -294,22 +318,7 @@ static void direct_run_1x1(const float *in, int n, int ci, int co, size_t hw, co
         for (size_t b0 = 0; b0 < hw; b0 += blk) {
             const size_t np = (hw - b0 < blk ? hw - b0 : blk) / 16;
             /* pack the block's panels, each plane read as one run */
-            for (int c = 0; c < ci; c++) {
-                const float *src = img + (size_t)c * hw + b0;
-                float *dst = panel + 16 * (size_t)c;
-                if (aff) {
-                    const __m256 a = _mm256_set1_ps(aff[2 * c]), sh = _mm256_set1_ps(aff[2 * c + 1]);
-                    for (size_t j = 0; j < np; j++, src += 16, dst += 16 * (size_t)ci) {
-                        _mm256_store_ps(dst, direct_bn_relu(_mm256_loadu_ps(src), a, sh));
-                        _mm256_store_ps(dst + 8, direct_bn_relu(_mm256_loadu_ps(src + 8), a, sh));
-                    }
-                    continue;
-                }
-                for (size_t j = 0; j < np; j++, src += 16, dst += 16 * (size_t)ci) {
-                    _mm256_store_ps(dst, _mm256_loadu_ps(src));
-                    _mm256_store_ps(dst + 8, _mm256_loadu_ps(src + 8));
-                }
-            }
+            direct_pack_panels(img, ci, hw, b0, np, panel, aff);
             for (size_t j = 0; j < np; j++) {
                 const float *pj = panel + 16 * (size_t)ci * j;
                 const size_t q0 = b0 + 16 * j;
@@ -347,14 +356,7 @@ static void direct_run_1x1_pair(const float *in, int n, int ci, int cm, int co, 
         const float *img = in + (size_t)i * ci * hw;
         for (size_t b0 = 0; b0 < hw; b0 += blk) {
             const size_t np = (hw - b0 < blk ? hw - b0 : blk) / 16;
-            for (int c = 0; c < ci; c++) {
-                const float *src = img + (size_t)c * hw + b0;
-                float *dst = panel + 16 * (size_t)c;
-                for (size_t j = 0; j < np; j++, src += 16, dst += 16 * (size_t)ci) {
-                    _mm256_store_ps(dst, _mm256_loadu_ps(src));
-                    _mm256_store_ps(dst + 8, _mm256_loadu_ps(src + 8));
-                }
-            }
+            direct_pack_panels(img, ci, hw, b0, np, panel, NULL);
             for (size_t j = 0; j < np; j++) {
                 const float *pj = panel + 16 * (size_t)ci * j;
                 float *mj = mid + 16 * (size_t)cm * j;
